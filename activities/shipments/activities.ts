@@ -1,0 +1,65 @@
+import type { ActivityMeta } from '../../shared/activity-meta';
+import type { Address } from '../../shared/order';
+import { businessFailure } from '../shared/failures';
+import { applyOnce } from '../shared/idempotency';
+import { shipmentsLedger, type ShipmentsDb, type ShipmentsTx } from './db';
+import { unserviceableReason } from './serviceability';
+import { shipmentStateMachine } from './state-machine';
+import type { ShipmentStatus } from './generated/prisma/client';
+
+export interface ShipmentResult {
+  shipmentId: string;
+  status: ShipmentStatus;
+  trackingNumber: string | null;
+}
+
+/** One shipment per saga; its id is derived from the saga so every retry addresses the same shipment. */
+export function shipmentIdOf(sagaId: string): string {
+  return `shp_${sagaId}`;
+}
+
+/** The shipments service's activities, bound to its own database only. */
+export function createShipmentsActivities(db: ShipmentsDb) {
+  const transaction = <T>(work: (tx: ShipmentsTx) => Promise<T>) => db.$transaction(work);
+
+  return {
+    async scheduleShipment(input: { orderId: string; address: Address }, meta: ActivityMeta): Promise<ShipmentResult> {
+      const shipmentId = shipmentIdOf(meta.sagaId);
+      const refusal = unserviceableReason(input.address);
+      if (refusal) throw businessFailure('AddressNotServiceable', `address not serviceable: ${refusal}`);
+      const trackingNumber = `TRK-${meta.sagaId}`;
+      const outcome = await applyOnce(transaction, shipmentsLedger(meta.sagaId, shipmentId, 'schedule'), meta.idempotencyKey, async (tx) => {
+        const existing = await tx.shipment.findUnique({ where: { id: shipmentId } });
+        if (existing) return { status: existing.status, effect: 'none' };
+        await tx.shipment.create({
+          data: { id: shipmentId, sagaId: meta.sagaId, orderId: input.orderId, address: input.address, status: 'SCHEDULED', trackingNumber },
+        });
+        return { status: 'SCHEDULED', effect: 'scheduled' };
+      });
+      if (outcome.status !== 'SCHEDULED') {
+        throw businessFailure('InvalidTransition', `shipment ${shipmentId} is already ${outcome.status}`);
+      }
+      return { shipmentId, status: 'SCHEDULED', trackingNumber };
+    },
+
+    /** Compensation of scheduleShipment; leaves a cancelled tombstone when nothing was scheduled yet. */
+    async cancelShipment(input: { orderId: string }, meta: ActivityMeta): Promise<ShipmentResult> {
+      const shipmentId = shipmentIdOf(meta.sagaId);
+      await applyOnce(transaction, shipmentsLedger(meta.sagaId, shipmentId, 'cancel'), meta.idempotencyKey, async (tx) => {
+        const { count } = await tx.shipment.updateMany({
+          where: { id: shipmentId, status: { in: shipmentStateMachine.sourcesOf('CANCELLED') } },
+          data: { status: 'CANCELLED' },
+        });
+        if (count === 1) return { effect: 'cancelled' };
+        const created = await tx.shipment.createMany({
+          data: [{ id: shipmentId, sagaId: meta.sagaId, orderId: input.orderId, address: {}, status: 'CANCELLED', cancelledBeforeSchedule: true }],
+          skipDuplicates: true,
+        });
+        return { effect: created.count === 1 ? 'tombstone' : 'none' };
+      });
+      return { shipmentId, status: 'CANCELLED', trackingNumber: null };
+    },
+  };
+}
+
+export type ShipmentsActivities = ReturnType<typeof createShipmentsActivities>;

@@ -1,0 +1,67 @@
+import express, { type Express, type RequestHandler } from 'express';
+import { rateLimit } from 'express-rate-limit';
+import type { Client } from '@temporalio/client';
+import type { Logger } from 'pino';
+import { authenticate } from './auth';
+import { HttpProblem, problemMiddleware, sendProblem } from './problem';
+import { healthRouter } from './routes/health';
+import { sagasRouter } from './routes/sagas';
+import type { SagaService } from './saga-service';
+
+export interface AppOptions {
+  client: Client;
+  namespace: string;
+  sagas: SagaService;
+  apiKeys: readonly string[];
+  readOpen: boolean;
+  rateLimitPerMinute: number;
+  maxBodyBytes: number;
+  logger: Logger;
+  /** Extra routers mounted before the saga routes (documentation, metrics). */
+  extras?: express.Router[];
+}
+
+/** The HTTP API: thin, validated, authenticated; it talks to Temporal only. */
+export function createApp(options: AppOptions): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('query parser', 'simple');
+
+  app.use(healthRouter(options.client, options.namespace));
+  for (const extra of options.extras ?? []) app.use(extra);
+
+  app.use(requireJsonBody);
+  app.use(express.json({ limit: options.maxBodyBytes, strict: true, type: 'application/json' }));
+  app.use(authenticate(options.apiKeys, { readOpen: options.readOpen }));
+  app.use(
+    rateLimit({
+      windowMs: 60_000,
+      limit: options.rateLimitPerMinute,
+      standardHeaders: 'draft-8',
+      legacyHeaders: false,
+      keyGenerator: (req) => req.principal?.keyId ?? 'anonymous',
+      handler: (req, res, _next, limiterOptions) => {
+        res.set('Retry-After', String(Math.ceil(limiterOptions.windowMs / 1000)));
+        sendProblem(res, new HttpProblem(429, 'rate-limited', 'too many requests for this API key'), req.originalUrl);
+      },
+    }),
+  );
+  app.use(sagasRouter(options.sagas));
+
+  app.use((req, res) => sendProblem(res, new HttpProblem(404, 'not-found', `no route ${req.method} ${req.path}`), req.originalUrl));
+  app.use(
+    problemMiddleware((error) =>
+      options.logger.error({ err: { type: (error as Error)?.name, message: (error as Error)?.message } }, 'unexpected error'),
+    ),
+  );
+  return app;
+}
+
+/** Bodies must be JSON: anything else is refused before parsing, so nothing starts by accident. */
+const requireJsonBody: RequestHandler = (req, _res, next) => {
+  const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+  if (hasBody && !req.is('application/json')) {
+    return next(new HttpProblem(415, 'unsupported-media-type', 'request bodies must be application/json'));
+  }
+  next();
+};

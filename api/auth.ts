@@ -1,0 +1,38 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { RequestHandler } from 'express';
+import { HttpProblem } from './problem';
+
+/** Who made a request: an id derived from the API key, never the key itself (safe to log and to scope by). */
+export interface Principal {
+  keyId: string;
+}
+
+declare module 'express-serve-static-core' {
+  interface Request {
+    principal?: Principal;
+  }
+}
+
+const digest = (value: string) => createHash('sha256').update(value).digest();
+
+/** Bearer-token authentication against the configured keys, compared in constant time. */
+export function authenticate(keys: readonly string[], options: { readOpen: boolean }): RequestHandler {
+  const known = keys.map((key) => ({ digest: digest(key), keyId: `key_${digest(key).toString('hex').slice(0, 12)}` }));
+  return (req, _res, next) => {
+    const header = req.get('authorization');
+    const token = header?.match(/^Bearer\s+(\S+)$/i)?.[1];
+    if (token) {
+      const candidate = digest(token);
+      const match = known.find((k) => timingSafeEqual(k.digest, candidate));
+      if (match) {
+        req.principal = { keyId: match.keyId };
+        return next();
+      }
+    }
+    if (options.readOpen && (req.method === 'GET' || req.method === 'HEAD')) {
+      req.principal = { keyId: 'anonymous' };
+      return next();
+    }
+    next(new HttpProblem(401, 'unauthorized', token ? 'the API key is not valid' : 'an API key is required: Authorization: Bearer <key>'));
+  };
+}

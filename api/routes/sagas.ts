@@ -1,0 +1,73 @@
+import { Router } from 'express';
+import { z } from 'zod';
+import { orderRequestSchema } from '../../shared/order';
+import { FINAL_SAGA_STATUSES } from '../../shared/saga-state';
+import type { SagaService } from '../saga-service';
+import {
+  idempotencyKeySchema,
+  listSagasQuerySchema,
+  resolveRequestSchema,
+  sagaIdSchema,
+  startSagaQuerySchema,
+  type StartSagaResponse,
+} from '../schemas';
+import { parse } from '../validate';
+
+const noQuery = z.strictObject({});
+const sagaPath = z.strictObject({ sagaId: sagaIdSchema });
+
+/** Start, read, list, cancel and repair sagas. Every input is validated before Temporal is called. */
+export function sagasRouter(sagas: SagaService): Router {
+  const router = Router();
+
+  router.post('/sagas', async (req, res) => {
+    const { waitSeconds } = parse(startSagaQuerySchema, req.query, 'query');
+    const keyHeader = req.get('idempotency-key');
+    const key = keyHeader === undefined ? undefined : parse(idempotencyKeySchema, keyHeader, 'header');
+    const order = parse(orderRequestSchema, req.body, 'body');
+    const started = await sagas.start(order, key ? { scope: req.principal?.keyId ?? 'anonymous', key } : undefined);
+    const done = waitSeconds ? await sagas.waitForFinal(started.sagaId, waitSeconds) : false;
+    const view = waitSeconds !== undefined || !started.created ? await sagas.get(started.sagaId) : undefined;
+    const final = view !== undefined && FINAL_SAGA_STATUSES.includes(view.status);
+    const body: StartSagaResponse = {
+      sagaId: started.sagaId,
+      orderId: view?.orderId ?? started.orderId,
+      status: view?.status ?? 'RUNNING',
+      links: { self: `/sagas/${started.sagaId}`, webUi: sagas.webUiLink(started.sagaId) },
+      ...(view ? { saga: view } : {}),
+    };
+    res
+      .status(done || final ? 200 : 202)
+      .location(`/sagas/${started.sagaId}`)
+      .json(body);
+  });
+
+  router.get('/sagas', async (req, res) => {
+    const query = parse(listSagasQuerySchema, req.query, 'query');
+    res.json(await sagas.list(query));
+  });
+
+  router.get('/sagas/:sagaId', async (req, res) => {
+    parse(noQuery, req.query, 'query');
+    const { sagaId } = parse(sagaPath, req.params, 'path');
+    res.json(await sagas.get(sagaId));
+  });
+
+  router.post('/sagas/:sagaId/cancel', async (req, res) => {
+    const { sagaId } = parse(sagaPath, req.params, 'path');
+    res.status(202).json({ sagaId, status: await sagas.cancel(sagaId) });
+  });
+
+  router.post('/sagas/:sagaId/resume', async (req, res) => {
+    const { sagaId } = parse(sagaPath, req.params, 'path');
+    res.status(202).json({ sagaId, status: await sagas.resume(sagaId) });
+  });
+
+  router.post('/sagas/:sagaId/resolve', async (req, res) => {
+    const { sagaId } = parse(sagaPath, req.params, 'path');
+    const { note } = parse(resolveRequestSchema, req.body, 'body');
+    res.json({ sagaId, status: await sagas.resolve(sagaId, note) });
+  });
+
+  return router;
+}

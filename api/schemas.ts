@@ -1,0 +1,109 @@
+import { z } from 'zod';
+import { COMPENSATION_STATUSES, SAGA_STATUSES, STEP_STATUSES } from '../shared/saga-state';
+
+/** Request and response shapes of the API; the TypeScript types and the OpenAPI document derive from these. */
+
+export const sagaIdSchema = z
+  .string()
+  .regex(/^order-[a-f0-9-]{16,64}$/, 'must be a saga id such as order-1b4e28ba-2fa1-11d2-883f-0016d3cca427');
+
+export const sagaStatusSchema = z.enum(SAGA_STATUSES);
+
+export const stepViewSchema = z.object({
+  name: z.string(),
+  status: z.enum(STEP_STATUSES),
+  attempts: z.number().int(),
+  lastError: z.string().optional(),
+  startedAt: z.string().optional(),
+  endedAt: z.string().optional(),
+});
+
+export const compensationViewSchema = z.object({
+  step: z.string(),
+  activity: z.string(),
+  status: z.enum(COMPENSATION_STATUSES),
+  attempts: z.number().int(),
+  lastError: z.string().optional(),
+  startedAt: z.string().optional(),
+  endedAt: z.string().optional(),
+});
+
+export const sagaLinksSchema = z.object({
+  self: z.string(),
+  webUi: z.string(),
+});
+
+export const sagaViewSchema = z.object({
+  sagaId: z.string(),
+  orderId: z.string().optional(),
+  customerId: z.string().optional(),
+  status: sagaStatusSchema,
+  temporalStatus: z.string(),
+  startedAt: z.string().optional(),
+  endedAt: z.string().optional(),
+  failure: z.object({ step: z.string().optional(), reason: z.string(), cancelled: z.boolean() }).optional(),
+  parkedReason: z.string().optional(),
+  resolution: z.object({ note: z.string(), at: z.string() }).optional(),
+  compensationMode: z.enum(['sequential', 'parallel']).optional(),
+  steps: z.array(stepViewSchema),
+  compensations: z.array(compensationViewSchema),
+  result: z.record(z.string(), z.unknown()).optional(),
+  links: sagaLinksSchema,
+});
+
+export const startSagaResponseSchema = z.object({
+  sagaId: z.string(),
+  orderId: z.string(),
+  status: sagaStatusSchema,
+  links: sagaLinksSchema,
+  saga: sagaViewSchema.optional(),
+});
+
+export const sagaSummarySchema = z.object({
+  sagaId: z.string(),
+  orderId: z.string().optional(),
+  customerId: z.string().optional(),
+  status: sagaStatusSchema.optional(),
+  temporalStatus: z.string(),
+  startedAt: z.string().optional(),
+  endedAt: z.string().optional(),
+  links: sagaLinksSchema,
+});
+
+export const listSagasQuerySchema = z.strictObject({
+  status: sagaStatusSchema.optional(),
+  customerId: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be a customer id').optional(),
+  orderId: z.string().regex(/^ord_[a-f0-9-]{16,64}$/, 'must be an order id such as ord_…').optional(),
+  startedAfter: z.iso.datetime({ offset: true }).optional(),
+  startedBefore: z.iso.datetime({ offset: true }).optional(),
+  pageSize: z.coerce.number().int().min(1).max(100).default(20),
+  cursor: z.string().regex(/^[A-Za-z0-9_-]{1,4096}$/, 'must be a cursor returned by a previous page').optional(),
+});
+
+export const listSagasResponseSchema = z.object({
+  sagas: z.array(sagaSummarySchema),
+  nextCursor: z.string().optional(),
+});
+
+export const startSagaQuerySchema = z.strictObject({
+  /** Wait up to this many seconds for the saga's final state (200), else answer 202 while it runs. */
+  waitSeconds: z.coerce.number().int().min(0).max(30).optional(),
+});
+
+export const idempotencyKeySchema = z
+  .string()
+  .regex(/^[A-Za-z0-9._:-]{8,128}$/, 'must be 8 to 128 characters of letters, digits, ".", "_", ":" or "-"');
+
+export const resolveRequestSchema = z.strictObject({
+  note: z.string().trim().min(1).max(2000),
+});
+
+export const operatorActionResponseSchema = z.object({
+  sagaId: z.string(),
+  status: sagaStatusSchema,
+});
+
+export type SagaView = z.infer<typeof sagaViewSchema>;
+export type SagaSummary = z.infer<typeof sagaSummarySchema>;
+export type ListSagasQuery = z.infer<typeof listSagasQuerySchema>;
+export type StartSagaResponse = z.infer<typeof startSagaResponseSchema>;

@@ -1,0 +1,61 @@
+import { Client, Connection } from '@temporalio/client';
+import type { Server } from 'node:http';
+import type { Logger } from 'pino';
+import type { ApiConfig, SagaConfig, TemporalConfig } from '../shared/config';
+import { sagaSettingsFromConfig } from '../shared/saga-settings';
+import { taskQueues } from '../shared/task-queues';
+import { createApp } from './app';
+import { SagaService } from './saga-service';
+
+export type ApiServerConfig = TemporalConfig & SagaConfig & ApiConfig;
+
+export interface ApiServer {
+  url: string;
+  server: Server;
+  close(): Promise<void>;
+}
+
+/** Connects to Temporal, builds the app and listens; used by api/main.ts and by tests. */
+export async function startApiServer(config: ApiServerConfig, logger: Logger): Promise<ApiServer> {
+  const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
+  const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+  const queues = taskQueues(config.TASK_QUEUE_PREFIX);
+  const sagas = new SagaService({
+    client,
+    namespace: config.TEMPORAL_NAMESPACE,
+    orchestratorTaskQueue: queues.orchestrator,
+    settings: sagaSettingsFromConfig(config, queues),
+    webUiUrl: config.TEMPORAL_UI_URL,
+    apiBase: '',
+  });
+  const app = createApp({
+    client,
+    namespace: config.TEMPORAL_NAMESPACE,
+    sagas,
+    apiKeys: config.API_KEYS,
+    readOpen: config.API_READ_OPEN,
+    rateLimitPerMinute: config.API_RATE_LIMIT_PER_MINUTE,
+    maxBodyBytes: config.API_MAX_BODY_BYTES,
+    logger,
+  });
+  const server = await new Promise<Server>((resolve, reject) => {
+    const listening = app.listen(config.API_PORT, config.API_HOST, () => resolve(listening));
+    listening.once('error', (error: NodeJS.ErrnoException) =>
+      reject(
+        error.code === 'EADDRINUSE'
+          ? new Error(`port ${config.API_PORT} is in use (API_PORT): stop what uses it or choose another port`)
+          : error,
+      ),
+    );
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : config.API_PORT;
+  return {
+    url: `http://${config.API_HOST}:${port}`,
+    server,
+    async close() {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await connection.close();
+    },
+  };
+}

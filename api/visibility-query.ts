@@ -1,0 +1,20 @@
+import type { ListSagasQuery } from './schemas';
+
+/**
+ * Builds a Temporal visibility query from validated filters. Values were checked against strict patterns
+ * by the query schema; quoting here is a second guard against query injection.
+ */
+export function buildListQuery(workflowType: string, filters: ListSagasQuery): string {
+  const clauses = [`WorkflowType = ${quote(workflowType)}`];
+  if (filters.status) clauses.push(`SagaStatus = ${quote(filters.status)}`);
+  if (filters.customerId) clauses.push(`CustomerId = ${quote(filters.customerId)}`);
+  if (filters.orderId) clauses.push(`OrderId = ${quote(filters.orderId)}`);
+  if (filters.startedAfter) clauses.push(`StartTime >= ${quote(new Date(filters.startedAfter).toISOString())}`);
+  if (filters.startedBefore) clauses.push(`StartTime <= ${quote(new Date(filters.startedBefore).toISOString())}`);
+  return clauses.join(' AND ');
+}
+
+function quote(value: string): string {
+  if (/['"\\]/.test(value)) throw new Error('visibility query values must not contain quotes or backslashes');
+  return `'${value}'`;
+}

@@ -1,0 +1,150 @@
+import { z } from 'zod';
+import { msToNumber } from '@temporalio/common/lib/time';
+import type { Duration } from '@temporalio/common';
+
+/**
+ * Configuration comes only from environment variables, validated here at start-up so a bad value
+ * fails fast with one line naming the variable (see ConfigError), never deep inside a request.
+ */
+
+export const SERVICES = ['orders', 'payments', 'shipments'] as const;
+export type ServiceName = (typeof SERVICES)[number];
+
+const postgresUrl = z
+  .string()
+  .trim()
+  .refine((value) => {
+    try {
+      const url = new URL(value);
+      return (url.protocol === 'postgresql:' || url.protocol === 'postgres:') && url.pathname.length > 1;
+    } catch {
+      return false;
+    }
+  }, 'must be a PostgreSQL URL such as postgresql://user@host:5432/database');
+
+/** A Temporal duration string ("500ms", "10s", "2m") or a number of milliseconds. */
+export const durationSchema = z
+  .string()
+  .trim()
+  .refine((value) => {
+    try {
+      return msToNumber(value as Duration) > 0;
+    } catch {
+      return false;
+    }
+  }, 'must be a positive duration such as 500ms, 10s or 2m')
+  .transform((value) => value as Duration);
+
+const port = z.coerce.number().int().min(0).max(65535);
+const hostPort = z
+  .string()
+  .trim()
+  .regex(/^[^\s:/]+:\d{1,5}$/, 'must be host:port, e.g. 127.0.0.1:7233');
+
+export const DEFAULT_DATABASE_URLS: Record<ServiceName, string> = {
+  orders: 'postgresql://postgres@127.0.0.1:5432/saga_orders',
+  payments: 'postgresql://postgres@127.0.0.1:5432/saga_payments',
+  shipments: 'postgresql://postgres@127.0.0.1:5432/saga_shipments',
+};
+
+export const DATABASE_URL_VARS: Record<ServiceName, string> = {
+  orders: 'ORDERS_DATABASE_URL',
+  payments: 'PAYMENTS_DATABASE_URL',
+  shipments: 'SHIPMENTS_DATABASE_URL',
+};
+
+export const temporalConfigSchema = z.object({
+  TEMPORAL_ADDRESS: hostPort.default('127.0.0.1:7233'),
+  TEMPORAL_NAMESPACE: z.string().trim().min(1).default('default'),
+  TEMPORAL_UI_URL: z.url().default('http://127.0.0.1:8233'),
+  TASK_QUEUE_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]*$/, 'may contain only letters, digits, ".", "_" and "-"')
+    .default('saga-'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export const databaseConfigSchema = z.object({
+  ORDERS_DATABASE_URL: postgresUrl.default(DEFAULT_DATABASE_URLS.orders),
+  PAYMENTS_DATABASE_URL: postgresUrl.default(DEFAULT_DATABASE_URLS.payments),
+  SHIPMENTS_DATABASE_URL: postgresUrl.default(DEFAULT_DATABASE_URLS.shipments),
+  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(10),
+});
+
+/** Timeouts and retry limits of the order saga; every one is configurable so tests can use short ones. */
+export const sagaConfigSchema = z.object({
+  SAGA_STEP_TIMEOUT: durationSchema.default('10s'),
+  SAGA_STEP_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(5),
+  SAGA_RETRY_INITIAL_INTERVAL: durationSchema.default('200ms'),
+  SAGA_RETRY_MAX_INTERVAL: durationSchema.default('10s'),
+  SAGA_COMPENSATION_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(1000).default(10),
+  SAGA_COMPENSATION_MODE: z.enum(['sequential', 'parallel']).default('sequential'),
+});
+
+export const workerConfigSchema = z.object({
+  WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).max(1000).default(100),
+  WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: z.coerce.number().int().min(1).max(1000).default(40),
+  /** Where the orchestrator takes a prebuilt workflow bundle from, if set (skips bundling at start-up). */
+  WORKFLOW_BUNDLE_PATH: z.string().optional(),
+});
+
+const booleanString = z.enum(['true', 'false']).transform((value) => value === 'true');
+
+export const apiConfigSchema = z.object({
+  API_HOST: z.string().trim().min(1).default('127.0.0.1'),
+  API_PORT: port.default(3000),
+  /** Comma-separated bearer tokens accepted by the API; at least one, each 16+ characters. */
+  API_KEYS: z
+    .string({ error: 'is required: comma-separated API keys (bearer tokens) of 16+ characters' })
+    .transform((value) => value.split(',').map((key) => key.trim()).filter(Boolean))
+    .pipe(z.array(z.string().min(16, 'each key must have 16+ characters')).min(1, 'needs at least one key')),
+  /** When true, read routes (GET) need no API key. */
+  API_READ_OPEN: booleanString.default(false),
+  API_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(600),
+  API_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(1_048_576).default(32_768),
+});
+
+export const appConfigSchema = temporalConfigSchema
+  .extend(databaseConfigSchema.shape)
+  .extend(sagaConfigSchema.shape)
+  .extend(workerConfigSchema.shape)
+  .extend(apiConfigSchema.shape);
+
+export type TemporalConfig = z.infer<typeof temporalConfigSchema>;
+export type DatabaseConfig = z.infer<typeof databaseConfigSchema>;
+export type SagaConfig = z.infer<typeof sagaConfigSchema>;
+export type WorkerConfig = z.infer<typeof workerConfigSchema>;
+export type ApiConfig = z.infer<typeof apiConfigSchema>;
+export type AppConfig = z.infer<typeof appConfigSchema>;
+
+/** Thrown for invalid configuration; its message is one line that names every bad variable. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export function loadConfig<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv = process.env): z.infer<S> {
+  // Empty strings count as unset, as they do in most shells' `VAR= cmd`.
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''));
+  const result = schema.safeParse(cleaned);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => `${issue.path.join('.') || '(root)'} ${issue.message}`);
+  throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`);
+}
+
+export function databaseUrl(config: DatabaseConfig, service: ServiceName): string {
+  return config[DATABASE_URL_VARS[service] as keyof DatabaseConfig] as string;
+}
+
+/** A service worker's database settings: only its own URL is read, never another service's. */
+export function loadServiceDatabaseConfig(
+  service: ServiceName,
+  env: NodeJS.ProcessEnv = process.env,
+): { databaseUrl: string; poolSize: number } {
+  const urlVar = DATABASE_URL_VARS[service];
+  const schema = z.object({
+    [urlVar]: postgresUrl.default(DEFAULT_DATABASE_URLS[service]),
+    DATABASE_POOL_SIZE: databaseConfigSchema.shape.DATABASE_POOL_SIZE,
+  });
+  const config = loadConfig(schema, env) as Record<string, unknown>;
+  return { databaseUrl: config[urlVar] as string, poolSize: config.DATABASE_POOL_SIZE as number };
+}

@@ -1,0 +1,12 @@
+import pino, { type Logger } from 'pino';
+
+/** Structured JSON logs on stdout; one logger per process, named after the process kind. */
+export function createLogger(name: string, level: string = process.env.LOG_LEVEL ?? 'info'): Logger {
+  return pino({
+    name,
+    level,
+    base: { process: name },
+    // Payment tokens and addresses never belong in logs, even when an object carrying them is logged.
+    redact: { paths: ['*.paymentToken', '*.shippingAddress', '*.address', 'paymentToken'], censor: '[redacted]' },
+  });
+}

@@ -1,0 +1,70 @@
+/**
+ * The saga's observable state: what the workflow's query returns and the API shows. Plain types and
+ * constants only, because workflow code imports this module and must stay deterministic and small.
+ */
+
+/** Closed set of saga statuses; see the README's "Saga statuses" table. */
+export const SAGA_STATUSES = [
+  'RUNNING',
+  'COMPLETED',
+  'COMPENSATING',
+  'COMPENSATED',
+  'COMPENSATION_FAILED',
+  'RESOLVED',
+] as const;
+export type SagaStatus = (typeof SAGA_STATUSES)[number];
+
+/** Statuses in which the saga will do nothing more on its own. COMPENSATION_FAILED waits for an operator. */
+export const FINAL_SAGA_STATUSES: readonly SagaStatus[] = ['COMPLETED', 'COMPENSATED', 'RESOLVED'];
+
+export const STEP_STATUSES = ['PENDING', 'RUNNING', 'SUCCEEDED', 'FAILED'] as const;
+export type StepStatus = (typeof STEP_STATUSES)[number];
+
+export const COMPENSATION_STATUSES = ['PENDING', 'RUNNING', 'SUCCEEDED', 'FAILED'] as const;
+export type CompensationStatus = (typeof COMPENSATION_STATUSES)[number];
+
+export interface StepRecord {
+  name: string;
+  status: StepStatus;
+  attempts: number;
+  lastError?: string;
+  startedAt?: string;
+  endedAt?: string;
+}
+
+export interface CompensationRecord {
+  /** The step whose effect this compensation undoes. */
+  step: string;
+  activity: string;
+  status: CompensationStatus;
+  attempts: number;
+  lastError?: string;
+  startedAt?: string;
+  endedAt?: string;
+}
+
+export interface SagaState {
+  sagaId: string;
+  sagaName: string;
+  status: SagaStatus;
+  startedAt: string;
+  endedAt?: string;
+  /** Why the saga compensated: the failed step's error, or a user's cancel. */
+  failure?: { step?: string; reason: string; cancelled: boolean };
+  /** Why the saga waits for an operator (COMPENSATION_FAILED). */
+  parkedReason?: string;
+  resolution?: { note: string; at: string };
+  compensationMode: CompensationMode;
+  steps: StepRecord[];
+  compensations: CompensationRecord[];
+}
+
+export type CompensationMode = 'sequential' | 'parallel';
+
+/** How a saga ended, as returned by the workflow. */
+export interface SagaOutcome<Data = Record<string, unknown>> {
+  sagaId: string;
+  status: SagaStatus;
+  failure?: SagaState['failure'];
+  data: Data;
+}

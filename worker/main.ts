@@ -1,0 +1,50 @@
+/**
+ * One entry point per process kind: `npm run worker -- <orchestrator|orders|payments|shipments>`.
+ * Each kind can run alone and as several replicas.
+ */
+import { parseArgs } from 'node:util';
+import { NativeConnection } from '@temporalio/worker';
+import {
+  ConfigError,
+  SERVICES,
+  loadConfig,
+  loadServiceDatabaseConfig,
+  temporalConfigSchema,
+  workerConfigSchema,
+} from '../shared/config';
+import { createLogger } from '../shared/logger';
+import type { ProcessKind } from '../shared/task-queues';
+import { createOrchestratorWorker, createServiceWorker, type RunningWorker } from './workers';
+
+const KINDS: readonly ProcessKind[] = ['orchestrator', ...SERVICES];
+
+async function main(): Promise<void> {
+  const { positionals } = parseArgs({ allowPositionals: true, strict: true });
+  const kind = positionals[0] as ProcessKind | undefined;
+  if (!kind || !KINDS.includes(kind) || positionals.length > 1) {
+    throw new ConfigError(`usage: npm run worker -- <${KINDS.join('|')}>`);
+  }
+  const config = loadConfig(temporalConfigSchema.extend(workerConfigSchema.shape));
+  const log = createLogger(`worker-${kind}`, config.LOG_LEVEL);
+  const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
+  let running: RunningWorker;
+  if (kind === 'orchestrator') {
+    running = await createOrchestratorWorker(connection, config);
+  } else {
+    running = await createServiceWorker(kind, connection, { ...config, ...loadServiceDatabaseConfig(kind) });
+  }
+  log.info({ taskQueue: running.worker.options.taskQueue }, `${kind} worker started`);
+  try {
+    await running.worker.run(); // returns after SIGINT/SIGTERM, once in-flight tasks are done
+  } finally {
+    await running.close();
+    await connection.close();
+    log.info(`${kind} worker stopped`);
+  }
+}
+
+main().catch((error: unknown) => {
+  // One line, no stack trace: configuration and connection problems are the usual causes here.
+  console.error(`worker failed: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+});

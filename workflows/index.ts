@@ -1,0 +1,2 @@
+/** Every workflow the orchestrator worker registers. */
+export { orderSaga } from './order-saga';

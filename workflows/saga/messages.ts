@@ -1,0 +1,11 @@
+import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import type { SagaState, SagaStatus } from '../../shared/saga-state';
+
+/** The saga's live state: status, steps, attempts, errors, compensation records. */
+export const sagaStateQuery = defineQuery<SagaState>('sagaState');
+
+/** Operator action on a parked saga: retry the compensations that failed. */
+export const resumeCompensationUpdate = defineUpdate<{ status: SagaStatus }, []>('resumeCompensation');
+
+/** Operator action on a parked saga: the pending compensations were handled by hand; end the saga. */
+export const markResolvedUpdate = defineUpdate<{ status: SagaStatus }, [{ note: string }]>('markResolved');
