@@ -3,6 +3,8 @@ const transform = { '^.+\\.tsx?$': ['@swc/jest'] };
 const moduleNameMapper = { '^(\\.{1,2}/.*)\\.js$': '$1' };
 
 module.exports = {
+  // Integration tests drive real sagas (retries, timeouts, worker restarts); no speed is asserted.
+  testTimeout: 120000,
   projects: [
     {
       displayName: 'unit',
@@ -19,7 +21,6 @@ module.exports = {
       testEnvironment: 'node',
       globalSetup: '<rootDir>/test/support/global-setup.ts',
       globalTeardown: '<rootDir>/test/support/global-teardown.ts',
-      testTimeout: 120000,
     },
   ],
 };

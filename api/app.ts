@@ -42,16 +42,29 @@ export function createApp(options: AppOptions): Express {
       keyGenerator: (req) => req.principal?.keyId ?? 'anonymous',
       handler: (req, res, _next, limiterOptions) => {
         res.set('Retry-After', String(Math.ceil(limiterOptions.windowMs / 1000)));
-        sendProblem(res, new HttpProblem(429, 'rate-limited', 'too many requests for this API key'), req.originalUrl);
+        sendProblem(
+          res,
+          new HttpProblem(429, 'rate-limited', 'too many requests for this API key'),
+          req.originalUrl,
+        );
       },
     }),
   );
   app.use(sagasRouter(options.sagas));
 
-  app.use((req, res) => sendProblem(res, new HttpProblem(404, 'not-found', `no route ${req.method} ${req.path}`), req.originalUrl));
+  app.use((req, res) =>
+    sendProblem(
+      res,
+      new HttpProblem(404, 'not-found', `no route ${req.method} ${req.path}`),
+      req.originalUrl,
+    ),
+  );
   app.use(
     problemMiddleware((error) =>
-      options.logger.error({ err: { type: (error as Error)?.name, message: (error as Error)?.message } }, 'unexpected error'),
+      options.logger.error(
+        { err: { type: (error as Error)?.name, message: (error as Error)?.message } },
+        'unexpected error',
+      ),
     ),
   );
   return app;
@@ -59,7 +72,8 @@ export function createApp(options: AppOptions): Express {
 
 /** Bodies must be JSON: anything else is refused before parsing, so nothing starts by accident. */
 const requireJsonBody: RequestHandler = (req, _res, next) => {
-  const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+  const hasBody =
+    req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
   if (hasBody && !req.is('application/json')) {
     return next(new HttpProblem(415, 'unsupported-media-type', 'request bodies must be application/json'));
   }

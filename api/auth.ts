@@ -17,7 +17,10 @@ const digest = (value: string) => createHash('sha256').update(value).digest();
 
 /** Bearer-token authentication against the configured keys, compared in constant time. */
 export function authenticate(keys: readonly string[], options: { readOpen: boolean }): RequestHandler {
-  const known = keys.map((key) => ({ digest: digest(key), keyId: `key_${digest(key).toString('hex').slice(0, 12)}` }));
+  const known = keys.map((key) => ({
+    digest: digest(key),
+    keyId: `key_${digest(key).toString('hex').slice(0, 12)}`,
+  }));
   return (req, _res, next) => {
     const header = req.get('authorization');
     const token = header?.match(/^Bearer\s+(\S+)$/i)?.[1];
@@ -33,6 +36,12 @@ export function authenticate(keys: readonly string[], options: { readOpen: boole
       req.principal = { keyId: 'anonymous' };
       return next();
     }
-    next(new HttpProblem(401, 'unauthorized', token ? 'the API key is not valid' : 'an API key is required: Authorization: Bearer <key>'));
+    next(
+      new HttpProblem(
+        401,
+        'unauthorized',
+        token ? 'the API key is not valid' : 'an API key is required: Authorization: Bearer <key>',
+      ),
+    );
   };
 }

@@ -4,7 +4,9 @@ import { createLogger } from '../shared/logger';
 import { startApiServer } from './server';
 
 async function main(): Promise<void> {
-  const config = loadConfig(temporalConfigSchema.extend(sagaConfigSchema.shape).extend(apiConfigSchema.shape));
+  const config = loadConfig(
+    temporalConfigSchema.extend(sagaConfigSchema.shape).extend(apiConfigSchema.shape),
+  );
   const logger = createLogger('api', config.LOG_LEVEL);
   const api = await startApiServer(config, logger);
   logger.info({ url: api.url }, 'API listening');

@@ -68,7 +68,10 @@ export function fieldErrors(error: z.ZodError, prefix: string): FieldError[] {
   }));
 }
 
-export function validationProblem(error: z.ZodError, where: 'body' | 'query' | 'path' | 'header'): HttpProblem {
+export function validationProblem(
+  error: z.ZodError,
+  where: 'body' | 'query' | 'path' | 'header',
+): HttpProblem {
   const errors = fieldErrors(error, where);
   const first = errors[0];
   const detail = first ? `${first.field}: ${first.message}` : 'invalid request';
@@ -81,13 +84,28 @@ export function problemMiddleware(onUnexpected: (error: unknown) => void): Error
     if (error instanceof HttpProblem) return sendProblem(res, error, req.originalUrl);
     const parserType = (error as { type?: unknown }).type;
     if (parserType === 'entity.parse.failed') {
-      return sendProblem(res, new HttpProblem(400, 'malformed-json', 'request body is not valid JSON'), req.originalUrl);
+      return sendProblem(
+        res,
+        new HttpProblem(400, 'malformed-json', 'request body is not valid JSON'),
+        req.originalUrl,
+      );
     }
     if (parserType === 'entity.too.large') {
-      return sendProblem(res, new HttpProblem(413, 'body-too-large', 'request body exceeds the size limit'), req.originalUrl);
+      return sendProblem(
+        res,
+        new HttpProblem(413, 'body-too-large', 'request body exceeds the size limit'),
+        req.originalUrl,
+      );
     }
-    if (typeof parserType === 'string' && parserType.startsWith('encoding.') || parserType === 'charset.unsupported') {
-      return sendProblem(res, new HttpProblem(415, 'unsupported-encoding', 'unsupported body encoding or charset'), req.originalUrl);
+    if (
+      (typeof parserType === 'string' && parserType.startsWith('encoding.')) ||
+      parserType === 'charset.unsupported'
+    ) {
+      return sendProblem(
+        res,
+        new HttpProblem(415, 'unsupported-encoding', 'unsupported body encoding or charset'),
+        req.originalUrl,
+      );
     }
     onUnexpected(error);
     sendProblem(res, new HttpProblem(500, 'internal-error', 'an internal error occurred'), req.originalUrl);

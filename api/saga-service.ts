@@ -47,7 +47,9 @@ export class SagaService {
 
   async start(order: OrderRequest, idempotency?: { scope: string; key: string }): Promise<StartResult> {
     const requestHash = hashOf(order);
-    const sagaId = idempotency ? `order-${hashOf({ scope: idempotency.scope, key: idempotency.key }).slice(0, 32)}` : `order-${randomUUID()}`;
+    const sagaId = idempotency
+      ? `order-${hashOf({ scope: idempotency.scope, key: idempotency.key }).slice(0, 32)}`
+      : `order-${randomUUID()}`;
     const orderId = `ord_${randomUUID()}`;
     const input: OrderSagaInput = { orderId, order, settings: this.options.settings };
     try {
@@ -74,7 +76,11 @@ export class SagaService {
           'this Idempotency-Key was already used with a different request body',
         );
       }
-      return { sagaId, orderId: String(existing.typedSearchAttributes.get(orderIdKey) ?? ''), created: false };
+      return {
+        sagaId,
+        orderId: String(existing.typedSearchAttributes.get(orderIdKey) ?? ''),
+        created: false,
+      };
     }
   }
 
@@ -102,7 +108,9 @@ export class SagaService {
     }
     let result: Record<string, unknown> | undefined;
     if (state && FINAL_SAGA_STATUSES.includes(state.status)) {
-      result = ((await handle.result().catch(() => undefined)) as { data?: Record<string, unknown> } | undefined)?.data;
+      result = (
+        (await handle.result().catch(() => undefined)) as { data?: Record<string, unknown> } | undefined
+      )?.data;
     }
     const summary = this.summarize(description);
     return {
@@ -129,7 +137,9 @@ export class SagaService {
       nextPageToken: query.cursor ? Buffer.from(query.cursor, 'base64url') : undefined,
     });
     const infos = await Promise.all(
-      response.executions.map((raw) => executionInfoFromRaw(raw, client.options.loadedDataConverter, raw, this.options.namespace)),
+      response.executions.map((raw) =>
+        executionInfoFromRaw(raw, client.options.loadedDataConverter, raw, this.options.namespace),
+      ),
     );
     const token = response.nextPageToken;
     return {
@@ -141,7 +151,11 @@ export class SagaService {
   async cancel(sagaId: string): Promise<SagaStatus> {
     const view = await this.get(sagaId);
     if (view.temporalStatus !== 'RUNNING' || view.status !== 'RUNNING') {
-      throw new HttpProblem(409, 'not-cancellable', `saga is ${view.status}; only a RUNNING saga can be cancelled`);
+      throw new HttpProblem(
+        409,
+        'not-cancellable',
+        `saga is ${view.status}; only a RUNNING saga can be cancelled`,
+      );
     }
     await this.client.workflow.getHandle(sagaId).cancel();
     return 'COMPENSATING';
@@ -152,7 +166,9 @@ export class SagaService {
   }
 
   async resolve(sagaId: string, note: string): Promise<SagaStatus> {
-    return this.operatorAction(sagaId, (handle) => handle.executeUpdate(markResolvedUpdate, { args: [{ note }] }));
+    return this.operatorAction(sagaId, (handle) =>
+      handle.executeUpdate(markResolvedUpdate, { args: [{ note }] }),
+    );
   }
 
   webUiLink(sagaId: string, runId?: string): string {
@@ -166,7 +182,11 @@ export class SagaService {
   ): Promise<SagaStatus> {
     const description = await this.describe(sagaId);
     if (description.status.name !== 'RUNNING') {
-      throw new HttpProblem(409, 'not-parked', `saga has ended (${this.summarize(description).status ?? description.status.name}); only a saga in COMPENSATION_FAILED accepts operator actions`);
+      throw new HttpProblem(
+        409,
+        'not-parked',
+        `saga has ended (${this.summarize(description).status ?? description.status.name}); only a saga in COMPENSATION_FAILED accepts operator actions`,
+      );
     }
     try {
       return (await act(this.client.workflow.getHandle(sagaId))).status;
@@ -181,10 +201,12 @@ export class SagaService {
   private async describe(sagaId: string): Promise<WorkflowExecutionDescription> {
     try {
       const description = await this.client.workflow.getHandle(sagaId).describe();
-      if (description.type !== WORKFLOW_TYPE) throw new WorkflowNotFoundError('not a saga', sagaId, undefined);
+      if (description.type !== WORKFLOW_TYPE)
+        throw new WorkflowNotFoundError('not a saga', sagaId, undefined);
       return description;
     } catch (error) {
-      if (error instanceof WorkflowNotFoundError) throw new HttpProblem(404, 'saga-not-found', `no saga with id ${sagaId}`);
+      if (error instanceof WorkflowNotFoundError)
+        throw new HttpProblem(404, 'saga-not-found', `no saga with id ${sagaId}`);
       throw error;
     }
   }

@@ -72,12 +72,21 @@ export const sagaSummarySchema = z.object({
 
 export const listSagasQuerySchema = z.strictObject({
   status: sagaStatusSchema.optional(),
-  customerId: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be a customer id').optional(),
-  orderId: z.string().regex(/^ord_[a-f0-9-]{16,64}$/, 'must be an order id such as ord_…').optional(),
+  customerId: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be a customer id')
+    .optional(),
+  orderId: z
+    .string()
+    .regex(/^ord_[a-f0-9-]{16,64}$/, 'must be an order id such as ord_…')
+    .optional(),
   startedAfter: z.iso.datetime({ offset: true }).optional(),
   startedBefore: z.iso.datetime({ offset: true }).optional(),
   pageSize: z.coerce.number().int().min(1).max(100).default(20),
-  cursor: z.string().regex(/^[A-Za-z0-9_-]{1,4096}$/, 'must be a cursor returned by a previous page').optional(),
+  cursor: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,4096}$/, 'must be a cursor returned by a previous page')
+    .optional(),
 });
 
 export const listSagasResponseSchema = z.object({

@@ -43,7 +43,9 @@ export async function startApiServer(config: ApiServerConfig, logger: Logger): P
     listening.once('error', (error: NodeJS.ErrnoException) =>
       reject(
         error.code === 'EADDRINUSE'
-          ? new Error(`port ${config.API_PORT} is in use (API_PORT): stop what uses it or choose another port`)
+          ? new Error(
+              `port ${config.API_PORT} is in use (API_PORT): stop what uses it or choose another port`,
+            )
           : error,
       ),
     );

@@ -9,8 +9,10 @@ export function buildListQuery(workflowType: string, filters: ListSagasQuery): s
   if (filters.status) clauses.push(`SagaStatus = ${quote(filters.status)}`);
   if (filters.customerId) clauses.push(`CustomerId = ${quote(filters.customerId)}`);
   if (filters.orderId) clauses.push(`OrderId = ${quote(filters.orderId)}`);
-  if (filters.startedAfter) clauses.push(`StartTime >= ${quote(new Date(filters.startedAfter).toISOString())}`);
-  if (filters.startedBefore) clauses.push(`StartTime <= ${quote(new Date(filters.startedBefore).toISOString())}`);
+  if (filters.startedAfter)
+    clauses.push(`StartTime >= ${quote(new Date(filters.startedAfter).toISOString())}`);
+  if (filters.startedBefore)
+    clauses.push(`StartTime <= ${quote(new Date(filters.startedBefore).toISOString())}`);
   return clauses.join(' AND ');
 }
 

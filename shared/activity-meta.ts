@@ -10,5 +10,10 @@ export interface ActivityMeta {
 }
 
 /** Error types that mean "the business said no": never retried, they go straight to compensation. */
-export const BUSINESS_ERROR_TYPES = ['PaymentDeclined', 'AddressNotServiceable', 'InvalidOrder', 'InvalidTransition'] as const;
+export const BUSINESS_ERROR_TYPES = [
+  'PaymentDeclined',
+  'AddressNotServiceable',
+  'InvalidOrder',
+  'InvalidTransition',
+] as const;
 export type BusinessErrorType = (typeof BUSINESS_ERROR_TYPES)[number];

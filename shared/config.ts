@@ -96,7 +96,12 @@ export const apiConfigSchema = z.object({
   /** Comma-separated bearer tokens accepted by the API; at least one, each 16+ characters. */
   API_KEYS: z
     .string({ error: 'is required: comma-separated API keys (bearer tokens) of 16+ characters' })
-    .transform((value) => value.split(',').map((key) => key.trim()).filter(Boolean))
+    .transform((value) =>
+      value
+        .split(',')
+        .map((key) => key.trim())
+        .filter(Boolean),
+    )
     .pipe(z.array(z.string().min(16, 'each key must have 16+ characters')).min(1, 'needs at least one key')),
   /** When true, read routes (GET) need no API key. */
   API_READ_OPEN: booleanString.default(false),

@@ -7,6 +7,9 @@ export function createLogger(name: string, level: string = process.env.LOG_LEVEL
     level,
     base: { process: name },
     // Payment tokens and addresses never belong in logs, even when an object carrying them is logged.
-    redact: { paths: ['*.paymentToken', '*.shippingAddress', '*.address', 'paymentToken'], censor: '[redacted]' },
+    redact: {
+      paths: ['*.paymentToken', '*.shippingAddress', '*.address', 'paymentToken'],
+      censor: '[redacted]',
+    },
   });
 }

@@ -32,7 +32,10 @@ export const addressSchema = z.strictObject({
 
 export const orderRequestSchema = z
   .strictObject({
-    customerId: shortText(64).regex(/^[A-Za-z0-9._-]+$/, 'may contain only letters, digits, ".", "_" and "-"'),
+    customerId: shortText(64).regex(
+      /^[A-Za-z0-9._-]+$/,
+      'may contain only letters, digits, ".", "_" and "-"',
+    ),
     currency: currencySchema,
     items: z.array(orderItemSchema).min(1).max(MAX_ITEMS),
     paymentToken: shortText(64).regex(/^tok_[A-Za-z0-9_]+$/, 'must be a payment token such as tok_visa'),

@@ -5,7 +5,9 @@ import type { ActivityInboundCallsInterceptor, ActivityInterceptorsFactory } fro
  * process dies (SIGKILL) right after that activity committed its effect and before Temporal hears of it,
  * the worst moment for idempotency. Off unless the variable is set.
  */
-export function crashAfterCommitInterceptor(activityType: string | undefined): ActivityInterceptorsFactory | undefined {
+export function crashAfterCommitInterceptor(
+  activityType: string | undefined,
+): ActivityInterceptorsFactory | undefined {
   if (!activityType) return undefined;
   return (ctx) => {
     const inbound: ActivityInboundCallsInterceptor = {

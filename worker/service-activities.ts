@@ -14,7 +14,11 @@ export interface ServiceActivities {
 }
 
 /** Connects to one service's own database (and no other) and binds its activities to it. */
-export function connectServiceActivities(service: ServiceName, databaseUrl: string, poolSize: number): ServiceActivities {
+export function connectServiceActivities(
+  service: ServiceName,
+  databaseUrl: string,
+  poolSize: number,
+): ServiceActivities {
   switch (service) {
     case 'orders': {
       const db = createOrdersDb(databaseUrl, poolSize);

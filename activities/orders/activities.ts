@@ -38,23 +38,28 @@ export function createOrdersActivities(db: OrdersDb) {
       if (orderTotal(input.items) !== input.totalAmount) {
         throw businessFailure('InvalidOrder', 'order total does not match its items');
       }
-      const outcome = await applyOnce(transaction, ordersLedger(meta.sagaId, input.orderId, 'create'), meta.idempotencyKey, async (tx) => {
-        const existing = await tx.order.findUnique({ where: { id: input.orderId } });
-        if (existing) return { orderId: existing.id, status: existing.status, effect: 'none' };
-        await tx.order.create({
-          data: {
-            id: input.orderId,
-            sagaId: meta.sagaId,
-            customerId: input.customerId,
-            currency: input.currency,
-            totalAmount: input.totalAmount,
-            items: input.items,
-            shippingAddress: input.shippingAddress,
-            status: 'PENDING',
-          },
-        });
-        return { orderId: input.orderId, status: 'PENDING', effect: 'created' };
-      });
+      const outcome = await applyOnce(
+        transaction,
+        ordersLedger(meta.sagaId, input.orderId, 'create'),
+        meta.idempotencyKey,
+        async (tx) => {
+          const existing = await tx.order.findUnique({ where: { id: input.orderId } });
+          if (existing) return { orderId: existing.id, status: existing.status, effect: 'none' };
+          await tx.order.create({
+            data: {
+              id: input.orderId,
+              sagaId: meta.sagaId,
+              customerId: input.customerId,
+              currency: input.currency,
+              totalAmount: input.totalAmount,
+              items: input.items,
+              shippingAddress: input.shippingAddress,
+              status: 'PENDING',
+            },
+          });
+          return { orderId: input.orderId, status: 'PENDING', effect: 'created' };
+        },
+      );
       if (outcome.status === 'CANCELLED') {
         // The saga's compensation got here first (this call was a late retry): never revive the order.
         throw businessFailure('InvalidTransition', `order ${input.orderId} was already cancelled`);
@@ -63,39 +68,56 @@ export function createOrdersActivities(db: OrdersDb) {
     },
 
     async approveOrder(input: { orderId: string }, meta: ActivityMeta): Promise<OrderResult> {
-      const outcome = await applyOnce(transaction, ordersLedger(meta.sagaId, input.orderId, 'approve'), meta.idempotencyKey, async (tx) => {
-        if (await transition(input.orderId, 'APPROVED', tx)) return { status: 'APPROVED', effect: 'approved' };
-        const current = await tx.order.findUnique({ where: { id: input.orderId } });
-        return { status: current?.status ?? 'MISSING', effect: 'none' };
-      });
+      const outcome = await applyOnce(
+        transaction,
+        ordersLedger(meta.sagaId, input.orderId, 'approve'),
+        meta.idempotencyKey,
+        async (tx) => {
+          if (await transition(input.orderId, 'APPROVED', tx))
+            return { status: 'APPROVED', effect: 'approved' };
+          const current = await tx.order.findUnique({ where: { id: input.orderId } });
+          return { status: current?.status ?? 'MISSING', effect: 'none' };
+        },
+      );
       if (outcome.status !== 'APPROVED') {
-        throw businessFailure('InvalidTransition', `order ${input.orderId} cannot be approved from ${outcome.status}`);
+        throw businessFailure(
+          'InvalidTransition',
+          `order ${input.orderId} cannot be approved from ${outcome.status}`,
+        );
       }
       return { orderId: input.orderId, status: 'APPROVED' };
     },
 
     /** Compensation of createOrder. Also cancels an order that was never created, so a late create cannot revive it. */
-    async cancelOrder(input: { orderId: string; customerId: string; currency: string }, meta: ActivityMeta): Promise<OrderResult> {
-      await applyOnce(transaction, ordersLedger(meta.sagaId, input.orderId, 'cancel'), meta.idempotencyKey, async (tx) => {
-        if (await transition(input.orderId, 'CANCELLED', tx)) return { effect: 'cancelled' };
-        const created = await tx.order.createMany({
-          data: [
-            {
-              id: input.orderId,
-              sagaId: meta.sagaId,
-              customerId: input.customerId,
-              currency: input.currency,
-              totalAmount: 0,
-              items: [],
-              shippingAddress: {},
-              status: 'CANCELLED',
-              cancelledBeforeCreate: true,
-            },
-          ],
-          skipDuplicates: true,
-        });
-        return { effect: created.count === 1 ? 'tombstone' : 'none' };
-      });
+    async cancelOrder(
+      input: { orderId: string; customerId: string; currency: string },
+      meta: ActivityMeta,
+    ): Promise<OrderResult> {
+      await applyOnce(
+        transaction,
+        ordersLedger(meta.sagaId, input.orderId, 'cancel'),
+        meta.idempotencyKey,
+        async (tx) => {
+          if (await transition(input.orderId, 'CANCELLED', tx)) return { effect: 'cancelled' };
+          const created = await tx.order.createMany({
+            data: [
+              {
+                id: input.orderId,
+                sagaId: meta.sagaId,
+                customerId: input.customerId,
+                currency: input.currency,
+                totalAmount: 0,
+                items: [],
+                shippingAddress: {},
+                status: 'CANCELLED',
+                cancelledBeforeCreate: true,
+              },
+            ],
+            skipDuplicates: true,
+          });
+          return { effect: created.count === 1 ? 'tombstone' : 'none' };
+        },
+      );
       return { orderId: input.orderId, status: 'CANCELLED' };
     },
   };

@@ -52,26 +52,31 @@ export function createPaymentsActivities(db: PaymentsDb) {
         await Context.current().sleep(Context.current().info.startToCloseTimeoutMs + 1000);
         throw transientFailure('ProviderTimeout', 'provider did not answer');
       }
-      const outcome = await applyOnce(transaction, paymentsLedger(meta.sagaId, paymentId, 'authorize'), meta.idempotencyKey, async (tx) => {
-        const existing = await tx.payment.findUnique({ where: { id: paymentId } });
-        if (existing) return { status: existing.status, amount: 0, effect: 'none', reason: null };
-        const declined = decision.kind === 'decline';
-        await tx.payment.create({
-          data: {
-            id: paymentId,
-            sagaId: meta.sagaId,
-            orderId: input.orderId,
-            amount: input.amount,
-            currency: input.currency,
-            status: declined ? 'DECLINED' : 'AUTHORIZED',
-            declineReason: declined ? decision.reason : null,
-            providerRef: declined ? null : `auth_${meta.sagaId}`,
-          },
-        });
-        return declined
-          ? { status: 'DECLINED', amount: 0, effect: 'declined', reason: decision.reason }
-          : { status: 'AUTHORIZED', amount: input.amount, effect: 'authorized', reason: null };
-      });
+      const outcome = await applyOnce(
+        transaction,
+        paymentsLedger(meta.sagaId, paymentId, 'authorize'),
+        meta.idempotencyKey,
+        async (tx) => {
+          const existing = await tx.payment.findUnique({ where: { id: paymentId } });
+          if (existing) return { status: existing.status, amount: 0, effect: 'none', reason: null };
+          const declined = decision.kind === 'decline';
+          await tx.payment.create({
+            data: {
+              id: paymentId,
+              sagaId: meta.sagaId,
+              orderId: input.orderId,
+              amount: input.amount,
+              currency: input.currency,
+              status: declined ? 'DECLINED' : 'AUTHORIZED',
+              declineReason: declined ? decision.reason : null,
+              providerRef: declined ? null : `auth_${meta.sagaId}`,
+            },
+          });
+          return declined
+            ? { status: 'DECLINED', amount: 0, effect: 'declined', reason: decision.reason }
+            : { status: 'AUTHORIZED', amount: input.amount, effect: 'authorized', reason: null };
+        },
+      );
       if (outcome.status === 'DECLINED') {
         throw businessFailure('PaymentDeclined', `payment declined: ${outcome.reason ?? 'declined'}`);
       }
@@ -83,15 +88,23 @@ export function createPaymentsActivities(db: PaymentsDb) {
 
     async capturePayment(_input: { orderId: string }, meta: ActivityMeta): Promise<PaymentResult> {
       const paymentId = paymentIdOf(meta.sagaId);
-      const outcome = await applyOnce(transaction, paymentsLedger(meta.sagaId, paymentId, 'capture'), meta.idempotencyKey, async (tx) => {
-        const payment = await tx.payment.findUnique({ where: { id: paymentId } });
-        if (payment && (await transition(paymentId, 'CAPTURED', tx))) {
-          return { status: 'CAPTURED', amount: payment.amount, effect: 'captured' };
-        }
-        return { status: payment?.status ?? 'MISSING', amount: 0, effect: 'none' };
-      });
+      const outcome = await applyOnce(
+        transaction,
+        paymentsLedger(meta.sagaId, paymentId, 'capture'),
+        meta.idempotencyKey,
+        async (tx) => {
+          const payment = await tx.payment.findUnique({ where: { id: paymentId } });
+          if (payment && (await transition(paymentId, 'CAPTURED', tx))) {
+            return { status: 'CAPTURED', amount: payment.amount, effect: 'captured' };
+          }
+          return { status: payment?.status ?? 'MISSING', amount: 0, effect: 'none' };
+        },
+      );
       if (outcome.status !== 'CAPTURED') {
-        throw businessFailure('InvalidTransition', `payment ${paymentId} cannot be captured from ${outcome.status}`);
+        throw businessFailure(
+          'InvalidTransition',
+          `payment ${paymentId} cannot be captured from ${outcome.status}`,
+        );
       }
       return { paymentId, status: 'CAPTURED' };
     },
@@ -100,32 +113,41 @@ export function createPaymentsActivities(db: PaymentsDb) {
      * Compensation of authorize (and of capture): voids an authorization, refunds a capture, and leaves a
      * voided tombstone when there is nothing yet, so a late authorization cannot take effect.
      */
-    async releasePayment(input: { orderId: string; currency: string }, meta: ActivityMeta): Promise<PaymentResult> {
+    async releasePayment(
+      input: { orderId: string; currency: string },
+      meta: ActivityMeta,
+    ): Promise<PaymentResult> {
       const paymentId = paymentIdOf(meta.sagaId);
       const fault = await injectedFault(meta.sagaId, 'release');
       if (fault) throw transientFailure('ProviderUnavailable', fault);
-      const outcome = await applyOnce(transaction, paymentsLedger(meta.sagaId, paymentId, 'release'), meta.idempotencyKey, async (tx) => {
-        const payment = await tx.payment.findUnique({ where: { id: paymentId } });
-        if (!payment) {
-          await tx.payment.create({
-            data: {
-              id: paymentId,
-              sagaId: meta.sagaId,
-              orderId: input.orderId,
-              amount: 0,
-              currency: input.currency,
-              status: 'VOIDED',
-              voidedBeforeAuthorize: true,
-            },
-          });
-          return { status: 'VOIDED', amount: 0, effect: 'tombstone' };
-        }
-        if (await transition(paymentId, 'VOIDED', tx)) return { status: 'VOIDED', amount: payment.amount, effect: 'voided' };
-        if (await transition(paymentId, 'REFUNDED', tx)) {
-          return { status: 'REFUNDED', amount: payment.amount, effect: 'refunded' };
-        }
-        return { status: payment.status, amount: 0, effect: 'none' };
-      });
+      const outcome = await applyOnce(
+        transaction,
+        paymentsLedger(meta.sagaId, paymentId, 'release'),
+        meta.idempotencyKey,
+        async (tx) => {
+          const payment = await tx.payment.findUnique({ where: { id: paymentId } });
+          if (!payment) {
+            await tx.payment.create({
+              data: {
+                id: paymentId,
+                sagaId: meta.sagaId,
+                orderId: input.orderId,
+                amount: 0,
+                currency: input.currency,
+                status: 'VOIDED',
+                voidedBeforeAuthorize: true,
+              },
+            });
+            return { status: 'VOIDED', amount: 0, effect: 'tombstone' };
+          }
+          if (await transition(paymentId, 'VOIDED', tx))
+            return { status: 'VOIDED', amount: payment.amount, effect: 'voided' };
+          if (await transition(paymentId, 'REFUNDED', tx)) {
+            return { status: 'REFUNDED', amount: payment.amount, effect: 'refunded' };
+          }
+          return { status: payment.status, amount: 0, effect: 'none' };
+        },
+      );
       return { paymentId, status: outcome.status as PaymentStatus };
     },
   };

@@ -17,7 +17,9 @@ export function paymentsLedger(sagaId: string, paymentId: string, operation: str
     },
     async record(tx, idempotencyKey, outcome) {
       const amount = typeof outcome.amount === 'number' ? outcome.amount : 0;
-      await tx.paymentOperation.create({ data: { idempotencyKey, sagaId, paymentId, operation, amount, outcome } });
+      await tx.paymentOperation.create({
+        data: { idempotencyKey, sagaId, paymentId, operation, amount, outcome },
+      });
     },
   };
 }

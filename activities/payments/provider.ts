@@ -24,7 +24,9 @@ export function decideAuthorization(token: string, attempt: number): ProviderDec
   const transient = /^tok_processingError(?:_(\d{1,2}))?$/.exec(token);
   if (transient) {
     const failures = transient[1] === undefined ? DEFAULT_TRANSIENT_FAILURES : Number(transient[1]);
-    return attempt <= failures ? { kind: 'unavailable', reason: 'provider processing error' } : { kind: 'approve' };
+    return attempt <= failures
+      ? { kind: 'unavailable', reason: 'provider processing error' }
+      : { kind: 'approve' };
   }
   if (token === 'tok_timeout') return { kind: 'hang' };
   return { kind: 'decline', reason: 'unknown payment token' };

@@ -23,19 +23,34 @@ export function createShipmentsActivities(db: ShipmentsDb) {
   const transaction = <T>(work: (tx: ShipmentsTx) => Promise<T>) => db.$transaction(work);
 
   return {
-    async scheduleShipment(input: { orderId: string; address: Address }, meta: ActivityMeta): Promise<ShipmentResult> {
+    async scheduleShipment(
+      input: { orderId: string; address: Address },
+      meta: ActivityMeta,
+    ): Promise<ShipmentResult> {
       const shipmentId = shipmentIdOf(meta.sagaId);
       const refusal = unserviceableReason(input.address);
       if (refusal) throw businessFailure('AddressNotServiceable', `address not serviceable: ${refusal}`);
       const trackingNumber = `TRK-${meta.sagaId}`;
-      const outcome = await applyOnce(transaction, shipmentsLedger(meta.sagaId, shipmentId, 'schedule'), meta.idempotencyKey, async (tx) => {
-        const existing = await tx.shipment.findUnique({ where: { id: shipmentId } });
-        if (existing) return { status: existing.status, effect: 'none' };
-        await tx.shipment.create({
-          data: { id: shipmentId, sagaId: meta.sagaId, orderId: input.orderId, address: input.address, status: 'SCHEDULED', trackingNumber },
-        });
-        return { status: 'SCHEDULED', effect: 'scheduled' };
-      });
+      const outcome = await applyOnce(
+        transaction,
+        shipmentsLedger(meta.sagaId, shipmentId, 'schedule'),
+        meta.idempotencyKey,
+        async (tx) => {
+          const existing = await tx.shipment.findUnique({ where: { id: shipmentId } });
+          if (existing) return { status: existing.status, effect: 'none' };
+          await tx.shipment.create({
+            data: {
+              id: shipmentId,
+              sagaId: meta.sagaId,
+              orderId: input.orderId,
+              address: input.address,
+              status: 'SCHEDULED',
+              trackingNumber,
+            },
+          });
+          return { status: 'SCHEDULED', effect: 'scheduled' };
+        },
+      );
       if (outcome.status !== 'SCHEDULED') {
         throw businessFailure('InvalidTransition', `shipment ${shipmentId} is already ${outcome.status}`);
       }
@@ -45,18 +60,32 @@ export function createShipmentsActivities(db: ShipmentsDb) {
     /** Compensation of scheduleShipment; leaves a cancelled tombstone when nothing was scheduled yet. */
     async cancelShipment(input: { orderId: string }, meta: ActivityMeta): Promise<ShipmentResult> {
       const shipmentId = shipmentIdOf(meta.sagaId);
-      await applyOnce(transaction, shipmentsLedger(meta.sagaId, shipmentId, 'cancel'), meta.idempotencyKey, async (tx) => {
-        const { count } = await tx.shipment.updateMany({
-          where: { id: shipmentId, status: { in: shipmentStateMachine.sourcesOf('CANCELLED') } },
-          data: { status: 'CANCELLED' },
-        });
-        if (count === 1) return { effect: 'cancelled' };
-        const created = await tx.shipment.createMany({
-          data: [{ id: shipmentId, sagaId: meta.sagaId, orderId: input.orderId, address: {}, status: 'CANCELLED', cancelledBeforeSchedule: true }],
-          skipDuplicates: true,
-        });
-        return { effect: created.count === 1 ? 'tombstone' : 'none' };
-      });
+      await applyOnce(
+        transaction,
+        shipmentsLedger(meta.sagaId, shipmentId, 'cancel'),
+        meta.idempotencyKey,
+        async (tx) => {
+          const { count } = await tx.shipment.updateMany({
+            where: { id: shipmentId, status: { in: shipmentStateMachine.sourcesOf('CANCELLED') } },
+            data: { status: 'CANCELLED' },
+          });
+          if (count === 1) return { effect: 'cancelled' };
+          const created = await tx.shipment.createMany({
+            data: [
+              {
+                id: shipmentId,
+                sagaId: meta.sagaId,
+                orderId: input.orderId,
+                address: {},
+                status: 'CANCELLED',
+                cancelledBeforeSchedule: true,
+              },
+            ],
+            skipDuplicates: true,
+          });
+          return { effect: created.count === 1 ? 'tombstone' : 'none' };
+        },
+      );
       return { shipmentId, status: 'CANCELLED', trackingNumber: null };
     },
   };

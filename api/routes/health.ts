@@ -9,7 +9,9 @@ export function healthRouter(client: Client, namespace: string): Router {
   });
   router.get('/health/ready', async (_req, res) => {
     try {
-      await client.withDeadline(Date.now() + 2000, () => client.workflowService.describeNamespace({ namespace }));
+      await client.withDeadline(Date.now() + 2000, () =>
+        client.workflowService.describeNamespace({ namespace }),
+      );
       res.json({ status: 'ok', temporal: 'reachable' });
     } catch {
       res.status(503).type('application/problem+json').json({

@@ -25,7 +25,10 @@ export function sagasRouter(sagas: SagaService): Router {
     const keyHeader = req.get('idempotency-key');
     const key = keyHeader === undefined ? undefined : parse(idempotencyKeySchema, keyHeader, 'header');
     const order = parse(orderRequestSchema, req.body, 'body');
-    const started = await sagas.start(order, key ? { scope: req.principal?.keyId ?? 'anonymous', key } : undefined);
+    const started = await sagas.start(
+      order,
+      key ? { scope: req.principal?.keyId ?? 'anonymous', key } : undefined,
+    );
     const done = waitSeconds ? await sagas.waitForFinal(started.sagaId, waitSeconds) : false;
     const view = waitSeconds !== undefined || !started.created ? await sagas.get(started.sagaId) : undefined;
     const final = view !== undefined && FINAL_SAGA_STATUSES.includes(view.status);

@@ -72,7 +72,9 @@ export function stepsOf<Input, Data>() {
     definition as unknown as SagaStep<Input, Data, never>;
 }
 
-export function defineSaga<Input, Data>(definition: SagaDefinition<Input, Data>): SagaDefinition<Input, Data> {
+export function defineSaga<Input, Data>(
+  definition: SagaDefinition<Input, Data>,
+): SagaDefinition<Input, Data> {
   const names = new Set<string>();
   for (const { name } of definition.steps) {
     if (names.has(name)) throw new Error(`saga ${definition.name}: duplicate step name ${name}`);

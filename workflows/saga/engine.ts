@@ -10,7 +10,13 @@ import {
 } from '@temporalio/workflow';
 import type { ActivityMeta } from '../../shared/activity-meta';
 import type { CallPolicy, SagaSettings } from '../../shared/saga-settings';
-import type { CompensationRecord, SagaOutcome, SagaState, SagaStatus, StepRecord } from '../../shared/saga-state';
+import type {
+  CompensationRecord,
+  SagaOutcome,
+  SagaState,
+  SagaStatus,
+  StepRecord,
+} from '../../shared/saga-state';
 import { sagaStatusKey } from '../../shared/search-attributes';
 import { backoffDelay } from './backoff';
 import type { ActivityCall, SagaContext, SagaDefinition, SagaStep } from './definition';
@@ -171,7 +177,9 @@ async function callWithRetries(
 ): Promise<unknown> {
   const taskQueue = settings.taskQueues[call.service as keyof SagaSettings['taskQueues']];
   if (!taskQueue) throw new Error(`no task queue configured for service ${call.service}`);
-  const activities = proxyActivities<Record<string, (input: unknown, meta: ActivityMeta) => Promise<unknown>>>({
+  const activities = proxyActivities<
+    Record<string, (input: unknown, meta: ActivityMeta) => Promise<unknown>>
+  >({
     taskQueue,
     startToCloseTimeout: policy.startToCloseTimeout,
     retry: { maximumAttempts: 1 },
@@ -182,7 +190,11 @@ async function callWithRetries(
   for (let attempt = 1; ; attempt++) {
     record.attempts += 1;
     try {
-      const result = await activity(call.input, { sagaId: workflowInfo().workflowId, idempotencyKey, attempt });
+      const result = await activity(call.input, {
+        sagaId: workflowInfo().workflowId,
+        idempotencyKey,
+        attempt,
+      });
       record.status = 'SUCCEEDED';
       record.endedAt = now();
       return result;

@@ -1,0 +1,16 @@
+/** Names of the variables global-setup hands to the test files (Jest workers inherit process.env). */
+export const TEST_ENV = {
+  temporalAddress: 'TEMPORAL_ADDRESS',
+  temporalUiUrl: 'TEMPORAL_UI_URL',
+  workflowBundle: 'WORKFLOW_BUNDLE_PATH',
+  ordersDb: 'ORDERS_DATABASE_URL',
+  paymentsDb: 'PAYMENTS_DATABASE_URL',
+  shipmentsDb: 'SHIPMENTS_DATABASE_URL',
+} as const;
+
+export function requireEnv(name: string): string {
+  const value = process.env[name];
+  if (!value)
+    throw new Error(`${name} is not set: run integration tests through jest (global-setup sets it)`);
+  return value;
+}

@@ -1,0 +1,95 @@
+import { mkdirSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { bundleWorkflowCode } from '@temporalio/worker';
+import { writeFileSync } from 'node:fs';
+import { Client as PgClient } from 'pg';
+import { prepareDatabases } from '../../scripts/db/prepare';
+import { resolveTemporalCli } from '../../scripts/temporal/provision';
+import { startDevServer } from '../../scripts/temporal/dev-server';
+import { freePort } from '../../scripts/lib/ports';
+import { DEFAULT_DATABASE_URLS, SERVICES, databaseConfigSchema, loadConfig } from '../../shared/config';
+import { TEST_ENV } from './env';
+
+/**
+ * Starts what the integration tests run against, once per `jest` run: the real Temporal dev server (built
+ * from the CLI's Go module if missing) on spare ports, fresh PostgreSQL databases for the three services,
+ * and one workflow bundle shared by every test's orchestrator worker.
+ */
+export default async function globalSetup(): Promise<void> {
+  const outDir = path.resolve(__dirname, '../../test-output');
+  rmSync(outDir, { recursive: true, force: true });
+  mkdirSync(outDir, { recursive: true });
+
+  const urls = Object.fromEntries(
+    SERVICES.map((service) => {
+      const url = new URL(
+        process.env[`TEST_${service.toUpperCase()}_DATABASE_URL`] ?? DEFAULT_DATABASE_URLS[service],
+      );
+      url.pathname = `/saga_test_${service}`;
+      return [service, url.toString()];
+    }),
+  ) as Record<(typeof SERVICES)[number], string>;
+  const config = loadConfig(databaseConfigSchema, {
+    ORDERS_DATABASE_URL: urls.orders,
+    PAYMENTS_DATABASE_URL: urls.payments,
+    SHIPMENTS_DATABASE_URL: urls.shipments,
+  });
+  await dropDatabases(Object.values(urls));
+  const databases = await prepareDatabases(config);
+
+  let address = process.env.TEST_TEMPORAL_ADDRESS;
+  let uiUrl = process.env.TEST_TEMPORAL_UI_URL ?? 'http://127.0.0.1:8233';
+  if (!address) {
+    await resolveTemporalCli({ log: (line) => console.log(line) });
+    const server = await startDevServer({
+      port: await freePort(),
+      uiPort: await freePort(),
+      dbFile: path.join(outDir, 'temporal.sqlite'),
+      logFile: path.join(outDir, 'temporal.log'),
+    });
+    address = server.address;
+    uiUrl = server.uiUrl;
+    globalThis.__SAGA_TEST_STOP__ = async () => {
+      await server.stop();
+      await databases.stop();
+    };
+  } else {
+    globalThis.__SAGA_TEST_STOP__ = () => databases.stop();
+  }
+
+  const bundle = await bundleWorkflowCode({
+    workflowsPath: require.resolve('../../workflows'),
+    logger: { info() {}, warn() {}, error: console.error, debug() {}, trace() {}, log() {} },
+  });
+  const bundlePath = path.join(outDir, 'workflow-bundle.js');
+  writeFileSync(bundlePath, bundle.code);
+
+  process.env[TEST_ENV.temporalAddress] = address;
+  process.env[TEST_ENV.temporalUiUrl] = uiUrl;
+  process.env[TEST_ENV.workflowBundle] = bundlePath;
+  process.env[TEST_ENV.ordersDb] = databases.urls.orders;
+  process.env[TEST_ENV.paymentsDb] = databases.urls.payments;
+  process.env[TEST_ENV.shipmentsDb] = databases.urls.shipments;
+}
+
+/** Each run starts from empty databases so that counts in assertions mean what they say. */
+async function dropDatabases(urls: string[]): Promise<void> {
+  for (const url of urls) {
+    const target = new URL(url);
+    const name = target.pathname.slice(1);
+    target.pathname = '/postgres';
+    const pg = new PgClient({ connectionString: target.toString() });
+    try {
+      await pg.connect();
+      await pg.query(`DROP DATABASE IF EXISTS "${name.replace(/"/g, '""')}" WITH (FORCE)`);
+    } catch {
+      // Unreachable server: prepareDatabases starts its own cluster, which holds nothing old.
+    } finally {
+      await pg.end().catch(() => undefined);
+    }
+  }
+}
+
+declare global {
+  var __SAGA_TEST_STOP__: (() => Promise<void>) | undefined;
+}

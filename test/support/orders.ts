@@ -1,0 +1,96 @@
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { WorkflowHandle } from '@temporalio/client';
+import { execFileSync } from 'node:child_process';
+import { resolveTemporalCli } from '../../scripts/temporal/provision';
+import { requireEnv, TEST_ENV } from './env';
+import type { OrderRequest } from '../../shared/order';
+import type { SagaState } from '../../shared/saga-state';
+import { customerIdKey, orderIdKey, sagaStatusKey } from '../../shared/search-attributes';
+import type { orderSaga } from '../../workflows/order-saga';
+import { sagaStateQuery } from '../../workflows/saga/messages';
+import type { Stack } from './stack';
+
+export function sampleOrder(overrides: Partial<OrderRequest> = {}): OrderRequest {
+  return {
+    customerId: 'cust-42',
+    currency: 'EUR',
+    items: [
+      { sku: 'book-1', quantity: 2, unitPrice: 1250 },
+      { sku: 'pen-7', quantity: 1, unitPrice: 300 },
+    ],
+    paymentToken: 'tok_visa',
+    shippingAddress: {
+      name: 'Ada Lovelace',
+      line1: '1 Analytical Way',
+      city: 'Berlin',
+      postalCode: '10115',
+      country: 'DE',
+    },
+    ...overrides,
+  };
+}
+
+export const SAMPLE_TOTAL = 2 * 1250 + 300;
+
+export async function startSaga(
+  stack: Stack,
+  order: OrderRequest = sampleOrder(),
+  settings = stack.settings,
+): Promise<WorkflowHandle<typeof orderSaga>> {
+  const sagaId = `order-${randomUUID()}`;
+  const orderId = `ord_${randomUUID()}`;
+  return stack.client.workflow.start<typeof orderSaga>('orderSaga', {
+    workflowId: sagaId,
+    taskQueue: stack.queues.orchestrator,
+    args: [{ orderId, order, settings }],
+    typedSearchAttributes: [
+      { key: sagaStatusKey, value: 'RUNNING' },
+      { key: orderIdKey, value: orderId },
+      { key: customerIdKey, value: order.customerId },
+    ],
+  });
+}
+
+export async function stateOf(handle: WorkflowHandle): Promise<SagaState> {
+  return handle.query(sagaStateQuery);
+}
+
+/** Polls until the saga's state satisfies `predicate` (queries are cheap; visibility is not needed). */
+export async function waitForState(
+  handle: WorkflowHandle,
+  predicate: (state: SagaState) => boolean,
+  timeoutMs = 30_000,
+): Promise<SagaState> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const state = await stateOf(handle).catch(() => undefined);
+    if (state && predicate(state)) return state;
+    if (Date.now() > deadline) throw new Error(`saga state not reached; last: ${JSON.stringify(state)}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/**
+ * With RECORD_HISTORIES=1, saves the saga's history as a replay fixture (test/fixtures/histories), so a
+ * later change that breaks determinism fails the replay test.
+ */
+export async function recordHistory(handle: WorkflowHandle, name: string): Promise<void> {
+  if (process.env.RECORD_HISTORIES !== '1') return;
+  const dir = path.resolve(__dirname, '../fixtures/histories');
+  mkdirSync(dir, { recursive: true });
+  // The CLI writes the canonical proto3 JSON that Worker.runReplayHistories reads.
+  const cli = await resolveTemporalCli();
+  const json = execFileSync(cli, [
+    'workflow',
+    'show',
+    '--workflow-id',
+    handle.workflowId,
+    '--output',
+    'json',
+    '--address',
+    requireEnv(TEST_ENV.temporalAddress),
+  ]);
+  writeFileSync(path.join(dir, `${name}.json`), json);
+}

@@ -1,0 +1,125 @@
+import { randomUUID } from 'node:crypto';
+import { Client, Connection } from '@temporalio/client';
+import {
+  DefaultLogger,
+  NativeConnection,
+  Runtime,
+  makeTelemetryFilterString,
+  type Worker,
+} from '@temporalio/worker';
+import { SERVICES, type ServiceName } from '../../shared/config';
+import { sagaSettingsFromConfig, type SagaSettings } from '../../shared/saga-settings';
+import { taskQueues, type TaskQueues } from '../../shared/task-queues';
+import { connectServiceActivities } from '../../worker/service-activities';
+import { createOrchestratorWorker } from '../../worker/workers';
+import { requireEnv, TEST_ENV } from './env';
+
+let runtimeInstalled = false;
+
+export type ActivityWrapper = (
+  name: string,
+  activity: (...args: unknown[]) => Promise<unknown>,
+) => (...args: unknown[]) => Promise<unknown>;
+
+export interface StackOptions {
+  /** Services whose activity worker runs in this process (default: all three). */
+  services?: readonly ServiceName[];
+  /** Wraps activities, e.g. to hold one at a gate; the real activity still does the real work. */
+  wrap?: ActivityWrapper;
+  settings?: Partial<SagaSettings>;
+}
+
+/**
+ * The whole saga stack in the test process, against the real Temporal server and real databases set up by
+ * global-setup: an orchestrator and the service workers on task queues unique to this stack.
+ */
+export interface Stack {
+  client: Client;
+  queues: TaskQueues;
+  prefix: string;
+  settings: SagaSettings;
+  stop(): Promise<void>;
+}
+
+/** Short timeouts: the tests exercise retries and timeouts without waiting long. */
+export const TEST_SAGA_CONFIG = {
+  SAGA_STEP_TIMEOUT: '3s',
+  SAGA_STEP_MAX_ATTEMPTS: 3,
+  SAGA_RETRY_INITIAL_INTERVAL: '50ms',
+  SAGA_RETRY_MAX_INTERVAL: '200ms',
+  SAGA_COMPENSATION_MAX_ATTEMPTS: 3,
+  SAGA_COMPENSATION_MODE: 'sequential',
+} as const;
+
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
+  if (!runtimeInstalled) {
+    Runtime.install({
+      logger: new DefaultLogger('ERROR'),
+      telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'ERROR' }), forward: {} } },
+    });
+    runtimeInstalled = true;
+  }
+  const address = requireEnv(TEST_ENV.temporalAddress);
+  const prefix = `t-${randomUUID().slice(0, 8)}-`;
+  const queues = taskQueues(prefix);
+  const settings = { ...sagaSettingsFromConfig(TEST_SAGA_CONFIG, queues), ...options.settings };
+  const nativeConnection = await NativeConnection.connect({ address });
+  const connection = await Connection.connect({ address });
+  const client = new Client({ connection });
+
+  const workers: Worker[] = [];
+  const closers: (() => Promise<void>)[] = [];
+  const orchestrator = await createOrchestratorWorker(nativeConnection, {
+    TEMPORAL_ADDRESS: address,
+    TEMPORAL_NAMESPACE: 'default',
+    TEMPORAL_UI_URL: 'http://127.0.0.1:8233',
+    TASK_QUEUE_PREFIX: prefix,
+    LOG_LEVEL: 'warn',
+    WORKER_MAX_CONCURRENT_ACTIVITIES: 100,
+    WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: 40,
+    WORKFLOW_BUNDLE_PATH: requireEnv(TEST_ENV.workflowBundle),
+  });
+  workers.push(orchestrator.worker);
+  for (const service of options.services ?? SERVICES) {
+    const { Worker } = await import('@temporalio/worker');
+    const bound = connectServiceActivities(service, requireEnv(dbEnv(service)), 5);
+    const activities = options.wrap
+      ? Object.fromEntries(
+          Object.entries(bound.activities).map(([name, fn]) => [name, options.wrap!(name, fn as never)]),
+        )
+      : bound.activities;
+    workers.push(
+      await Worker.create({ connection: nativeConnection, taskQueue: queues[service], activities }),
+    );
+    closers.push(bound.close);
+  }
+  const runs = workers.map((worker) => worker.run());
+  return {
+    client,
+    queues,
+    prefix,
+    settings,
+    async stop() {
+      for (const worker of workers) worker.shutdown();
+      await Promise.allSettled(runs);
+      await Promise.all(closers.map((close) => close()));
+      await nativeConnection.close();
+      await connection.close();
+    },
+  };
+}
+
+export function dbEnv(service: ServiceName): string {
+  return { orders: TEST_ENV.ordersDb, payments: TEST_ENV.paymentsDb, shipments: TEST_ENV.shipmentsDb }[
+    service
+  ];
+}
+
+/** A gate that holds one activity until released, and says when the activity reached it. */
+export function gate() {
+  let release!: () => void;
+  let reached!: () => void;
+  const opened = new Promise<void>((resolve) => (release = resolve));
+  const arrived = new Promise<void>((resolve) => (reached = resolve));
+  return { opened, arrived, release, reached };
+}

@@ -1,0 +1,45 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Worker } from '@temporalio/worker';
+import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
+
+/**
+ * Replays recorded histories of every saga ending against the current workflow code. A change that makes
+ * the workflow non-deterministic fails here. Re-record with `npm run test:record-histories`.
+ */
+const FIXTURES = path.resolve(__dirname, '../fixtures/histories');
+const ENDINGS = [
+  'completed',
+  'completed-after-retries',
+  'compensated-declined',
+  'compensated-parallel',
+  'compensated-cancelled',
+  'compensated-after-resume',
+  'resolved',
+];
+
+describe('workflow determinism', () => {
+  test('a fixture exists for every ending', () => {
+    const names = readdirSync(FIXTURES)
+      .filter((f) => f.endsWith('.json'))
+      .map((f) => f.replace(/\.json$/, ''));
+    expect(names.sort()).toEqual([...ENDINGS].sort());
+  });
+
+  test('every recorded history replays without a determinism error', async () => {
+    const histories = ENDINGS.map((name) => ({
+      workflowId: name,
+      history: historyFromJSON(JSON.parse(readFileSync(path.join(FIXTURES, `${name}.json`), 'utf8'))),
+    }));
+    const results: { workflowId: string; error?: unknown }[] = [];
+    for await (const result of Worker.runReplayHistories(
+      { workflowsPath: require.resolve('../../workflows') },
+      histories,
+    )) {
+      results.push({ workflowId: result.workflowId, error: result.error });
+    }
+    expect(results.map((r) => [r.workflowId, r.error ? String(r.error) : undefined])).toEqual(
+      ENDINGS.map((name) => [name, undefined]),
+    );
+  }, 120_000);
+});

@@ -1,0 +1,80 @@
+import { ConfigError, appConfigSchema, loadConfig, loadServiceDatabaseConfig } from '../../shared/config';
+import { orderRequestSchema } from '../../shared/order';
+import { buildListQuery } from '../../api/visibility-query';
+import { listSagasQuerySchema } from '../../api/schemas';
+
+const order = {
+  customerId: 'c-1',
+  currency: 'EUR',
+  items: [{ sku: 'a', quantity: 1, unitPrice: 100 }],
+  paymentToken: 'tok_visa',
+  shippingAddress: { name: 'A', line1: 'B', city: 'C', postalCode: '1', country: 'DE' },
+};
+
+describe('order request schema', () => {
+  test('accepts a valid order', () => expect(orderRequestSchema.safeParse(order).success).toBe(true));
+  test.each([
+    [
+      'negative quantity',
+      { ...order, items: [{ sku: 'a', quantity: -1, unitPrice: 1 }] },
+      'items.0.quantity',
+    ],
+    [
+      'fractional price',
+      { ...order, items: [{ sku: 'a', quantity: 1, unitPrice: 1.5 }] },
+      'items.0.unitPrice',
+    ],
+    ['lowercase currency', { ...order, currency: 'eur' }, 'currency'],
+    ['no items', { ...order, items: [] }, 'items'],
+    ['unknown field', { ...order, discount: 5 }, ''],
+    ['absurd total', { ...order, items: [{ sku: 'a', quantity: 1000, unitPrice: 10_000_000 }] }, 'items'],
+    ['not a token', { ...order, paymentToken: '4242424242424242' }, 'paymentToken'],
+  ])('refuses %s', (_name, body, field) => {
+    const result = orderRequestSchema.safeParse(body);
+    expect(result.success).toBe(false);
+    expect(result.error?.issues.map((i) => i.path.join('.'))).toContain(field);
+  });
+});
+
+describe('configuration', () => {
+  test('a malformed database URL fails with one line naming the variable', () => {
+    expect(() =>
+      loadConfig(appConfigSchema, { API_KEYS: 'k'.repeat(16), ORDERS_DATABASE_URL: 'mysql://x' }),
+    ).toThrow(
+      new ConfigError(
+        'Invalid configuration: ORDERS_DATABASE_URL must be a PostgreSQL URL such as postgresql://user@host:5432/database',
+      ),
+    );
+  });
+  test('a missing API key list is named', () => {
+    expect(() => loadConfig(appConfigSchema, {})).toThrow(/API_KEYS/);
+  });
+  test('durations are validated', () => {
+    expect(() =>
+      loadConfig(appConfigSchema, { API_KEYS: 'k'.repeat(16), SAGA_STEP_TIMEOUT: 'soon' }),
+    ).toThrow(/SAGA_STEP_TIMEOUT/);
+  });
+  test('a service worker reads only its own database URL', () => {
+    const config = loadServiceDatabaseConfig('payments', {
+      PAYMENTS_DATABASE_URL: 'postgresql://u@h:5432/pay',
+      ORDERS_DATABASE_URL: 'not even a url',
+    });
+    expect(config).toEqual({ databaseUrl: 'postgresql://u@h:5432/pay', poolSize: 10 });
+  });
+});
+
+describe('visibility query', () => {
+  test('combines filters with AND and quotes values', () => {
+    const filters = listSagasQuerySchema.parse({
+      status: 'COMPLETED',
+      customerId: 'c-1',
+      startedAfter: '2026-01-01T00:00:00Z',
+    });
+    expect(buildListQuery('orderSaga', filters)).toBe(
+      "WorkflowType = 'orderSaga' AND SagaStatus = 'COMPLETED' AND CustomerId = 'c-1' AND StartTime >= '2026-01-01T00:00:00.000Z'",
+    );
+  });
+  test('the schema refuses injection attempts before a query is built', () => {
+    expect(listSagasQuerySchema.safeParse({ customerId: "x' OR 1=1 --" }).success).toBe(false);
+  });
+});
