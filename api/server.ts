@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { ApiConfig, SagaConfig, TemporalConfig } from '../shared/config';
 import { sagaSettingsFromConfig } from '../shared/saga-settings';
 import { taskQueues } from '../shared/task-queues';
+import { connectOrExplain } from '../shared/temporal-connection';
 import { createApp } from './app';
 import { SagaService } from './saga-service';
 
@@ -17,7 +18,9 @@ export interface ApiServer {
 
 /** Connects to Temporal, builds the app and listens; used by api/main.ts and by tests. */
 export async function startApiServer(config: ApiServerConfig, logger: Logger): Promise<ApiServer> {
-  const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
+  const connection = await connectOrExplain(config.TEMPORAL_ADDRESS, () =>
+    Connection.connect({ address: config.TEMPORAL_ADDRESS }),
+  );
   const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
   const queues = taskQueues(config.TASK_QUEUE_PREFIX);
   const sagas = new SagaService({

@@ -1,4 +1,7 @@
 import { z } from 'zod';
+import { orderTotal } from './order-total';
+
+export { orderTotal };
 
 /**
  * The order saga's public input, validated at the API. Amounts are integers in minor units (cents).
@@ -51,6 +54,3 @@ export type OrderItem = z.infer<typeof orderItemSchema>;
 export type Address = z.infer<typeof addressSchema>;
 export type OrderRequest = z.infer<typeof orderRequestSchema>;
 
-export function orderTotal(items: readonly OrderItem[]): number {
-  return items.reduce((sum, item) => sum + item.quantity * item.unitPrice, 0);
-}

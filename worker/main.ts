@@ -13,6 +13,8 @@ import {
   workerConfigSchema,
 } from '../shared/config';
 import { createLogger } from '../shared/logger';
+import { installTemporalLogging } from '../shared/temporal-logging';
+import { connectOrExplain } from '../shared/temporal-connection';
 import type { ProcessKind } from '../shared/task-queues';
 import { createOrchestratorWorker, createServiceWorker, type RunningWorker } from './workers';
 
@@ -26,7 +28,10 @@ async function main(): Promise<void> {
   }
   const config = loadConfig(temporalConfigSchema.extend(workerConfigSchema.shape));
   const log = createLogger(`worker-${kind}`, config.LOG_LEVEL);
-  const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
+  installTemporalLogging(log);
+  const connection = await connectOrExplain(config.TEMPORAL_ADDRESS, () =>
+    NativeConnection.connect({ address: config.TEMPORAL_ADDRESS }),
+  );
   let running: RunningWorker;
   if (kind === 'orchestrator') {
     running = await createOrchestratorWorker(connection, config);

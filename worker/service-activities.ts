@@ -10,7 +10,24 @@ export interface ServiceActivities {
   // Activities are registered by name; their precise types live with each service.
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   activities: Record<string, (...args: any[]) => Promise<unknown>>;
+  /** Fails fast (one clear line) when the service's database cannot be reached. */
+  probe(): Promise<void>;
   close(): Promise<void>;
+}
+
+type Db = { $queryRawUnsafe(query: string): Promise<unknown>; $disconnect(): Promise<void> };
+
+function lifecycle(service: ServiceName, db: Db) {
+  return {
+    async probe() {
+      try {
+        await db.$queryRawUnsafe('SELECT 1');
+      } catch (error) {
+        throw new Error(`${service} database is not reachable: ${(error as Error).message.split('\n')[0]}`);
+      }
+    },
+    close: () => db.$disconnect(),
+  };
 }
 
 /** Connects to one service's own database (and no other) and binds its activities to it. */
@@ -22,15 +39,15 @@ export function connectServiceActivities(
   switch (service) {
     case 'orders': {
       const db = createOrdersDb(databaseUrl, poolSize);
-      return { activities: createOrdersActivities(db), close: () => db.$disconnect() };
+      return { activities: createOrdersActivities(db), ...lifecycle('orders', db) };
     }
     case 'payments': {
       const db = createPaymentsDb(databaseUrl, poolSize);
-      return { activities: createPaymentsActivities(db), close: () => db.$disconnect() };
+      return { activities: createPaymentsActivities(db), ...lifecycle('payments', db) };
     }
     case 'shipments': {
       const db = createShipmentsDb(databaseUrl, poolSize);
-      return { activities: createShipmentsActivities(db), close: () => db.$disconnect() };
+      return { activities: createShipmentsActivities(db), ...lifecycle('shipments', db) };
     }
   }
 }

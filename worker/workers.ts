@@ -37,7 +37,8 @@ export async function createServiceWorker(
   config: TemporalConfig & WorkerConfig & { databaseUrl: string; poolSize: number },
   overrides: Partial<WorkerOptions> = {},
 ): Promise<RunningWorker> {
-  const { activities, close } = connectServiceActivities(service, config.databaseUrl, config.poolSize);
+  const { activities, close, probe } = connectServiceActivities(service, config.databaseUrl, config.poolSize);
+  await probe();
   const crash = crashAfterCommitInterceptor(process.env.SAGA_FAULT_CRASH_AFTER_COMMIT);
   const worker = await Worker.create({
     connection,

@@ -1,5 +1,5 @@
 import type { OrderRequest } from '../shared/order';
-import { orderTotal } from '../shared/order';
+import { orderTotal } from '../shared/order-total';
 import type { SagaSettings } from '../shared/saga-settings';
 import type { SagaOutcome } from '../shared/saga-state';
 import type { OrdersActivities } from '../activities/orders/activities';

@@ -1,0 +1,12 @@
+import path from 'node:path';
+import { z } from 'zod';
+import { appConfigSchema } from '../../shared/config';
+
+/** Settings of the local stack `npm start` runs, on top of the application's own configuration. */
+export const localStackConfigSchema = appConfigSchema.extend({
+  TEMPORAL_DATA_DIR: z.string().default(path.resolve(__dirname, '../../.data/temporal')),
+  TEMPORAL_UI_PORT: z.coerce.number().int().min(1).max(65535).default(8233),
+});
+
+/** Only for the local stack: a key so the README's curl examples work out of the box. Never used elsewhere. */
+export const LOCAL_DEV_API_KEY = 'local-dev-key-not-secret';

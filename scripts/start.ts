@@ -1,0 +1,103 @@
+/**
+ * `npm start`: the whole stack on this machine. Temporal dev server (+ Web UI) on a persistent SQLite
+ * file, the three databases, the four workers and the API; Ctrl-C stops all of it.
+ */
+import path from 'node:path';
+import { databaseConfigSchema, loadConfig, SERVICES } from '../shared/config';
+import { prepareDatabases } from './db/prepare';
+import { portInUse } from './lib/ports';
+import { LOCAL_DEV_API_KEY, localStackConfigSchema } from './lib/local-stack-config';
+import { runTs, waitForHttp, type Supervised } from './lib/processes';
+import { startDevServer, type DevServer } from './temporal/dev-server';
+
+const say = (line: string) => console.log(`[start] ${line}`);
+
+async function main(): Promise<void> {
+  const usesDevKey = !process.env.API_KEYS;
+  const env = { ...process.env, API_KEYS: process.env.API_KEYS || LOCAL_DEV_API_KEY };
+  const config = loadConfig(localStackConfigSchema, env);
+  if (await portInUse(config.API_PORT, config.API_HOST)) {
+    throw new Error(`port ${config.API_PORT} is in use (API_PORT): stop what uses it or choose another port`);
+  }
+
+  const stops: (() => Promise<void>)[] = [];
+  const children: Supervised[] = [];
+  let stopping = false;
+  const shutdown = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    say('stopping...');
+    await Promise.all(children.map((child) => child.stop()));
+    for (const stop of stops.reverse()) await stop().catch((error: Error) => say(`stop failed: ${error.message}`));
+    say('stopped');
+    process.exit(code);
+  };
+  process.on('SIGINT', () => void shutdown(0));
+  process.on('SIGTERM', () => void shutdown(0));
+
+  try {
+    const [host, port] = config.TEMPORAL_ADDRESS.split(':') as [string, string];
+    const server: DevServer = await startDevServer({
+      ip: host,
+      port: Number(port),
+      uiPort: config.TEMPORAL_UI_PORT,
+      dbFile: path.join(config.TEMPORAL_DATA_DIR, 'temporal.sqlite'),
+      logFile: path.join(config.TEMPORAL_DATA_DIR, 'temporal.log'),
+      log: say,
+    });
+    stops.push(() => server.stop());
+    say(`Temporal server on ${server.address}`);
+
+    const databases = await prepareDatabases(loadConfig(databaseConfigSchema, env), { log: say });
+    stops.push(() => databases.stop());
+
+    const childEnv = {
+      ...env,
+      TEMPORAL_ADDRESS: server.address,
+      TEMPORAL_UI_URL: server.uiUrl,
+      ORDERS_DATABASE_URL: databases.urls.orders,
+      PAYMENTS_DATABASE_URL: databases.urls.payments,
+      SHIPMENTS_DATABASE_URL: databases.urls.shipments,
+    };
+    for (const kind of ['orchestrator', ...SERVICES]) {
+      children.push(runTs(kind, 'worker/main.ts', [kind], childEnv));
+    }
+    const api = runTs('api', 'api/main.ts', [], childEnv);
+    children.push(api);
+    for (const child of children) {
+      void child.exited.then(({ code, signal }) => {
+        if (stopping) return;
+        say(`${child.name} exited unexpectedly (${signal ?? `code ${code}`}); stopping everything`);
+        void shutdown(1);
+      });
+    }
+    const apiUrl = `http://${config.API_HOST}:${config.API_PORT}`;
+    await waitForHttp(`${apiUrl}/health/ready`, api);
+
+    console.log(
+      [
+        '',
+        `  API          ${apiUrl}   (docs: ${apiUrl}/docs)`,
+        `  Temporal UI  ${server.uiUrl}`,
+        usesDevKey ? `  API key      ${LOCAL_DEV_API_KEY}   (local default; set API_KEYS to choose your own)` : '',
+        '',
+        `  Try: curl -s -X POST '${apiUrl}/sagas?waitSeconds=10' -H 'Authorization: Bearer <key>' \\`,
+        `         -H 'Content-Type: application/json' -d @examples/order.json`,
+        '',
+        '  Ctrl-C stops everything.',
+        '',
+      ]
+        .filter((line, i, all) => line !== '' || all[i - 1] !== '')
+        .join('\n'),
+    );
+  } catch (error) {
+    say(`failed: ${error instanceof Error ? error.message : String(error)}`);
+    await shutdown(1);
+  }
+}
+
+main().catch((error: unknown) => {
+  // Configuration errors land here before anything started: one line, no stack trace.
+  console.error(`npm start failed: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+});
