@@ -4,6 +4,7 @@ import type { Client } from '@temporalio/client';
 import type { Logger } from 'pino';
 import { authenticate } from './auth';
 import { HttpProblem, problemMiddleware, sendProblem } from './problem';
+import { openApiRouter } from './openapi';
 import { healthRouter } from './routes/health';
 import { sagasRouter } from './routes/sagas';
 import type { SagaService } from './saga-service';
@@ -28,6 +29,7 @@ export function createApp(options: AppOptions): Express {
   app.set('query parser', 'simple');
 
   app.use(healthRouter(options.client, options.namespace));
+  app.use(openApiRouter());
   for (const extra of options.extras ?? []) app.use(extra);
 
   app.use(requireJsonBody);

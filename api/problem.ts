@@ -1,5 +1,5 @@
 import type { ErrorRequestHandler, Response } from 'express';
-import { z } from 'zod';
+import { z } from '../shared/zod';
 
 /**
  * Every error leaves the API as application/problem+json (RFC 9457), naming the field and the rule.

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from '../shared/zod';
 import { COMPENSATION_STATUSES, SAGA_STATUSES, STEP_STATUSES } from '../shared/saga-state';
 
 /** Request and response shapes of the API; the TypeScript types and the OpenAPI document derive from these. */

@@ -28,7 +28,8 @@ async function main(): Promise<void> {
     stopping = true;
     say('stopping...');
     await Promise.all(children.map((child) => child.stop()));
-    for (const stop of stops.reverse()) await stop().catch((error: Error) => say(`stop failed: ${error.message}`));
+    for (const stop of stops.reverse())
+      await stop().catch((error: Error) => say(`stop failed: ${error.message}`));
     say('stopped');
     process.exit(code);
   };
@@ -79,7 +80,9 @@ async function main(): Promise<void> {
         '',
         `  API          ${apiUrl}   (docs: ${apiUrl}/docs)`,
         `  Temporal UI  ${server.uiUrl}`,
-        usesDevKey ? `  API key      ${LOCAL_DEV_API_KEY}   (local default; set API_KEYS to choose your own)` : '',
+        usesDevKey
+          ? `  API key      ${LOCAL_DEV_API_KEY}   (local default; set API_KEYS to choose your own)`
+          : '',
         '',
         `  Try: curl -s -X POST '${apiUrl}/sagas?waitSeconds=10' -H 'Authorization: Bearer <key>' \\`,
         `         -H 'Content-Type: application/json' -d @examples/order.json`,

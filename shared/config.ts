@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from './zod';
 import { msToNumber } from '@temporalio/common/lib/time';
 import type { Duration } from '@temporalio/common';
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from './zod';
 import { orderTotal } from './order-total';
 
 export { orderTotal };
@@ -53,4 +53,3 @@ export const orderRequestSchema = z
 export type OrderItem = z.infer<typeof orderItemSchema>;
 export type Address = z.infer<typeof addressSchema>;
 export type OrderRequest = z.infer<typeof orderRequestSchema>;
-

@@ -17,11 +17,15 @@ export function installTemporalLogging(logger: Logger): void {
   Runtime.install({
     logger: new DefaultLogger(level, ({ level: entryLevel, message, meta }) => {
       const method = entryLevel.toLowerCase() as 'trace' | 'debug' | 'info' | 'warn' | 'error';
-      logger[method === 'trace' || method === 'debug' || method === 'info' || method === 'warn' ? method : 'error'](
-        { sdk: true, ...meta },
-        message,
-      );
+      logger[
+        method === 'trace' || method === 'debug' || method === 'info' || method === 'warn' ? method : 'error'
+      ]({ sdk: true, ...meta }, message);
     }),
-    telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: level === 'TRACE' ? 'DEBUG' : 'WARN' }), forward: {} } },
+    telemetryOptions: {
+      logging: {
+        filter: makeTelemetryFilterString({ core: level === 'TRACE' ? 'DEBUG' : 'WARN' }),
+        forward: {},
+      },
+    },
   });
 }

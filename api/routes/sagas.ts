@@ -1,5 +1,5 @@
 import { Router } from 'express';
-import { z } from 'zod';
+import { z } from '../../shared/zod';
 import { orderRequestSchema } from '../../shared/order';
 import { FINAL_SAGA_STATUSES } from '../../shared/saga-state';
 import type { SagaService } from '../saga-service';

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { z } from 'zod';
+import { z } from '../../shared/zod';
 import { appConfigSchema } from '../../shared/config';
 
 /** Settings of the local stack `npm start` runs, on top of the application's own configuration. */

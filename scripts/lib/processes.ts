@@ -60,7 +60,8 @@ export async function waitForHttp(url: string, process: Supervised, timeoutMs = 
     } catch {
       // not listening yet
     }
-    if (Date.now() > deadline) throw new Error(`${process.name} did not answer ${url} within ${timeoutMs / 1000} s`);
+    if (Date.now() > deadline)
+      throw new Error(`${process.name} did not answer ${url} within ${timeoutMs / 1000} s`);
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
 }

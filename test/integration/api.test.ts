@@ -1,16 +1,28 @@
-import request from 'supertest';
-import type { Express } from 'express';
 import { randomUUID } from 'node:crypto';
-import { openServiceDbs } from '../support/rows';
-import { SAMPLE_TOTAL, sampleOrder } from '../support/orders';
-import { startStack, type Stack } from '../support/stack';
+import type { Express } from 'express';
+import request from 'supertest';
+import { execFileSync } from 'node:child_process';
+import { buildOpenApiDocument } from '../../api/openapi';
 import { auth, createTestApp } from '../support/api';
+import { openApiConformance } from '../support/openapi-conformance';
+import { SAMPLE_TOTAL, sampleOrder } from '../support/orders';
+import { openServiceDbs } from '../support/rows';
+import { startStack, type Stack } from '../support/stack';
 
-/** End to end through the REST API: the real app, the real Temporal server, the three real databases. */
+/**
+ * End to end through the REST API: the real app, the real Temporal server, the three real databases.
+ * Every response received here is checked against the OpenAPI document.
+ */
 describe('REST API', () => {
   let stack: Stack;
   let app: Express;
   const dbs = openServiceDbs();
+  const conformance = openApiConformance();
+  const send = async (pending: request.Test) => {
+    const res = await pending;
+    conformance.assertConforms(res);
+    return res;
+  };
 
   beforeAll(async () => {
     stack = await startStack();
@@ -26,8 +38,30 @@ describe('REST API', () => {
     return count;
   }
 
+  test('the OpenAPI document is valid OpenAPI 3.1 and is served with a local docs page', async () => {
+    // The validator is an ES module, which Jest's CommonJS runtime cannot load: run it in a plain node.
+    const script = [
+      "import { readFileSync } from 'node:fs';",
+      "import { Validator } from '@seriousme/openapi-schema-validator';",
+      'const validator = new Validator();',
+      "const result = await validator.validate(JSON.parse(readFileSync(0, 'utf8')));",
+      'console.log(JSON.stringify({ ...result, version: validator.version }));',
+    ].join('\n');
+    const output = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
+      input: JSON.stringify(buildOpenApiDocument()),
+      cwd: __dirname,
+    });
+    expect(JSON.parse(output.toString())).toMatchObject({ valid: true, version: '3.1' });
+    const served = await request(app).get('/openapi.json');
+    expect(served.body.openapi).toBe('3.1.0');
+    const docs = await request(app).get('/docs/');
+    expect(docs.status).toBe(200);
+    expect(docs.text).toContain('swagger-ui');
+    expect(docs.text).not.toMatch(/https?:\/\/(cdn|unpkg|jsdelivr)/);
+  });
+
   test('POST /sagas starts a saga that completes, with rows in all three databases', async () => {
-    const res = await request(app).post('/sagas?waitSeconds=30').set(auth).send(sampleOrder());
+    const res = await send(request(app).post('/sagas?waitSeconds=30').set(auth).send(sampleOrder()));
     expect(res.status).toBe(200);
     expect(res.headers.location).toBe(`/sagas/${res.body.sagaId}`);
     expect(res.body).toMatchObject({
@@ -41,24 +75,24 @@ describe('REST API', () => {
     expect(rows.payment).toMatchObject({ status: 'CAPTURED', amount: SAMPLE_TOTAL });
     expect(rows.shipment).toMatchObject({ status: 'SCHEDULED' });
 
-    const got = await request(app).get(`/sagas/${res.body.sagaId}`).set(auth);
+    const got = await send(request(app).get(`/sagas/${res.body.sagaId}`).set(auth));
     expect(got.status).toBe(200);
     expect(got.body.steps).toHaveLength(5);
     expect(got.body.result.trackingNumber).toBe(`TRK-${res.body.sagaId}`);
   });
 
   test('without waiting, POST /sagas answers 202 with a Location', async () => {
-    const res = await request(app).post('/sagas').set(auth).send(sampleOrder());
+    const res = await send(request(app).post('/sagas').set(auth).send(sampleOrder()));
     expect(res.status).toBe(202);
     expect(res.body.status).toBe('RUNNING');
     expect(res.headers.location).toBe(`/sagas/${res.body.sagaId}`);
     await stack.client.workflow.getHandle(res.body.sagaId).result();
   });
 
-  test('invalid bodies get a problem naming the field, and start nothing', async () => {
+  test('invalid requests get a problem naming the field and rule, and start nothing', async () => {
     const before = await countSagas();
     const bad = { ...sampleOrder(), items: [{ sku: 'x', quantity: -1, unitPrice: 10 }] };
-    const res = await request(app).post('/sagas').set(auth).send(bad);
+    const res = await send(request(app).post('/sagas').set(auth).send(bad));
     expect(res.status).toBe(422);
     expect(res.headers['content-type']).toMatch(/application\/problem\+json/);
     expect(res.body.errors).toEqual(
@@ -67,83 +101,218 @@ describe('REST API', () => {
       ]),
     );
 
-    const unknownField = await request(app)
-      .post('/sagas')
-      .set(auth)
-      .send({ ...sampleOrder(), admin: true });
+    const unknownField = await send(
+      request(app)
+        .post('/sagas')
+        .set(auth)
+        .send({ ...sampleOrder(), admin: true }),
+    );
     expect(unknownField.status).toBe(422);
     expect(unknownField.body.errors[0].rule).toBe('unrecognized_keys');
 
-    const malformed = await request(app)
-      .post('/sagas')
-      .set(auth)
-      .set('Content-Type', 'application/json')
-      .send('{"customerId":');
+    const malformed = await send(
+      request(app).post('/sagas').set(auth).set('Content-Type', 'application/json').send('{"customerId":'),
+    );
     expect(malformed.status).toBe(400);
     expect(malformed.body.type).toMatch(/malformed-json/);
 
-    const wrongType = await request(app)
-      .post('/sagas')
-      .set(auth)
-      .set('Content-Type', 'text/plain')
-      .send('hello');
+    const wrongType = await send(
+      request(app).post('/sagas').set(auth).set('Content-Type', 'text/plain').send('hello'),
+    );
     expect(wrongType.status).toBe(415);
 
-    const unauthorized = await request(app).post('/sagas').send(sampleOrder());
-    expect(unauthorized.status).toBe(401);
-    expect(unauthorized.body.detail).toMatch(/API key/);
+    const huge = await send(
+      request(app)
+        .post('/sagas')
+        .set(auth)
+        .send({ ...sampleOrder(), customerId: 'x'.repeat(40_000) }),
+    );
+    expect(huge.status).toBe(413);
+
+    const badQuery = await send(request(app).post('/sagas?waitSeconds=999').set(auth).send(sampleOrder()));
+    expect(badQuery.status).toBe(400);
+    expect(badQuery.body.errors[0].field).toBe('query.waitSeconds');
+
+    const badKey = await send(
+      request(app).post('/sagas').set(auth).set('Idempotency-Key', 'x').send(sampleOrder()),
+    );
+    expect(badKey.status).toBe(400);
 
     expect(await countSagas()).toBe(before);
   });
 
+  test('mutating and read routes need a valid API key', async () => {
+    const before = await countSagas();
+    const missing = await send(request(app).post('/sagas').send(sampleOrder()));
+    expect(missing.status).toBe(401);
+    expect(missing.body.detail).toMatch(/API key/);
+    const wrong = await send(
+      request(app).post('/sagas').set('Authorization', 'Bearer wrong-key-0123456789').send(sampleOrder()),
+    );
+    expect(wrong.status).toBe(401);
+    const read = await send(request(app).get(`/sagas/order-${randomUUID()}`));
+    expect(read.status).toBe(401);
+    expect(await countSagas()).toBe(before);
+
+    const openReads = createTestApp(stack, { readOpen: true });
+    expect((await request(openReads).get(`/sagas/order-${randomUUID()}`)).status).toBe(404);
+    expect((await request(openReads).post('/sagas').send(sampleOrder())).status).toBe(401);
+  });
+
+  test('the rate limit answers 429 with Retry-After', async () => {
+    const limited = createTestApp(stack, { rateLimitPerMinute: 2 });
+    const id = `order-${randomUUID()}`;
+    expect((await request(limited).get(`/sagas/${id}`).set(auth)).status).toBe(404);
+    expect((await request(limited).get(`/sagas/${id}`).set(auth)).status).toBe(404);
+    const third = await send(request(limited).get(`/sagas/${id}`).set(auth));
+    expect(third.status).toBe(429);
+    expect(Number(third.headers['retry-after'])).toBeGreaterThan(0);
+  });
+
   test('the same Idempotency-Key returns the same saga; a different body with it is refused', async () => {
     const key = `idem-${randomUUID()}`;
-    const first = await request(app).post('/sagas').set(auth).set('Idempotency-Key', key).send(sampleOrder());
-    const again = await request(app).post('/sagas').set(auth).set('Idempotency-Key', key).send(sampleOrder());
+    const first = await send(
+      request(app).post('/sagas').set(auth).set('Idempotency-Key', key).send(sampleOrder()),
+    );
+    const again = await send(
+      request(app).post('/sagas').set(auth).set('Idempotency-Key', key).send(sampleOrder()),
+    );
     expect(first.status).toBe(202);
-    expect([200, 202]).toContain(again.status);
     expect(again.body.sagaId).toBe(first.body.sagaId);
     expect(again.body.orderId).toBe(first.body.orderId);
-    const other = await request(app)
-      .post('/sagas')
-      .set(auth)
-      .set('Idempotency-Key', key)
-      .send(sampleOrder({ customerId: 'someone-else' }));
+    const other = await send(
+      request(app)
+        .post('/sagas')
+        .set(auth)
+        .set('Idempotency-Key', key)
+        .send(sampleOrder({ customerId: 'someone-else' })),
+    );
     expect(other.status).toBe(422);
     expect(other.body.type).toMatch(/idempotency-key-reused/);
   });
 
-  test('unknown saga: 404 problem', async () => {
-    const res = await request(app).get(`/sagas/order-${randomUUID()}`).set(auth);
+  test('20 concurrent identical starts with one Idempotency-Key produce one saga', async () => {
+    const key = `race-${randomUUID()}`;
+    const customerId = `race-${randomUUID().slice(0, 8)}`;
+    const responses = await Promise.all(
+      Array.from({ length: 20 }, () =>
+        send(
+          request(app).post('/sagas').set(auth).set('Idempotency-Key', key).send(sampleOrder({ customerId })),
+        ),
+      ),
+    );
+    expect(responses.every((r) => r.status === 202 || r.status === 200)).toBe(true);
+    expect(new Set(responses.map((r) => r.body.sagaId)).size).toBe(1);
+    const { count } = await stack.client.workflow.count(`CustomerId = '${customerId}'`);
+    expect(count).toBeLessThanOrEqual(1);
+    await stack.client.workflow.getHandle(responses[0]!.body.sagaId).result();
+    expect(await dbs.orders.order.count({ where: { customerId } })).toBe(1);
+  });
+
+  test('unknown saga: 404 problem; malformed id: 400', async () => {
+    const res = await send(request(app).get(`/sagas/order-${randomUUID()}`).set(auth));
     expect(res.status).toBe(404);
     expect(res.body).toMatchObject({ status: 404, title: 'Not Found' });
+    const malformed = await send(request(app).get('/sagas/not-a-saga').set(auth));
+    expect(malformed.status).toBe(400);
+    expect(malformed.body.errors[0].field).toBe('path.sagaId');
   });
 
-  test('cancel of a finished saga is refused with 409', async () => {
-    const res = await request(app).post('/sagas?waitSeconds=30').set(auth).send(sampleOrder());
-    expect(res.body.status).toBe('COMPLETED');
-    const cancel = await request(app).post(`/sagas/${res.body.sagaId}/cancel`).set(auth);
-    expect(cancel.status).toBe(409);
-    const resume = await request(app).post(`/sagas/${res.body.sagaId}/resume`).set(auth);
+  test('cancel of a running saga compensates it; actions on a finished saga are refused with 409', async () => {
+    const started = await send(
+      request(app)
+        .post('/sagas')
+        .set(auth)
+        .send(sampleOrder({ paymentToken: 'tok_timeout' })),
+    );
+    const cancel = await send(request(app).post(`/sagas/${started.body.sagaId}/cancel`).set(auth));
+    expect(cancel.status).toBe(202);
+    await stack.client.workflow.getHandle(started.body.sagaId).result();
+    const after = await send(request(app).get(`/sagas/${started.body.sagaId}`).set(auth));
+    expect(after.body).toMatchObject({ status: 'COMPENSATED', failure: { cancelled: true } });
+    expect((await dbs.rowsOf(started.body.sagaId)).order?.status).toBe('CANCELLED');
+
+    const again = await send(request(app).post(`/sagas/${started.body.sagaId}/cancel`).set(auth));
+    expect(again.status).toBe(409);
+    const resume = await send(request(app).post(`/sagas/${started.body.sagaId}/resume`).set(auth));
     expect(resume.status).toBe(409);
+    expect(resume.body.detail).toMatch(/COMPENSATION_FAILED/);
   });
 
-  test('list sagas by customer through Temporal visibility', async () => {
+  test('an operator resumes a parked saga through the API', async () => {
+    const order = sampleOrder();
+    const started = await send(
+      request(app)
+        .post('/sagas')
+        .set(auth)
+        .send({ ...order, shippingAddress: { ...order.shippingAddress, country: 'AQ' } }),
+    );
+    const sagaId = started.body.sagaId as string;
+    await dbs.payments.providerFault.create({
+      data: { id: `f-${sagaId}`, sagaId, operation: 'release', message: 'outage' },
+    });
+    let parked: request.Response | undefined;
+    for (let i = 0; i < 100; i++) {
+      parked = await send(request(app).get(`/sagas/${sagaId}`).set(auth));
+      if (parked.body.status === 'COMPENSATION_FAILED') break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(parked?.body).toMatchObject({
+      status: 'COMPENSATION_FAILED',
+      parkedReason: expect.stringMatching(/outage/),
+    });
+    const noNote = await send(request(app).post(`/sagas/${sagaId}/resolve`).set(auth).send({}));
+    expect(noNote.status).toBe(422);
+    await dbs.payments.providerFault.deleteMany({ where: { sagaId } });
+    const resumed = await send(request(app).post(`/sagas/${sagaId}/resume`).set(auth));
+    expect(resumed.status).toBe(202);
+    await stack.client.workflow.getHandle(sagaId).result();
+    expect((await send(request(app).get(`/sagas/${sagaId}`).set(auth))).body.status).toBe('COMPENSATED');
+  });
+
+  test('list sagas with filters and cursor pagination through Temporal visibility', async () => {
     const customerId = `cust-${randomUUID().slice(0, 8)}`;
-    const started = await request(app)
-      .post('/sagas?waitSeconds=30')
-      .set(auth)
-      .send(sampleOrder({ customerId }));
-    expect(started.status).toBe(200);
-    let listed: request.Response | undefined;
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const started = await send(
+        request(app).post('/sagas?waitSeconds=30').set(auth).send(sampleOrder({ customerId })),
+      );
+      expect(started.status).toBe(200);
+      ids.push(started.body.sagaId);
+    }
+    let page1: request.Response | undefined;
     for (let i = 0; i < 50; i++) {
-      listed = await request(app).get(`/sagas?customerId=${customerId}&status=COMPLETED`).set(auth);
-      if (listed.body.sagas?.length === 1) break;
+      page1 = await send(
+        request(app).get(`/sagas?customerId=${customerId}&status=COMPLETED&pageSize=2`).set(auth),
+      );
+      if (page1.body.sagas?.length === 2) break;
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
-    expect(listed?.status).toBe(200);
-    expect(listed?.body.sagas).toEqual([
-      expect.objectContaining({ sagaId: started.body.sagaId, customerId, status: 'COMPLETED' }),
-    ]);
+    expect(page1?.body.sagas).toHaveLength(2);
+    expect(page1?.body.nextCursor).toEqual(expect.any(String));
+    const page2 = await send(
+      request(app)
+        .get(`/sagas?customerId=${customerId}&status=COMPLETED&pageSize=2&cursor=${page1?.body.nextCursor}`)
+        .set(auth),
+    );
+    const listed = [...(page1?.body.sagas ?? []), ...page2.body.sagas].map(
+      (s: { sagaId: string }) => s.sagaId,
+    );
+    expect(listed.sort()).toEqual([...ids].sort());
+
+    const none = await send(request(app).get(`/sagas?customerId=${customerId}&status=COMPENSATED`).set(auth));
+    expect(none.body.sagas).toEqual([]);
+    const badFilter = await send(request(app).get(`/sagas?status=DONE`).set(auth));
+    expect(badFilter.status).toBe(400);
+    expect(badFilter.body.errors[0].field).toBe('query.status');
+  });
+
+  test('health: liveness, and readiness that reaches Temporal', async () => {
+    expect((await send(request(app).get('/health/live'))).status).toBe(200);
+    expect((await send(request(app).get('/health/ready'))).body).toMatchObject({ status: 'ok' });
+  });
+
+  test('every response above conformed to the OpenAPI document', () => {
+    expect(conformance.checked.length).toBeGreaterThan(30);
   });
 });

@@ -1,0 +1,144 @@
+import { OpenAPIRegistry, OpenApiGeneratorV31 } from '@asteasolutions/zod-to-openapi';
+import { Router } from 'express';
+import swaggerUi from 'swagger-ui-express';
+import { z } from '../shared/zod';
+import { orderRequestSchema } from '../shared/order';
+import { problemSchema } from './problem';
+import {
+  idempotencyKeySchema,
+  listSagasQuerySchema,
+  listSagasResponseSchema,
+  operatorActionResponseSchema,
+  resolveRequestSchema,
+  sagaIdSchema,
+  sagaViewSchema,
+  startSagaQuerySchema,
+  startSagaResponseSchema,
+} from './schemas';
+
+/** The OpenAPI 3.1 document, generated from the same zod schemas that validate requests. */
+export function buildOpenApiDocument(): ReturnType<OpenApiGeneratorV31['generateDocument']> {
+  const registry = new OpenAPIRegistry();
+  const bearer = registry.registerComponent('securitySchemes', 'apiKey', { type: 'http', scheme: 'bearer' });
+  const security = [{ [bearer.name]: [] }];
+  const Problem = registry.register('Problem', problemSchema);
+  const OrderRequest = registry.register('OrderRequest', orderRequestSchema);
+  const SagaView = registry.register('Saga', sagaViewSchema);
+  const StartSagaResponse = registry.register('StartSagaResponse', startSagaResponseSchema);
+  const ListSagasResponse = registry.register('ListSagasResponse', listSagasResponseSchema);
+  const OperatorActionResponse = registry.register('OperatorActionResponse', operatorActionResponseSchema);
+  const sagaPath = z.object({ sagaId: sagaIdSchema });
+
+  const problem = (description: string) => ({
+    description,
+    content: { 'application/problem+json': { schema: Problem } },
+  });
+  const json = (description: string, schema: z.ZodType) => ({
+    description,
+    content: { 'application/json': { schema } },
+  });
+  const common = {
+    400: problem('Invalid query, path or header'),
+    401: problem('Missing or wrong API key'),
+    429: problem('Rate limit exceeded (see Retry-After)'),
+  };
+
+  registry.registerPath({
+    method: 'post',
+    path: '/sagas',
+    summary: 'Start an order saga',
+    security,
+    request: {
+      query: startSagaQuerySchema,
+      headers: z.object({ 'idempotency-key': idempotencyKeySchema.optional() }),
+      body: { required: true, content: { 'application/json': { schema: OrderRequest } } },
+    },
+    responses: {
+      200: json('The saga reached a final state within waitSeconds', StartSagaResponse),
+      202: json('The saga was accepted and runs; see Location', StartSagaResponse),
+      ...common,
+      413: problem('Body larger than the limit'),
+      415: problem('Body is not application/json'),
+      422: problem('Body invalid, or Idempotency-Key reused with another body'),
+    },
+  });
+  registry.registerPath({
+    method: 'get',
+    path: '/sagas',
+    summary: 'List sagas (Temporal visibility), newest first, with cursor pagination',
+    security,
+    request: { query: listSagasQuerySchema },
+    responses: { 200: json('A page of sagas', ListSagasResponse), ...common },
+  });
+  registry.registerPath({
+    method: 'get',
+    path: '/sagas/{sagaId}',
+    summary: 'Get one saga: status, steps, attempts, errors, compensations, Web UI link',
+    security,
+    request: { params: sagaPath },
+    responses: { 200: json('The saga', SagaView), ...common, 404: problem('No such saga') },
+  });
+  for (const [action, summary, body] of [
+    ['cancel', 'Cancel a running saga: it compensates what was done', undefined],
+    ['resume', 'Retry the failed compensations of a parked saga (COMPENSATION_FAILED)', undefined],
+    ['resolve', 'Mark a parked saga resolved by hand, with a note', resolveRequestSchema],
+  ] as const) {
+    registry.registerPath({
+      method: 'post',
+      path: `/sagas/{sagaId}/${action}`,
+      summary,
+      security,
+      request: {
+        params: sagaPath,
+        ...(body ? { body: { required: true, content: { 'application/json': { schema: body } } } } : {}),
+      },
+      responses: {
+        [action === 'resolve' ? 200 : 202]: json('Accepted', OperatorActionResponse),
+        ...common,
+        404: problem('No such saga'),
+        409: problem('The saga is not in a state that allows this'),
+        ...(body ? { 422: problem('Body invalid') } : {}),
+      },
+    });
+  }
+  registry.registerPath({
+    method: 'get',
+    path: '/health/live',
+    summary: 'Liveness',
+    responses: { 200: json('Alive', z.object({ status: z.literal('ok') })) },
+  });
+  registry.registerPath({
+    method: 'get',
+    path: '/health/ready',
+    summary: 'Readiness: Temporal answers',
+    responses: {
+      200: json('Ready', z.object({ status: z.literal('ok'), temporal: z.string() })),
+      503: problem('Temporal is not reachable'),
+    },
+  });
+
+  return new OpenApiGeneratorV31(registry.definitions).generateDocument({
+    openapi: '3.1.0',
+    info: {
+      title: 'Saga API',
+      version: '0.1.0',
+      description:
+        'Start, query, list, cancel and repair order sagas. Errors are application/problem+json (RFC 9457).',
+    },
+  });
+}
+
+/** Serves /openapi.json and an interactive docs page at /docs, from the local swagger-ui package (no CDN). */
+export function openApiRouter(): Router {
+  const document = buildOpenApiDocument();
+  const router = Router();
+  router.get('/openapi.json', (_req, res) => {
+    res.json(document);
+  });
+  router.use(
+    '/docs',
+    swaggerUi.serve,
+    swaggerUi.setup(undefined, { swaggerOptions: { url: '/openapi.json' } }),
+  );
+  return router;
+}
