@@ -1,0 +1,136 @@
+import { randomUUID } from 'node:crypto';
+import { cpSync, mkdtempSync, appendFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Client } from 'pg';
+import { createOrdersDb } from '../../activities/orders/db';
+import { createPaymentsDb } from '../../activities/payments/db';
+import { createShipmentsDb } from '../../activities/shipments/db';
+import { ensureDatabase, quoteIdentifier } from '../../scripts/db/ensure-database';
+import { applyMigrations } from '../../scripts/db/migrate';
+import { requireEnv, TEST_ENV } from '../support/env';
+
+/**
+ * The committed migrations, applied by our own deploy step to empty databases, give exactly what each
+ * Prisma schema describes: every model is written and read through the generated client.
+ */
+const MIGRATIONS = (service: string) => path.resolve(__dirname, '../../prisma', service, 'migrations');
+
+describe('migrations', () => {
+  const created: string[] = [];
+  const scratch = async () => {
+    const url = new URL(requireEnv(TEST_ENV.ordersDb));
+    url.pathname = `/saga_scratch_${randomUUID().slice(0, 8)}`;
+    await ensureDatabase(url.toString());
+    created.push(url.toString());
+    return url.toString();
+  };
+
+  afterAll(async () => {
+    for (const url of created) {
+      const admin = new URL(url);
+      const name = admin.pathname.slice(1);
+      admin.pathname = '/postgres';
+      const client = new Client({ connectionString: admin.toString() });
+      await client.connect();
+      await client.query(`DROP DATABASE IF EXISTS ${quoteIdentifier(name)} WITH (FORCE)`);
+      await client.end();
+    }
+  });
+
+  test('orders: applied once, then a no-op; every model works through the client', async () => {
+    const url = await scratch();
+    expect((await applyMigrations(url, MIGRATIONS('orders'))).applied).toHaveLength(1);
+    expect((await applyMigrations(url, MIGRATIONS('orders'))).applied).toEqual([]);
+    const db = createOrdersDb(url, 1);
+    try {
+      await db.order.create({
+        data: {
+          id: 'o1',
+          sagaId: 's1',
+          customerId: 'c',
+          currency: 'EUR',
+          totalAmount: 5,
+          items: [],
+          shippingAddress: {},
+          status: 'PENDING',
+        },
+      });
+      await db.orderOperation.create({
+        data: {
+          idempotencyKey: 'k',
+          sagaId: 's1',
+          orderId: 'o1',
+          operation: 'create',
+          outcome: { effect: 'created' },
+        },
+      });
+      expect(await db.order.findUnique({ where: { sagaId: 's1' } })).toMatchObject({
+        status: 'PENDING',
+        cancelledBeforeCreate: false,
+      });
+      await expect(
+        db.orderOperation.create({
+          data: { idempotencyKey: 'k', sagaId: 's1', orderId: 'o1', operation: 'create', outcome: {} },
+        }),
+      ).rejects.toMatchObject({ code: 'P2002' });
+    } finally {
+      await db.$disconnect();
+    }
+  });
+
+  test('payments and shipments: every model works through the client', async () => {
+    const payUrl = await scratch();
+    await applyMigrations(payUrl, MIGRATIONS('payments'));
+    const pay = createPaymentsDb(payUrl, 1);
+    const shipUrl = await scratch();
+    await applyMigrations(shipUrl, MIGRATIONS('shipments'));
+    const ship = createShipmentsDb(shipUrl, 1);
+    try {
+      await pay.payment.create({
+        data: { id: 'p1', sagaId: 's1', orderId: 'o1', amount: 5, currency: 'EUR', status: 'AUTHORIZED' },
+      });
+      await pay.paymentOperation.create({
+        data: {
+          idempotencyKey: 'k',
+          sagaId: 's1',
+          paymentId: 'p1',
+          operation: 'authorize',
+          amount: 5,
+          outcome: {},
+        },
+      });
+      await pay.providerFault.create({ data: { id: 'f', sagaId: 's1', operation: 'release', message: 'm' } });
+      expect(await pay.payment.count()).toBe(1);
+      await ship.shipment.create({
+        data: {
+          id: 'h1',
+          sagaId: 's1',
+          orderId: 'o1',
+          address: {},
+          status: 'SCHEDULED',
+          trackingNumber: 't',
+        },
+      });
+      await ship.shipmentOperation.create({
+        data: { idempotencyKey: 'k', sagaId: 's1', shipmentId: 'h1', operation: 'schedule', outcome: {} },
+      });
+      expect(await ship.shipment.findFirst()).toMatchObject({
+        status: 'SCHEDULED',
+        cancelledBeforeSchedule: false,
+      });
+    } finally {
+      await pay.$disconnect();
+      await ship.$disconnect();
+    }
+  });
+
+  test('an edited migration is refused', async () => {
+    const url = await scratch();
+    const copy = mkdtempSync(path.join(tmpdir(), 'migrations-'));
+    cpSync(MIGRATIONS('shipments'), copy, { recursive: true });
+    await applyMigrations(url, copy);
+    appendFileSync(path.join(copy, '20261122220000_init', 'migration.sql'), '\n-- edited\n');
+    await expect(applyMigrations(url, copy)).rejects.toThrow(/edited after it was applied/);
+  });
+});
