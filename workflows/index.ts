@@ -1,2 +1,3 @@
 /** Every workflow the orchestrator worker registers. */
 export { orderSaga } from './order-saga';
+export { bareOrderWorkflow } from './baseline';

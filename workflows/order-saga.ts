@@ -83,7 +83,8 @@ export const orderSagaDefinition = defineSaga<OrderSagaInput, OrderSagaData>({
     }),
     orderStep({
       name: 'approveOrder',
-      action: ({ input }) => orders.call('approveOrder', { orderId: input.orderId }),
+      action: ({ input }) =>
+        orders.call('approveOrder', { orderId: input.orderId, customerId: input.order.customerId }),
     }),
   ],
 });

@@ -21,6 +21,11 @@ export interface OrderResult {
   status: OrderStatus;
 }
 
+/** Accounts on hold (customer ids starting "hold-") may order, but their orders are never approved. */
+export function isOnHold(customerId: string): boolean {
+  return customerId.startsWith('hold-');
+}
+
 /** The orders service's activities, bound to its own database only. */
 export function createOrdersActivities(db: OrdersDb) {
   const transaction = <T>(work: (tx: OrdersTx) => Promise<T>) => db.$transaction(work);
@@ -67,7 +72,10 @@ export function createOrdersActivities(db: OrdersDb) {
       return { orderId: outcome.orderId, status: outcome.status as OrderStatus };
     },
 
-    async approveOrder(input: { orderId: string }, meta: ActivityMeta): Promise<OrderResult> {
+    async approveOrder(input: { orderId: string; customerId: string }, meta: ActivityMeta): Promise<OrderResult> {
+      if (isOnHold(input.customerId)) {
+        throw businessFailure('InvalidOrder', 'customer account is on hold: order cannot be approved');
+      }
       const outcome = await applyOnce(
         transaction,
         ordersLedger(meta.sagaId, input.orderId, 'approve'),

@@ -94,6 +94,21 @@ describe('order saga', () => {
     expect(rows.effects.payments).toEqual(['authorize:authorized', 'release:voided']);
   });
 
+  test('failure at the last step (account on hold): refund, shipment cancelled, order cancelled', async () => {
+    const handle = await startSaga(stack, sampleOrder({ customerId: 'hold-7' }));
+    const outcome = await handle.result();
+    expect(outcome).toMatchObject({ status: 'COMPENSATED', failure: { step: 'approveOrder' } });
+    const rows = await dbs.rowsOf(handle.workflowId);
+    expect(rows.order?.status).toBe('CANCELLED');
+    expect(rows.payment).toMatchObject({ status: 'REFUNDED', amount: SAMPLE_TOTAL });
+    expect(rows.shipment?.status).toBe('CANCELLED');
+    expect(rows.effects).toEqual({
+      orders: ['create:created', 'cancel:cancelled'],
+      payments: ['authorize:authorized', 'capture:captured', 'release:refunded'],
+      shipments: ['schedule:scheduled', 'cancel:cancelled'],
+    });
+  });
+
   test('transient provider errors are retried with backoff and then succeed', async () => {
     const handle = await startSaga(stack, sampleOrder({ paymentToken: 'tok_processingError_2' }));
     const outcome = await handle.result();

@@ -1,0 +1,80 @@
+import { randomUUID } from 'node:crypto';
+import type { Client } from '@temporalio/client';
+import type { OrderRequest } from '../shared/order';
+import { sagaSettingsFromConfig } from '../shared/saga-settings';
+import { customerIdKey, orderIdKey, sagaStatusKey } from '../shared/search-attributes';
+import { taskQueues } from '../shared/task-queues';
+import type { OrderSagaInput } from '../workflows/order-saga';
+import { BENCH_API_KEY, type BenchStack } from './stack';
+
+export function benchOrder(customerId = 'bench-customer'): OrderRequest {
+  return {
+    customerId,
+    currency: 'EUR',
+    items: [
+      { sku: 'book-1', quantity: 2, unitPrice: 1250 },
+      { sku: 'pen-7', quantity: 1, unitPrice: 300 },
+    ],
+    paymentToken: 'tok_visa',
+    shippingAddress: {
+      name: 'Ada Lovelace',
+      line1: '1 Analytical Way',
+      city: 'Berlin',
+      postalCode: '10115',
+      country: 'DE',
+    },
+  };
+}
+
+function input(stack: BenchStack, order: OrderRequest): OrderSagaInput {
+  const queues = taskQueues(stack.config.TASK_QUEUE_PREFIX);
+  return { orderId: `ord_${randomUUID()}`, order, settings: sagaSettingsFromConfig(stack.config, queues) };
+}
+
+/** Starts a workflow directly with the client, as the API would, and waits for its end. */
+export async function runWorkflow(
+  stack: BenchStack,
+  type: 'orderSaga' | 'bareOrderWorkflow',
+  order = benchOrder(),
+): Promise<void> {
+  await startWorkflow(stack.client, stack, type, order).then((handle) => handle.result());
+}
+
+export async function startWorkflow(
+  client: Client,
+  stack: BenchStack,
+  type: 'orderSaga' | 'bareOrderWorkflow',
+  order = benchOrder(),
+) {
+  const args = input(stack, order);
+  return client.workflow.start(type, {
+    workflowId: `order-${randomUUID()}`,
+    taskQueue: taskQueues(stack.config.TASK_QUEUE_PREFIX).orchestrator,
+    args: [args],
+    ...(type === 'orderSaga'
+      ? {
+          typedSearchAttributes: [
+            { key: sagaStatusKey, value: 'RUNNING' },
+            { key: orderIdKey, value: args.orderId },
+            { key: customerIdKey, value: order.customerId },
+          ],
+        }
+      : {}),
+  });
+}
+
+/** One HTTP start through the API; with waitSeconds it returns when the saga is final. */
+export async function postSaga(
+  stack: BenchStack,
+  order: OrderRequest,
+  waitSeconds?: number,
+): Promise<{ sagaId: string; status: string }> {
+  const res = await fetch(`${stack.api.url}/sagas${waitSeconds ? `?waitSeconds=${waitSeconds}` : ''}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${BENCH_API_KEY}` },
+    body: JSON.stringify(order),
+  });
+  if (res.status !== 200 && res.status !== 202)
+    throw new Error(`API answered ${res.status}: ${await res.text()}`);
+  return (await res.json()) as { sagaId: string; status: string };
+}
