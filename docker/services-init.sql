@@ -1,0 +1,4 @@
+-- One PostgreSQL server for the three services, one database each; scripts/db/prepare.ts migrates them.
+CREATE DATABASE saga_orders;
+CREATE DATABASE saga_payments;
+CREATE DATABASE saga_shipments;
