@@ -11,10 +11,19 @@ import type { OrderSagaInput } from './order-saga';
  */
 export async function bareOrderWorkflow(input: OrderSagaInput): Promise<void> {
   const { settings, order, orderId } = input;
-  const options = { startToCloseTimeout: settings.stepPolicy.startToCloseTimeout, retry: { maximumAttempts: 1 } };
+  const options = {
+    startToCloseTimeout: settings.stepPolicy.startToCloseTimeout,
+    retry: { maximumAttempts: 1 },
+  };
   const orders = proxyActivities<OrdersActivities>({ ...options, taskQueue: settings.taskQueues.orders });
-  const payments = proxyActivities<PaymentsActivities>({ ...options, taskQueue: settings.taskQueues.payments });
-  const shipments = proxyActivities<ShipmentsActivities>({ ...options, taskQueue: settings.taskQueues.shipments });
+  const payments = proxyActivities<PaymentsActivities>({
+    ...options,
+    taskQueue: settings.taskQueues.payments,
+  });
+  const shipments = proxyActivities<ShipmentsActivities>({
+    ...options,
+    taskQueue: settings.taskQueues.shipments,
+  });
   const sagaId = workflowInfo().workflowId;
   const meta = (step: string) => ({ sagaId, idempotencyKey: `${sagaId}/${step}`, attempt: 1 });
   const amount = orderTotal(order.items);

@@ -72,7 +72,10 @@ export function createOrdersActivities(db: OrdersDb) {
       return { orderId: outcome.orderId, status: outcome.status as OrderStatus };
     },
 
-    async approveOrder(input: { orderId: string; customerId: string }, meta: ActivityMeta): Promise<OrderResult> {
+    async approveOrder(
+      input: { orderId: string; customerId: string },
+      meta: ActivityMeta,
+    ): Promise<OrderResult> {
       if (isOnHold(input.customerId)) {
         throw businessFailure('InvalidOrder', 'customer account is on hold: order cannot be approved');
       }
