@@ -1,0 +1,54 @@
+/**
+ * `npm run check:invariants`: checks every saga ever accepted (Temporal visibility) against the three
+ * service databases. Exits 1 on any violation, naming the saga and the rule. Configuration as for the
+ * workers (TEMPORAL_ADDRESS, *_DATABASE_URL); `-- --narrow "<visibility filter>"` narrows the sagas.
+ */
+import { parseArgs } from 'node:util';
+import { Client, Connection } from '@temporalio/client';
+import { createOrdersDb } from '../../activities/orders/db';
+import { createPaymentsDb } from '../../activities/payments/db';
+import { createShipmentsDb } from '../../activities/shipments/db';
+import { databaseConfigSchema, loadConfig, temporalConfigSchema } from '../../shared/config';
+import { connectOrExplain } from '../../shared/temporal-connection';
+import { checkInvariants } from './check';
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: { narrow: { type: 'string' }, 'stale-after-seconds': { type: 'string' } },
+  });
+  const config = loadConfig(temporalConfigSchema.extend(databaseConfigSchema.shape));
+  const connection = await connectOrExplain(config.TEMPORAL_ADDRESS, () =>
+    Connection.connect({ address: config.TEMPORAL_ADDRESS }),
+  );
+  const sources = {
+    client: new Client({ connection, namespace: config.TEMPORAL_NAMESPACE }),
+    orders: createOrdersDb(config.ORDERS_DATABASE_URL, 2),
+    payments: createPaymentsDb(config.PAYMENTS_DATABASE_URL, 2),
+    shipments: createShipmentsDb(config.SHIPMENTS_DATABASE_URL, 2),
+  };
+  try {
+    const report = await checkInvariants(sources, {
+      narrow: values.narrow,
+      staleAfterMs: values['stale-after-seconds'] ? Number(values['stale-after-seconds']) * 1000 : undefined,
+    });
+    console.log(`checked ${report.sagasChecked} sagas: ${JSON.stringify(report.byStatus)}`);
+    for (const v of report.violations) console.log(`VIOLATION ${v.sagaId} ${v.rule}: ${v.detail}`);
+    console.log(report.violations.length ? `${report.violations.length} violations` : 'no violations');
+    return report.violations.length ? 1 : 0;
+  } finally {
+    await Promise.all([
+      sources.orders.$disconnect(),
+      sources.payments.$disconnect(),
+      sources.shipments.$disconnect(),
+    ]);
+    await connection.close();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error(`check:invariants failed: ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(2);
+  },
+);

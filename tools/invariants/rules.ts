@@ -1,0 +1,139 @@
+import type { SagaStatus } from '../../shared/saga-state';
+
+/**
+ * The invariants every accepted saga must satisfy, as pure functions of what was read from Temporal
+ * visibility and the three service databases (see facts.ts). Garcia-Molina and Salem (1987): the effects
+ * of a saga are T1..Tn, or T1..Tj followed by Cj..C1.
+ */
+
+export const FORWARD = [
+  'order.create',
+  'payment.authorize',
+  'shipment.schedule',
+  'payment.capture',
+  'order.approve',
+] as const;
+/** The compensation of each forward step that has one; capture and approve are undone by these too. */
+export const COMPENSATION_OF: Record<string, string> = {
+  'order.create': 'order.cancel',
+  'payment.authorize': 'payment.release',
+  'shipment.schedule': 'shipment.cancel',
+};
+const COMPENSATION_ORDER = ['shipment.cancel', 'payment.release', 'order.cancel'];
+
+export interface Effect {
+  /** service.operation, e.g. payment.authorize */
+  operation: string;
+  /** What the operation did: created, authorized, voided, tombstone, ... or none (nothing to do). */
+  effect: string;
+  at: number;
+  amount?: number;
+}
+
+export interface SagaFacts {
+  sagaId: string;
+  status?: SagaStatus;
+  temporalStatus: string;
+  startedAt: number;
+  compensationMode?: 'sequential' | 'parallel';
+  order?: { status: string; totalAmount: number } | null;
+  payment?: { status: string; amount: number } | null;
+  shipment?: { status: string } | null;
+  effects: Effect[];
+}
+
+export interface Violation {
+  sagaId: string;
+  rule: string;
+  detail: string;
+}
+
+export interface RuleOptions {
+  now: number;
+  /** A RUNNING saga older than this without reaching an end is a violation. */
+  staleAfterMs: number;
+}
+
+const applied = (effects: Effect[]) => effects.filter((e) => e.effect !== 'none' && e.effect !== 'declined');
+
+export function checkSaga(facts: SagaFacts, options: RuleOptions): Violation[] {
+  const violations: Violation[] = [];
+  const fail = (rule: string, detail: string) => violations.push({ sagaId: facts.sagaId, rule, detail });
+  const { status, temporalStatus } = facts;
+
+  // 1. Every accepted saga ends, or is still making progress, or waits for an operator with a reason.
+  if (['FAILED', 'TERMINATED', 'TIMED_OUT', 'CANCELLED'].includes(temporalStatus)) {
+    fail('ended-abnormally', `workflow ${temporalStatus} (status ${status ?? 'unknown'})`);
+  } else if (temporalStatus === 'RUNNING' && status !== 'COMPENSATION_FAILED') {
+    if (options.now - facts.startedAt > options.staleAfterMs) {
+      fail(
+        'not-final',
+        `still ${status ?? 'RUNNING'} after ${Math.round((options.now - facts.startedAt) / 1000)} s`,
+      );
+    }
+  } else if (
+    temporalStatus === 'COMPLETED' &&
+    !['COMPLETED', 'COMPENSATED', 'RESOLVED'].includes(status ?? '')
+  ) {
+    fail('status-mismatch', `workflow completed with SagaStatus ${status ?? 'unset'}`);
+  }
+
+  // 2. The rows match the ending.
+  if (status === 'COMPLETED') {
+    if (facts.order?.status !== 'APPROVED')
+      fail('completed-order', `order is ${facts.order?.status ?? 'missing'}, not APPROVED`);
+    if (facts.payment?.status !== 'CAPTURED')
+      fail('completed-payment', `payment is ${facts.payment?.status ?? 'missing'}, not CAPTURED`);
+    else if (facts.order && facts.payment.amount !== facts.order.totalAmount) {
+      fail('completed-amount', `captured ${facts.payment.amount}, order total ${facts.order.totalAmount}`);
+    }
+    if (facts.shipment?.status !== 'SCHEDULED')
+      fail('completed-shipment', `shipment is ${facts.shipment?.status ?? 'missing'}, not SCHEDULED`);
+    const undone = applied(facts.effects).filter((e) => COMPENSATION_ORDER.includes(e.operation));
+    if (undone.length)
+      fail('completed-undone', `compensations applied: ${undone.map((e) => e.operation).join(', ')}`);
+  }
+  if (status === 'COMPENSATED') {
+    if (facts.order?.status !== 'CANCELLED')
+      fail('compensated-order', `order is ${facts.order?.status ?? 'missing'}, not CANCELLED`);
+    if (facts.payment && ['AUTHORIZED', 'CAPTURED'].includes(facts.payment.status)) {
+      fail('compensated-payment', `payment left ${facts.payment.status}`);
+    }
+    if (facts.shipment?.status === 'SCHEDULED') fail('compensated-shipment', 'shipment left SCHEDULED');
+  }
+
+  // 3. No effect applied twice.
+  const counts = new Map<string, number>();
+  for (const e of applied(facts.effects)) counts.set(e.operation, (counts.get(e.operation) ?? 0) + 1);
+  for (const [operation, count] of counts) {
+    if (count > 1) fail('duplicate-effect', `${operation} applied ${count} times`);
+  }
+
+  // 4. The sequence of effects is T1..Tj followed by the compensations in reverse (any order if parallel).
+  const sequenceProblem = sequenceViolation(applied(facts.effects), facts.compensationMode ?? 'sequential');
+  if (sequenceProblem) fail('sequence', sequenceProblem);
+  return violations;
+}
+
+export function sequenceViolation(effects: Effect[], mode: 'sequential' | 'parallel'): string | undefined {
+  const sorted = [...effects].sort((a, b) => a.at - b.at);
+  const names = sorted.map((e) => e.operation);
+  const forward = names.filter((n) => (FORWARD as readonly string[]).includes(n));
+  const compensations = names.filter((n) => COMPENSATION_ORDER.includes(n));
+  if (forward.some((n, i) => n !== FORWARD[i]))
+    return `forward effects ${forward.join(' > ')} are not a prefix of ${FORWARD.join(' > ')}`;
+  const lastForward = Math.max(
+    ...sorted.map((e, i) => ((FORWARD as readonly string[]).includes(e.operation) ? i : -1)),
+  );
+  const firstCompensation = sorted.findIndex((e) => COMPENSATION_ORDER.includes(e.operation));
+  if (firstCompensation !== -1 && firstCompensation < lastForward) {
+    return `compensation ${sorted[firstCompensation]?.operation} applied before forward ${sorted[lastForward]?.operation}`;
+  }
+  if (mode === 'sequential') {
+    const ranks = compensations.map((c) => COMPENSATION_ORDER.indexOf(c));
+    if (ranks.some((r, i) => i > 0 && r < (ranks[i - 1] as number))) {
+      return `compensations ${compensations.join(' > ')} are not in reverse order`;
+    }
+  }
+  return undefined;
+}
