@@ -13,8 +13,11 @@ export interface BenchResult {
   endToEnd: {
     happy: { p50: number; p95: number; p99: number; samples: number };
     compensation: { p50: number; p95: number; p99: number; samples: number };
+    parallelCompensation: { p50: number; p95: number; p99: number; samples: number };
     ratioP50: number;
     ratioP95: number;
+    parallelRatioP50: number;
+    parallelRatioP95: number;
   };
   apiStartLatency: {
     clients: number;
@@ -52,6 +55,8 @@ export function renderMarkdown(result: BenchResult): string {
     `| happy path (${result.endToEnd.happy.samples} sagas) | ${result.endToEnd.happy.p50} | ${result.endToEnd.happy.p95} | ${result.endToEnd.happy.p99} |`,
     `| compensation path, last step fails (${result.endToEnd.compensation.samples} sagas) | ${result.endToEnd.compensation.p50} | ${result.endToEnd.compensation.p95} | ${result.endToEnd.compensation.p99} |`,
     `| ratio compensation / happy (target ≤ 1.2) | ${result.endToEnd.ratioP50} (${verdict(result.endToEnd.ratioP50 <= 1.2)}) | ${result.endToEnd.ratioP95} | |`,
+    `| compensation path, parallel compensation (${result.endToEnd.parallelCompensation.samples} sagas) | ${result.endToEnd.parallelCompensation.p50} | ${result.endToEnd.parallelCompensation.p95} | ${result.endToEnd.parallelCompensation.p99} |`,
+    `| ratio parallel compensation / happy | ${result.endToEnd.parallelRatioP50} (${verdict(result.endToEnd.parallelRatioP50 <= 1.2)}) | ${result.endToEnd.parallelRatioP95} | |`,
     '',
     '| Start latency (ms) | API p50 | API p99 | client.workflow.start p50 | p99 | p99 ratio (target ≤ 1.2) |',
     '| --- | --- | --- | --- | --- | --- |',

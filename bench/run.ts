@@ -8,6 +8,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import pino from 'pino';
+import { startApiServer } from '../api/server';
 import { timeBreakdown } from './breakdown';
 import { renderChart, renderMarkdown, type BenchResult } from './report';
 import { startBenchStack, type BenchStack } from './stack';
@@ -60,21 +62,27 @@ async function throughput(stack: BenchStack) {
 
 async function endToEnd(stack: BenchStack) {
   const total = n(120);
-  const paths = { happy: [] as number[], compensation: [] as number[] };
+  const paths = { happy: [] as number[], compensation: [] as number[], parallel: [] as number[] };
+  // The same API, but starting sagas that compensate in parallel (SAGA_COMPENSATION_MODE=parallel).
+  const parallelApi = await startApiServer(
+    { ...stack.config, API_PORT: 0, SAGA_COMPENSATION_MODE: 'parallel' },
+    pino({ level: 'silent' }),
+  );
+  const kinds = ['happy', 'compensation', 'parallel'] as const;
   for (let rep = 0; rep < reps; rep++) {
-    for (const kind of rep % 2 === 0
-      ? (['happy', 'compensation'] as const)
-      : (['compensation', 'happy'] as const)) {
+    for (const kind of rep % 2 === 0 ? kinds : [...kinds].reverse()) {
       // Compensation path: the last step fails (an account on hold), so all three compensations run.
       const order = kind === 'happy' ? benchOrder() : benchOrder('hold-bench');
+      const target = kind === 'parallel' ? { ...stack, api: parallelApi } : stack;
       const durations = await runConcurrently(Math.ceil(total / reps), 10, async () => {
-        const res = await postSaga(stack, order, 30);
+        const res = await postSaga(target, order, 30);
         const expected = kind === 'happy' ? 'COMPLETED' : 'COMPENSATED';
         if (res.status !== expected) throw new Error(`saga ended ${res.status}, expected ${expected}`);
       });
       paths[kind].push(...durations);
     }
   }
+  await parallelApi.close();
   const pct = (v: number[]) => ({
     p50: round(quantile(v, 0.5)),
     p95: round(quantile(v, 0.95)),
@@ -83,12 +91,16 @@ async function endToEnd(stack: BenchStack) {
   });
   const happy = pct(paths.happy);
   const compensation = pct(paths.compensation);
-  log(`e2e p50: happy ${happy.p50} ms, compensation ${compensation.p50} ms`);
+  const parallel = pct(paths.parallel);
+  log(`e2e p50: happy ${happy.p50} ms, compensation ${compensation.p50} ms, parallel ${parallel.p50} ms`);
   return {
     happy,
     compensation,
+    parallelCompensation: parallel,
     ratioP50: round(compensation.p50 / happy.p50, 3),
     ratioP95: round(compensation.p95 / happy.p95, 3),
+    parallelRatioP50: round(parallel.p50 / happy.p50, 3),
+    parallelRatioP95: round(parallel.p95 / happy.p95, 3),
   };
 }
 
@@ -131,14 +143,13 @@ async function drain(stack: BenchStack): Promise<void> {
   }
 }
 
-async function memory(stack: BenchStack, alreadyRun: number) {
-  const first = Math.max(0, 100 - alreadyRun);
-  await runConcurrently(first, 20, () => runWorkflow(stack, 'orderSaga'));
-  const after100 = stack.workerRssMiB();
-  const rest = Math.max(0, memorySagas - Math.max(100, alreadyRun));
+/** Runs more sagas until `memorySagas` workflows ran in all, and compares worker RSS with the first snapshot. */
+async function memory(stack: BenchStack, after100: Record<string, number>) {
+  const { count: done } = await stack.client.workflow.count('');
+  const rest = Math.max(0, memorySagas - done);
   const start = performance.now();
   await runConcurrently(rest, 50, () => runWorkflow(stack, 'orderSaga'));
-  log(`memory run: ${rest} sagas in ${round((performance.now() - start) / 1000)} s`);
+  log(`memory run: ${rest} more sagas in ${round((performance.now() - start) / 1000)} s`);
   const afterAll = stack.workerRssMiB();
   const growth = Object.fromEntries(
     Object.keys(after100).map((k) => [
@@ -146,7 +157,12 @@ async function memory(stack: BenchStack, alreadyRun: number) {
       round(((afterAll[k] as number) / (after100[k] as number) - 1) * 100, 1),
     ]),
   );
-  return { sagas: memorySagas, after100MiB: after100, afterAllMiB: afterAll, growthPercent: growth };
+  return {
+    sagas: Math.max(memorySagas, done),
+    after100MiB: after100,
+    afterAllMiB: afterAll,
+    growthPercent: growth,
+  };
 }
 
 async function main(): Promise<void> {
@@ -155,7 +171,8 @@ async function main(): Promise<void> {
   const stack = await startBenchStack(args.persistent ?? false);
   try {
     log('warm-up...');
-    await runConcurrently(n(60), 10, () => runWorkflow(stack, 'orderSaga'));
+    await runConcurrently(100, 10, () => runWorkflow(stack, 'orderSaga'));
+    const after100 = stack.workerRssMiB();
     await runConcurrently(n(60), 10, () => runWorkflow(stack, 'bareOrderWorkflow'));
 
     const throughputRows = await throughput(stack);
@@ -171,8 +188,7 @@ async function main(): Promise<void> {
     const breakdown = await timeBreakdown(stack.client, sample);
     log(`breakdown (median ms): ${JSON.stringify(breakdown)}`);
 
-    const { count: done } = await stack.client.workflow.count(`WorkflowType = 'orderSaga'`);
-    const mem = await memory(stack, done);
+    const mem = await memory(stack, after100);
 
     const result: BenchResult = {
       generatedAt: new Date().toISOString(),

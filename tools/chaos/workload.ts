@@ -1,0 +1,42 @@
+import type { OrderRequest } from '../../shared/order';
+
+/** The mix of sagas a chaos run drives: most succeed, some fail permanently, transiently or by timeout. */
+export function chaosOrder(i: number, random: () => number): { order: OrderRequest; cancel: boolean } {
+  const roll = random();
+  const token =
+    roll < 0.1
+      ? 'tok_chargeDeclined'
+      : roll < 0.2
+        ? 'tok_processingError'
+        : roll < 0.25
+          ? 'tok_timeout'
+          : 'tok_visa';
+  const second = random();
+  const country = second < 0.1 ? 'AQ' : 'DE';
+  const customerId = second > 0.95 ? `hold-${i}` : `chaos-${i % 50}`;
+  return {
+    order: {
+      customerId,
+      currency: 'EUR',
+      items: [{ sku: `sku-${i % 7}`, quantity: 1 + (i % 3), unitPrice: 500 + (i % 11) * 100 }],
+      paymentToken: token,
+      shippingAddress: {
+        name: 'Chaos Tester',
+        line1: '1 Fault Lane',
+        city: 'Berlin',
+        postalCode: '10115',
+        country,
+      },
+    },
+    cancel: random() < 0.05,
+  };
+}
+
+/** A small seeded generator, so a run can be repeated with --seed. */
+export function seeded(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state * 1664525 + 1013904223) >>> 0;
+    return state / 2 ** 32;
+  };
+}
