@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
+import { exampleOrder } from '../examples/order';
 import type { OrderRequest } from '../shared/order';
 import { sagaSettingsFromConfig } from '../shared/saga-settings';
 import { customerIdKey, orderIdKey, sagaStatusKey } from '../shared/search-attributes';
@@ -7,24 +8,7 @@ import { taskQueues } from '../shared/task-queues';
 import type { OrderSagaInput } from '../workflows/order-saga';
 import { BENCH_API_KEY, type BenchStack } from './stack';
 
-export function benchOrder(customerId = 'bench-customer'): OrderRequest {
-  return {
-    customerId,
-    currency: 'EUR',
-    items: [
-      { sku: 'book-1', quantity: 2, unitPrice: 1250 },
-      { sku: 'pen-7', quantity: 1, unitPrice: 300 },
-    ],
-    paymentToken: 'tok_visa',
-    shippingAddress: {
-      name: 'Ada Lovelace',
-      line1: '1 Analytical Way',
-      city: 'Berlin',
-      postalCode: '10115',
-      country: 'DE',
-    },
-  };
-}
+export const benchOrder = (customerId = 'bench-customer'): OrderRequest => exampleOrder({ customerId });
 
 function input(stack: BenchStack, order: OrderRequest): OrderSagaInput {
   const queues = taskQueues(stack.config.TASK_QUEUE_PREFIX);

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { openServiceDbs } from '../support/rows';
 import {
   recordHistory,
@@ -20,6 +21,21 @@ describe('order saga', () => {
   beforeAll(async () => {
     stack = await startStack();
   });
+
+  /** Shipment fails (address not serviceable) and the provider refuses to release the payment until told. */
+  async function startSagaThatParks() {
+    const sagaId = `order-${randomUUID()}`;
+    await dbs.payments.providerFault.create({
+      data: { id: `fault-${sagaId}`, sagaId, operation: 'release', message: 'provider outage' },
+    });
+    const order = sampleOrder();
+    return startSaga(
+      stack,
+      { ...order, shippingAddress: { ...order.shippingAddress, country: 'AQ' } },
+      stack.settings,
+      sagaId,
+    );
+  }
   afterAll(async () => {
     await stack?.stop();
     await dbs.close();
@@ -159,19 +175,7 @@ describe('order saga', () => {
   });
 
   test('a compensation that keeps failing parks the saga until an operator resumes it', async () => {
-    const order = sampleOrder();
-    const handle = await startSaga(stack, {
-      ...order,
-      shippingAddress: { ...order.shippingAddress, country: 'AQ' },
-    });
-    await dbs.payments.providerFault.create({
-      data: {
-        id: `fault-${handle.workflowId}`,
-        sagaId: handle.workflowId,
-        operation: 'release',
-        message: 'provider outage',
-      },
-    });
+    const handle = await startSagaThatParks();
     const parked = await waitForState(handle, (s) => s.status === 'COMPENSATION_FAILED');
     expect(parked.parkedReason).toMatch(/releasePayment.*provider outage/);
     expect(parked.compensations.map((c) => [c.activity, c.status])).toEqual([
@@ -196,19 +200,7 @@ describe('order saga', () => {
   });
 
   test('an operator can mark a parked saga resolved; updates are refused in other states', async () => {
-    const order = sampleOrder();
-    const handle = await startSaga(stack, {
-      ...order,
-      shippingAddress: { ...order.shippingAddress, country: 'AQ' },
-    });
-    await dbs.payments.providerFault.create({
-      data: {
-        id: `fault-${handle.workflowId}`,
-        sagaId: handle.workflowId,
-        operation: 'release',
-        message: 'provider outage',
-      },
-    });
+    const handle = await startSagaThatParks();
     await waitForState(handle, (s) => s.status === 'COMPENSATION_FAILED');
     await expect(handle.executeUpdate('markResolved', { args: [{ note: '' }] })).rejects.toMatchObject({
       cause: { message: expect.stringMatching(/note is required/) },

@@ -5,6 +5,7 @@ import type { WorkflowHandle } from '@temporalio/client';
 import { execFileSync } from 'node:child_process';
 import { resolveTemporalCli } from '../../scripts/temporal/provision';
 import { requireEnv, TEST_ENV } from './env';
+import { exampleOrder } from '../../examples/order';
 import type { OrderRequest } from '../../shared/order';
 import type { SagaState } from '../../shared/saga-state';
 import { customerIdKey, orderIdKey, sagaStatusKey } from '../../shared/search-attributes';
@@ -12,25 +13,8 @@ import type { orderSaga } from '../../workflows/order-saga';
 import { sagaStateQuery } from '../../workflows/saga/messages';
 import type { Stack } from './stack';
 
-export function sampleOrder(overrides: Partial<OrderRequest> = {}): OrderRequest {
-  return {
-    customerId: 'cust-42',
-    currency: 'EUR',
-    items: [
-      { sku: 'book-1', quantity: 2, unitPrice: 1250 },
-      { sku: 'pen-7', quantity: 1, unitPrice: 300 },
-    ],
-    paymentToken: 'tok_visa',
-    shippingAddress: {
-      name: 'Ada Lovelace',
-      line1: '1 Analytical Way',
-      city: 'Berlin',
-      postalCode: '10115',
-      country: 'DE',
-    },
-    ...overrides,
-  };
-}
+/** A valid order; tests override what they exercise. */
+export const sampleOrder = exampleOrder;
 
 export const SAMPLE_TOTAL = 2 * 1250 + 300;
 
@@ -38,8 +22,8 @@ export async function startSaga(
   stack: Stack,
   order: OrderRequest = sampleOrder(),
   settings = stack.settings,
+  sagaId = `order-${randomUUID()}`,
 ): Promise<WorkflowHandle<typeof orderSaga>> {
-  const sagaId = `order-${randomUUID()}`;
   const orderId = `ord_${randomUUID()}`;
   return stack.client.workflow.start<typeof orderSaga>('orderSaga', {
     workflowId: sagaId,
