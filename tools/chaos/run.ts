@@ -183,14 +183,23 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     s.temporal !== 'RUNNING' ||
     s.status === 'COMPENSATION_FAILED' ||
     FINAL_SAGA_STATUSES.includes(s.status as SagaStatus);
+  // Quiescence from visibility (cheap), then one final look at every accepted saga, a batch at a time.
+  const unsettled = `TaskQueue = '${config.TASK_QUEUE_PREFIX}orchestrator' AND ExecutionStatus = 'Running' AND SagaStatus != 'COMPENSATION_FAILED'`;
   const deadline = Date.now() + options.quiescenceTimeoutMs;
-  let pending = [...accepted];
-  while (pending.length > 0 && Date.now() < deadline) {
+  while (
+    Date.now() < deadline &&
+    (await client.workflow.count(unsettled).catch(() => ({ count: 1 }))).count > 0
+  ) {
+    await sleep(1000);
+  }
+  await sleep(1000); // visibility lags the workflows a little
+  const pending: string[] = [];
+  for (let i = 0; i < accepted.length; i += 50) {
+    const batch = accepted.slice(i, i + 50);
     const states = await Promise.all(
-      pending.map(async (id) => ({ id, s: await statusOf(id).catch(() => undefined) })),
+      batch.map(async (id) => ({ id, s: await statusOf(id).catch(() => undefined) })),
     );
-    pending = states.filter(({ s }) => !s || !settled(s)).map(({ id }) => id);
-    if (pending.length) await sleep(1000);
+    pending.push(...states.filter(({ s }) => !s || !settled(s)).map(({ id }) => id));
   }
 
   const sources = {
