@@ -126,7 +126,9 @@ export function createOrdersActivities(db: OrdersDb) {
             ],
             skipDuplicates: true,
           });
-          return { effect: created.count === 1 ? 'tombstone' : 'none' };
+          if (created.count === 1) return { effect: 'tombstone' };
+          // A create committed between our update and our insert (the insert waited for it): cancel that.
+          return { effect: (await transition(input.orderId, 'CANCELLED', tx)) ? 'cancelled' : 'none' };
         },
       );
       return { orderId: input.orderId, status: 'CANCELLED' };

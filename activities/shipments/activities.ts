@@ -21,6 +21,13 @@ export function shipmentIdOf(sagaId: string): string {
 /** The shipments service's activities, bound to its own database only. */
 export function createShipmentsActivities(db: ShipmentsDb) {
   const transaction = <T>(work: (tx: ShipmentsTx) => Promise<T>) => db.$transaction(work);
+  const cancel = async (tx: ShipmentsTx, shipmentId: string) => {
+    const { count } = await tx.shipment.updateMany({
+      where: { id: shipmentId, status: { in: shipmentStateMachine.sourcesOf('CANCELLED') } },
+      data: { status: 'CANCELLED' },
+    });
+    return count === 1;
+  };
 
   return {
     async scheduleShipment(
@@ -65,11 +72,7 @@ export function createShipmentsActivities(db: ShipmentsDb) {
         shipmentsLedger(meta.sagaId, shipmentId, 'cancel'),
         meta.idempotencyKey,
         async (tx) => {
-          const { count } = await tx.shipment.updateMany({
-            where: { id: shipmentId, status: { in: shipmentStateMachine.sourcesOf('CANCELLED') } },
-            data: { status: 'CANCELLED' },
-          });
-          if (count === 1) return { effect: 'cancelled' };
+          if (await cancel(tx, shipmentId)) return { effect: 'cancelled' };
           const created = await tx.shipment.createMany({
             data: [
               {
@@ -83,7 +86,9 @@ export function createShipmentsActivities(db: ShipmentsDb) {
             ],
             skipDuplicates: true,
           });
-          return { effect: created.count === 1 ? 'tombstone' : 'none' };
+          if (created.count === 1) return { effect: 'tombstone' };
+          // A schedule committed between our update and our insert (the insert waited for it): cancel that.
+          return { effect: (await cancel(tx, shipmentId)) ? 'cancelled' : 'none' };
         },
       );
       return { shipmentId, status: 'CANCELLED', trackingNumber: null };

@@ -1,0 +1,68 @@
+import { randomUUID } from 'node:crypto';
+import { createOrdersActivities } from '../../activities/orders/activities';
+import { createPaymentsActivities } from '../../activities/payments/activities';
+import { createShipmentsActivities } from '../../activities/shipments/activities';
+import { openServiceDbs } from '../support/rows';
+import { sampleOrder, SAMPLE_TOTAL } from '../support/orders';
+
+/**
+ * A user cancel runs a step's compensation while the step itself may still be running (the engine does not
+ * wait for an uncertain step). Whichever commits first, the compensation must win: these run both at once,
+ * many times, against the real databases (found by the chaos run).
+ */
+describe('a compensation racing the step it undoes', () => {
+  const dbs = openServiceDbs();
+  afterAll(() => dbs.close());
+  const meta = (sagaId: string, key: string) => ({ sagaId, idempotencyKey: `${sagaId}/${key}`, attempt: 1 });
+  const ROUNDS = 40;
+
+  test('createOrder vs cancelOrder: the order always ends CANCELLED', async () => {
+    const orders = createOrdersActivities(dbs.orders);
+    const order = sampleOrder();
+    for (let i = 0; i < ROUNDS; i++) {
+      const sagaId = `order-race-${randomUUID()}`;
+      const orderId = `ord_${randomUUID()}`;
+      await Promise.allSettled([
+        orders.createOrder({ orderId, ...order, totalAmount: SAMPLE_TOTAL }, meta(sagaId, 'createOrder')),
+        orders.cancelOrder(
+          { orderId, customerId: order.customerId, currency: 'EUR' },
+          meta(sagaId, 'createOrder/compensate'),
+        ),
+      ]);
+      expect((await dbs.orders.order.findUnique({ where: { sagaId } }))?.status).toBe('CANCELLED');
+    }
+  });
+
+  test('scheduleShipment vs cancelShipment: the shipment always ends CANCELLED', async () => {
+    const shipments = createShipmentsActivities(dbs.shipments);
+    for (let i = 0; i < ROUNDS; i++) {
+      const sagaId = `order-race-${randomUUID()}`;
+      await Promise.allSettled([
+        shipments.scheduleShipment(
+          { orderId: 'o', address: sampleOrder().shippingAddress },
+          meta(sagaId, 'scheduleShipment'),
+        ),
+        shipments.cancelShipment({ orderId: 'o' }, meta(sagaId, 'scheduleShipment/compensate')),
+      ]);
+      expect((await dbs.shipments.shipment.findUnique({ where: { sagaId } }))?.status).toBe('CANCELLED');
+    }
+  });
+
+  test('authorizePayment vs releasePayment: no payment is left authorized', async () => {
+    const payments = createPaymentsActivities(dbs.payments);
+    for (let i = 0; i < ROUNDS; i++) {
+      const sagaId = `order-race-${randomUUID()}`;
+      await Promise.allSettled([
+        payments.authorizePayment(
+          { orderId: 'o', amount: 100, currency: 'EUR', paymentToken: 'tok_visa' },
+          meta(sagaId, 'authorizePayment'),
+        ),
+        payments.releasePayment(
+          { orderId: 'o', currency: 'EUR' },
+          meta(sagaId, 'authorizePayment/compensate'),
+        ),
+      ]);
+      expect((await dbs.payments.payment.findUnique({ where: { sagaId } }))?.status).toBe('VOIDED');
+    }
+  });
+});
