@@ -11,10 +11,8 @@ import type { OrderSagaInput } from './order-saga';
  */
 export async function bareOrderWorkflow(input: OrderSagaInput): Promise<void> {
   const { settings, order, orderId } = input;
-  const options = {
-    startToCloseTimeout: settings.stepPolicy.startToCloseTimeout,
-    retry: { maximumAttempts: 1 },
-  };
+  // Temporal's default retry policy: what a plain workflow would use.
+  const options = { startToCloseTimeout: settings.stepPolicy.startToCloseTimeout };
   const orders = proxyActivities<OrdersActivities>({ ...options, taskQueue: settings.taskQueues.orders });
   const payments = proxyActivities<PaymentsActivities>({
     ...options,
