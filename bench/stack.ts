@@ -86,11 +86,15 @@ export async function startBenchStack(
         }),
       ),
     async stop() {
-      await api.close();
-      await Promise.all(workers.map((w) => w.stop()));
-      await connection.close();
-      await server.stop();
-      await databases.stop();
+      // Each part is stopped even if another fails, so no server or worker outlives a failed run.
+      const steps = [
+        () => api.close(),
+        () => Promise.all(workers.map((w) => w.stop())),
+        () => connection.close(),
+        () => server.stop(),
+        () => databases.stop(),
+      ];
+      for (const step of steps) await step().catch(() => undefined);
       rmSync(dataDir, { recursive: true, force: true });
     },
   };

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
 import {
@@ -6,125 +6,768 @@ import {
   SERVICES,
   apiConfigSchema,
   databaseConfigSchema,
+  loadConfig,
+  loadServiceDatabaseConfig,
   sagaConfigSchema,
   temporalConfigSchema,
   workerConfigSchema,
+  type ServiceName,
 } from '../../shared/config';
 import { SEARCH_ATTRIBUTES } from '../../shared/search-attributes';
+import { TEMPORAL_CLI_VERSION } from '../../scripts/temporal/provision';
 
 /**
- * docker-compose.temporal.yml cannot run here (no Docker engine), so this keeps it from rotting: every
- * service, entry point, port, dependency and variable it names must exist in the code.
+ * docker-compose.temporal.yml and the Dockerfile cannot run here (no Docker engine), so this keeps them
+ * from rotting: every service, dependency, entry point, variable, port, database and search attribute they
+ * name must exist in the code. Each check collects every problem it finds and fails with all of them.
  */
-const ROOT = path.resolve(__dirname, '../..');
-interface ComposeService {
-  build?: { context: string; dockerfile: string };
-  command?: string[] | string;
-  depends_on?: Record<string, { condition: string }>;
-  environment?: Record<string, string | number>;
-  ports?: string[];
-}
-const compose = parse(readFileSync(path.join(ROOT, 'docker-compose.temporal.yml'), 'utf8'), {
-  merge: true,
-}) as {
-  services: Record<string, ComposeService>;
-};
-const services = compose.services;
-const ours = Object.entries(services).filter(([, s]) => s.build);
-const KNOWN_VARIABLES = new Set([
-  ...Object.keys(temporalConfigSchema.shape),
-  ...Object.keys(databaseConfigSchema.shape),
-  ...Object.keys(sagaConfigSchema.shape),
-  ...Object.keys(workerConfigSchema.shape),
-  ...Object.keys(apiConfigSchema.shape),
-]);
-const KINDS = ['orchestrator', ...SERVICES];
 
-describe('docker-compose.temporal.yml', () => {
-  test('has the whole stack', () => {
-    expect(Object.keys(services)).toEqual(
-      expect.arrayContaining([
-        'temporal',
-        'temporal-ui',
-        'temporal-search-attributes',
-        'migrate',
-        'api',
-        'orchestrator',
-      ]),
+const ROOT = path.resolve(__dirname, '../..');
+const COMPOSE_FILE = 'docker-compose.temporal.yml';
+const read = (file: string) => readFileSync(path.join(ROOT, file), 'utf8');
+
+/** Variables our processes may get that are not in shared/config.ts, each with its reason. */
+const EXTRA_VARIABLES: Record<string, string> = {
+  NODE_ENV: 'Node convention (Express and other libraries read it); set to production by the Dockerfile',
+};
+
+/** The config schemas in shared/config.ts; every variable our services get must be a key of one. */
+const CONFIG_SCHEMAS = {
+  temporalConfigSchema,
+  databaseConfigSchema,
+  sagaConfigSchema,
+  workerConfigSchema,
+  apiConfigSchema,
+};
+const CONFIG_VARIABLES = new Set(
+  Object.values(CONFIG_SCHEMAS).flatMap((schema) => Object.keys(schema.shape)),
+);
+
+const TEMPORAL_DEFAULTS = temporalConfigSchema.parse({});
+
+/** The process kinds `worker/main.ts <kind>` accepts. */
+const WORKER_KINDS: readonly string[] = ['orchestrator', ...SERVICES];
+
+/** The entry points the image runs, and for each the schemas it loads (see the file named). */
+const ENTRY_POINTS: Record<string, { schemas: string[] }> = {
+  'api/main.ts': { schemas: ['temporalConfigSchema', 'sagaConfigSchema', 'apiConfigSchema'] },
+  'worker/main.ts': { schemas: ['temporalConfigSchema', 'workerConfigSchema'] }, // + loadServiceDatabaseConfig
+  'scripts/db/prepare.ts': { schemas: ['databaseConfigSchema'] },
+};
+
+/**
+ * The stack runs the Temporal server and UI that the dev server of our pinned Temporal CLI bundles, which
+ * is what the integration tests run against. Bumping TEMPORAL_CLI_VERSION: look up the server and UI of the
+ * new CLI (`temporal --version`), move the compose images to them, then update this.
+ */
+const DEV_SERVER = { cli: 'v1.5.1', server: '1.29.', ui: '2.42.' };
+
+// ------------------------------------------------------------------------------------------- parsing
+
+interface Healthcheck {
+  test?: string[] | string;
+}
+interface ComposeService {
+  image?: string;
+  build?: { context?: string; dockerfile?: string } | string;
+  command?: string[] | string;
+  entrypoint?: string[] | string;
+  depends_on?: Record<string, { condition?: string }> | string[];
+  environment?: Record<string, string | number | boolean | null> | string[];
+  ports?: (string | number | { target: number; published?: number | string })[];
+  volumes?: (string | { type?: string; source?: string; target: string })[];
+  healthcheck?: Healthcheck;
+  restart?: string;
+}
+interface ComposeFile {
+  services?: Record<string, ComposeService>;
+  volumes?: Record<string, unknown>;
+}
+
+const composeText = read(COMPOSE_FILE);
+// merge: the file shares environment blocks with YAML merge keys (<<: *anchor), as Compose does.
+const compose = parse(composeText, { merge: true }) as ComposeFile;
+const services: Record<string, ComposeService> = compose.services ?? {};
+const serviceNames = Object.keys(services);
+/** Our own services: those built from this repository. */
+const ours = Object.entries(services).filter(([, service]) => service.build !== undefined);
+
+function environment(service: ComposeService | undefined): Record<string, string> {
+  const env = service?.environment ?? {};
+  if (Array.isArray(env)) {
+    return Object.fromEntries(
+      env.map((entry) => [entry.split('=')[0] ?? entry, entry.split('=').slice(1).join('=')]),
     );
-    for (const kind of SERVICES) expect(services[`${kind}-worker`]).toBeDefined();
+  }
+  return Object.fromEntries(
+    Object.entries(env).map(([key, value]) => [key, value === null ? '' : String(value)]),
+  );
+}
+
+/** A value as Compose passes it on: `$$` is a literal `$`, `${VAR:-default}` takes the default here. */
+function interpolate(value: string): string {
+  return value.replace(
+    /\$\$|\$\{(\w+)(?::?-([^}]*))?\}/g,
+    (match: string, _name?: string, fallback?: string) => (match === '$$' ? '$' : (fallback ?? '')),
+  );
+}
+
+function commandOf(service: ComposeService): string[] {
+  const command = service.command ?? [];
+  return Array.isArray(command) ? command.map(String) : command.split(/\s+/).filter(Boolean);
+}
+
+function dependencies(service: ComposeService): Record<string, string> {
+  const deps = service.depends_on ?? {};
+  if (Array.isArray(deps)) return Object.fromEntries(deps.map((name) => [name, 'service_started']));
+  return Object.fromEntries(
+    Object.entries(deps).map(([name, dep]) => [name, dep?.condition ?? 'service_started']),
+  );
+}
+
+/** Published ports as {host, container}, from the short ("8233:8080", "127.0.0.1:3000:3000") or long syntax. */
+function publishedPorts(service: ComposeService | undefined): { host: string; container: string }[] {
+  return (service?.ports ?? []).map((port) => {
+    if (typeof port === 'object')
+      return { host: String(port.published ?? ''), container: String(port.target) };
+    const parts = String(port)
+      .replace(/\/(tcp|udp)$/, '')
+      .split(':');
+    const container = parts.pop() ?? '';
+    return { host: parts.pop() ?? '', container };
+  });
+}
+
+function imageTag(image: string | undefined): { name: string; tag: string } {
+  const match = /^(.+?)(?::([^:/@]+))?(?:@sha256:[0-9a-f]+)?$/.exec(image ?? '');
+  return { name: match?.[1] ?? '', tag: match?.[2] ?? '' };
+}
+
+/** What an entry point of ours runs: the .ts file and its arguments, and whether it goes through tsx. */
+function entryPoint(command: string[]): { file?: string; args: string[]; viaTsx: boolean } {
+  const index = command.findIndex((part) => part.endsWith('.ts'));
+  const before = command.slice(0, Math.max(index, 0)).join(' ');
+  return {
+    file: index >= 0 ? command[index] : undefined,
+    args: index >= 0 ? command.slice(index + 1) : [],
+    viaTsx: /^(node --import tsx|(\S*\/)?tsx)$/.test(before),
+  };
+}
+
+const workerKindOf = (service: ComposeService): string | undefined => {
+  const entry = entryPoint(commandOf(service));
+  return entry.file === 'worker/main.ts' ? entry.args[0] : undefined;
+};
+const serviceWorkers = Object.fromEntries(
+  ours.flatMap(([name, service]) => {
+    const kind = workerKindOf(service);
+    return kind && (SERVICES as readonly string[]).includes(kind) ? [[kind, name]] : [];
+  }),
+) as Partial<Record<ServiceName, string>>;
+const orchestrators = ours.filter(([, service]) => workerKindOf(service) === 'orchestrator');
+const apis = ours.filter(([, service]) => entryPoint(commandOf(service)).file === 'api/main.ts');
+const migrations = ours.filter(
+  ([, service]) => entryPoint(commandOf(service)).file === 'scripts/db/prepare.ts',
+);
+const byImage = (name: string) => Object.entries(services).filter(([, s]) => imageTag(s.image).name === name);
+
+// Dockerfile: instructions with their continuation lines joined.
+interface Instruction {
+  op: string;
+  args: string;
+}
+function dockerfileInstructions(file: string): Instruction[] {
+  const text = read(file)
+    .split('\n')
+    .filter((line) => !/^\s*#/.test(line))
+    .join('\n')
+    .replace(/\\\n/g, ' ');
+  return text
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(Boolean)
+    .map((line) => {
+      const [op = '', ...rest] = line.split(/\s+/);
+      return { op: op.toUpperCase(), args: rest.join(' ') };
+    });
+}
+function envOfInstruction(args: string): [string, string][] {
+  if (!/^\S+=/.test(args)) {
+    const [key = '', ...value] = args.split(/\s+/);
+    return [[key, value.join(' ')]];
+  }
+  return args.split(/\s+/).map((pair) => [pair.split('=')[0] ?? '', pair.split('=').slice(1).join('=')]);
+}
+
+/** Local files a TypeScript file imports, transitively (relative imports only). */
+function importClosure(start: string, seen = new Set<string>()): Set<string> {
+  if (seen.has(start)) return seen;
+  seen.add(start);
+  const source = read(start);
+  for (const match of source.matchAll(/(?:from\s+|require\(|import\()\s*'(\.{1,2}\/[^']+)'/g)) {
+    const base = path.join(path.dirname(start), match[1] ?? '');
+    const file = [`${base}.ts`, path.join(base, 'index.ts'), base].find((candidate) =>
+      statSync(path.join(ROOT, candidate), { throwIfNoEntry: false })?.isFile(),
+    );
+    // Generated Prisma clients are made inside the image, not copied into it.
+    if (file && !file.split(path.sep).includes('generated')) importClosure(file, seen);
+  }
+  return seen;
+}
+
+/** A .dockerignore pattern as a regular expression on paths relative to the context. */
+function ignoreMatcher(patterns: string[]): (file: string) => boolean {
+  const regexes = patterns.map((pattern) => {
+    const source = pattern
+      .replace(/^\/+|\/+$/g, '')
+      .split('/')
+      .map((part) =>
+        part === '**'
+          ? '.*'
+          : part
+              .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+              .replace(/\*/g, '[^/]*')
+              .replace(/\?/g, '[^/]'),
+      )
+      .join('/')
+      .replace(/^\.\*\//, '(?:.*/)?');
+    return new RegExp(`^${source}(?:/.*)?$`);
+  });
+  return (file) => regexes.some((regex) => regex.test(file));
+}
+
+// ------------------------------------------------------------------------------------------- checks
+
+describe(COMPOSE_FILE, () => {
+  test('has the whole stack: Temporal, its setup and UI, the databases, migrate, API and every process kind', () => {
+    const problems: string[] = [];
+    if (byImage('temporalio/server').length !== 1)
+      problems.push('no (or more than one) temporalio/server service');
+    if (byImage('temporalio/ui').length !== 1) problems.push('no (or more than one) temporalio/ui service');
+    if (apis.length !== 1) problems.push(`expected one service running api/main.ts, found ${apis.length}`);
+    if (orchestrators.length !== 1)
+      problems.push(`expected one orchestrator worker, found ${orchestrators.length}`);
+    if (migrations.length !== 1) problems.push(`expected one migrate service (scripts/db/prepare.ts)`);
+    for (const kind of SERVICES) {
+      if (!serviceWorkers[kind]) problems.push(`no service runs \`worker/main.ts ${kind}\``);
+    }
+    expect(problems).toEqual([]);
   });
 
-  test('every dependency names a service of the file', () => {
+  test('every dependency exists, can be waited for, and the dependencies have no cycle', () => {
+    const problems: string[] = [];
     for (const [name, service] of Object.entries(services)) {
-      for (const dependency of Object.keys(service.depends_on ?? {})) {
-        expect(`${name} -> ${dependency}: ${dependency in services}`).toBe(`${name} -> ${dependency}: true`);
+      for (const [dependency, condition] of Object.entries(dependencies(service))) {
+        const target = services[dependency];
+        if (!target) {
+          problems.push(`${name} depends on "${dependency}", which is not a service of ${COMPOSE_FILE}`);
+          continue;
+        }
+        if (condition === 'service_healthy' && !target.healthcheck) {
+          problems.push(
+            `${name} waits for ${dependency} to be healthy, but ${dependency} has no healthcheck`,
+          );
+        }
+        if (
+          condition === 'service_completed_successfully' &&
+          !['no', 'on-failure'].includes(String(target.restart))
+        ) {
+          problems.push(
+            `${name} waits for one-shot ${dependency} to complete, but its restart is ${target.restart}`,
+          );
+        }
+        if (!['service_started', 'service_healthy', 'service_completed_successfully'].includes(condition)) {
+          problems.push(`${name} -> ${dependency}: unknown condition ${condition}`);
+        }
       }
     }
+    const visiting = new Set<string>();
+    const done = new Set<string>();
+    const visit = (name: string, trail: string[]): void => {
+      if (done.has(name) || !services[name]) return;
+      if (visiting.has(name)) {
+        problems.push(`dependency cycle: ${[...trail, name].join(' -> ')}`);
+        return;
+      }
+      visiting.add(name);
+      for (const dependency of Object.keys(dependencies(services[name] as ComposeService))) {
+        visit(dependency, [...trail, name]);
+      }
+      visiting.delete(name);
+      done.add(name);
+    };
+    serviceNames.forEach((name) => visit(name, []));
+    expect(problems).toEqual([]);
   });
 
-  test('our services build from the repository Dockerfile and run entry points that exist', () => {
-    expect(existsSync(path.join(ROOT, 'Dockerfile'))).toBe(true);
+  test('our services build from the repository Dockerfile and run entry points that exist, through tsx', () => {
+    const problems: string[] = [];
+    expect(ours.length).toBeGreaterThan(0);
     for (const [name, service] of ours) {
-      expect(service.build).toEqual({ context: '.', dockerfile: 'Dockerfile' });
-      const command = service.command as string[];
-      const entry = command.find((part) => part.endsWith('.ts')) as string;
-      expect(`${name}: ${entry} exists=${existsSync(path.join(ROOT, entry))}`).toBe(
-        `${name}: ${entry} exists=true`,
-      );
-      if (entry === 'worker/main.ts') expect(KINDS).toContain(command[command.indexOf(entry) + 1]);
-    }
-  });
-
-  test('every variable given to our services is one the code reads', () => {
-    for (const [name, service] of ours) {
-      for (const variable of Object.keys(service.environment ?? {})) {
-        expect(`${name}: ${variable} known=${KNOWN_VARIABLES.has(variable)}`).toBe(
-          `${name}: ${variable} known=true`,
+      const build = typeof service.build === 'string' ? { context: service.build } : (service.build ?? {});
+      const dockerfile = path.join(ROOT, build.context ?? '.', build.dockerfile ?? 'Dockerfile');
+      if (path.resolve(ROOT, build.context ?? '.') !== ROOT) {
+        problems.push(`${name}: build context ${build.context} is not the repository root`);
+      }
+      if (!existsSync(dockerfile))
+        problems.push(`${name}: ${path.relative(ROOT, dockerfile)} does not exist`);
+      const command = commandOf(service);
+      const entry = entryPoint(command);
+      if (!entry.file) {
+        problems.push(`${name}: command "${command.join(' ')}" names no .ts entry point`);
+        continue;
+      }
+      if (!ENTRY_POINTS[entry.file]) {
+        problems.push(
+          `${name}: ${entry.file} is not an entry point (${Object.keys(ENTRY_POINTS).join(', ')})`,
+        );
+      }
+      if (!existsSync(path.join(ROOT, entry.file))) problems.push(`${name}: ${entry.file} does not exist`);
+      if (!entry.viaTsx) problems.push(`${name}: "${command.join(' ')}" does not run through tsx`);
+      if (
+        entry.file === 'worker/main.ts' &&
+        (entry.args.length !== 1 || !WORKER_KINDS.includes(entry.args[0] ?? ''))
+      ) {
+        problems.push(
+          `${name}: worker kind "${entry.args.join(' ')}" is not one of ${WORKER_KINDS.join('|')}`,
         );
       }
     }
+    expect(problems).toEqual([]);
   });
 
-  test('each service worker gets its own database URL and no other', () => {
-    for (const kind of SERVICES) {
-      const variables = Object.keys(services[`${kind}-worker`]?.environment ?? {}).filter((v) =>
-        v.endsWith('_DATABASE_URL'),
+  test('every variable given to our services is read by shared/config.ts and valid there', () => {
+    const problems: string[] = [];
+    for (const [name, service] of ours) {
+      const env = environment(service);
+      for (const variable of Object.keys(env)) {
+        if (!CONFIG_VARIABLES.has(variable) && !(variable in EXTRA_VARIABLES)) {
+          problems.push(
+            `${name}: ${variable} is not a key of ${Object.keys(CONFIG_SCHEMAS).join(', ')} in shared/config.ts`,
+          );
+        }
+      }
+      // The values must pass the schemas the process loads (as Compose would pass them).
+      const values = Object.fromEntries(Object.entries(env).map(([key, value]) => [key, interpolate(value)]));
+      const entry = entryPoint(commandOf(service));
+      const check = (what: string, load: () => unknown) => {
+        try {
+          load();
+        } catch (error) {
+          problems.push(`${name}: ${what}: ${(error as Error).message}`);
+        }
+      };
+      const schemas = (ENTRY_POINTS[entry.file ?? '']?.schemas ?? []).map(
+        (schema) => CONFIG_SCHEMAS[schema as keyof typeof CONFIG_SCHEMAS],
       );
-      expect(variables).toEqual([DATABASE_URL_VARS[kind]]);
+      // A variable the process does not read is a mistake too (e.g. a database URL given to the API).
+      const readHere = new Set([
+        ...schemas.flatMap((schema) => Object.keys(schema.shape)),
+        ...Object.keys(EXTRA_VARIABLES),
+      ]);
+      const kind = workerKindOf(service);
+      if (kind && (SERVICES as readonly string[]).includes(kind)) {
+        readHere.add(DATABASE_URL_VARS[kind as ServiceName]);
+        readHere.add('DATABASE_POOL_SIZE');
+        check('loadServiceDatabaseConfig', () => loadServiceDatabaseConfig(kind as ServiceName, values));
+      }
+      for (const variable of Object.keys(env)) {
+        if (CONFIG_VARIABLES.has(variable) && !readHere.has(variable)) {
+          problems.push(`${name}: ${variable} is not read by ${entry.file}${kind ? ` ${kind}` : ''}`);
+        }
+      }
+      for (const schema of schemas) {
+        check('config', () => loadConfig(schema, values));
+      }
     }
-    expect(
-      Object.keys(services.orchestrator?.environment ?? {}).filter((v) => v.endsWith('_DATABASE_URL')),
-    ).toEqual([]);
-    expect(Object.keys(services.api?.environment ?? {}).filter((v) => v.endsWith('_DATABASE_URL'))).toEqual(
-      [],
-    );
+    expect(problems).toEqual([]);
   });
 
-  test('ports: the API publishes its API_PORT, the Web UI is on 8233', () => {
-    const api = services.api as ComposeService;
-    expect(api.ports).toEqual([`${api.environment?.API_PORT}:${api.environment?.API_PORT}`]);
-    expect(api.environment?.API_HOST).toBe('0.0.0.0');
-    expect(services['temporal-ui']?.ports).toEqual(['8233:8080']);
-    expect(String(api.environment?.TEMPORAL_ADDRESS)).toBe(
-      `temporal:${services.temporal?.ports?.[0]?.split(':')[1]}`,
-    );
+  test('the schemas listed per entry point are the ones it loads', () => {
+    const problems: string[] = [];
+    for (const [file, { schemas }] of Object.entries(ENTRY_POINTS)) {
+      const source = read(file);
+      for (const schema of schemas) {
+        if (!source.includes(schema))
+          problems.push(`${file} no longer mentions ${schema}: update ENTRY_POINTS`);
+      }
+    }
+    expect(problems).toEqual([]);
   });
 
-  test('registers exactly the custom search attributes the workflow sets', () => {
-    const script = (services['temporal-search-attributes']?.command as string[]).join(' ');
-    const names = /for name in ([\w ]+); do/.exec(script)?.[1]?.trim().split(/\s+/);
-    expect(names?.sort()).toEqual(Object.keys(SEARCH_ATTRIBUTES).sort());
-    expect(script).toContain('--type Keyword');
-    expect(new Set(Object.values(SEARCH_ATTRIBUTES))).toEqual(new Set(['Keyword']));
-  });
-
-  test('the services database init creates the databases the URLs name', () => {
-    const init = readFileSync(path.join(ROOT, 'docker/services-init.sql'), 'utf8');
+  test('each service worker gets its own database URL and no other; migrate gets all three, the same', () => {
+    const problems: string[] = [];
+    const urlVariables = (env: Record<string, string>) =>
+      Object.keys(env).filter((v) => v.endsWith('_DATABASE_URL'));
     for (const kind of SERVICES) {
-      const url = String(services[`${kind}-worker`]?.environment?.[DATABASE_URL_VARS[kind]]);
-      expect(init).toContain(`CREATE DATABASE ${new URL(url).pathname.slice(1)};`);
-      expect(services.migrate?.environment?.[DATABASE_URL_VARS[kind]]).toBe(url);
+      const name = serviceWorkers[kind];
+      if (!name) continue;
+      const env = environment(services[name]);
+      const got = urlVariables(env);
+      if (got.join() !== DATABASE_URL_VARS[kind]) {
+        problems.push(`${name} gets [${got.join(', ')}], expected exactly ${DATABASE_URL_VARS[kind]}`);
+      }
+      for (const [migrate, service] of migrations) {
+        const url = environment(service)[DATABASE_URL_VARS[kind]];
+        if (url !== env[DATABASE_URL_VARS[kind]]) {
+          problems.push(
+            `${migrate} migrates ${DATABASE_URL_VARS[kind]}=${url}, ${name} uses ${env[DATABASE_URL_VARS[kind]]}`,
+          );
+        }
+      }
     }
+    for (const [name, service] of [...apis, ...orchestrators]) {
+      const got = urlVariables(environment(service));
+      if (got.length) problems.push(`${name} must not get a service database URL, gets ${got.join(', ')}`);
+    }
+    expect(problems).toEqual([]);
+  });
+
+  test('the database URLs point at a PostgreSQL service of the file, its user, and databases its init creates', () => {
+    const problems: string[] = [];
+    for (const kind of SERVICES) {
+      const name = serviceWorkers[kind];
+      const raw = name ? environment(services[name])[DATABASE_URL_VARS[kind]] : undefined;
+      if (!name || !raw) continue;
+      const url = new URL(interpolate(raw));
+      const server = services[url.hostname];
+      if (!server) {
+        problems.push(`${DATABASE_URL_VARS[kind]}: host ${url.hostname} is not a service of ${COMPOSE_FILE}`);
+        continue;
+      }
+      const serverEnv = environment(server);
+      if (url.username !== serverEnv.POSTGRES_USER) {
+        problems.push(
+          `${DATABASE_URL_VARS[kind]}: user ${url.username}, but ${url.hostname} creates ${serverEnv.POSTGRES_USER}`,
+        );
+      }
+      if (decodeURIComponent(url.password) !== (serverEnv.POSTGRES_PASSWORD ?? '')) {
+        problems.push(
+          `${DATABASE_URL_VARS[kind]}: password differs from ${url.hostname}'s POSTGRES_PASSWORD`,
+        );
+      }
+      if ((url.port || '5432') !== '5432')
+        problems.push(`${DATABASE_URL_VARS[kind]}: port ${url.port}, not 5432`);
+      const init = (server.volumes ?? [])
+        .map((volume) =>
+          typeof volume === 'string' ? volume.split(':') : [volume.source ?? '', volume.target],
+        )
+        .filter(([, target]) => target?.startsWith('/docker-entrypoint-initdb.d/'))
+        .map(([source]) => read(source ?? ''))
+        .join('\n');
+      const database = url.pathname.slice(1);
+      if (!new RegExp(`CREATE DATABASE "?${database}"?\\s*;`, 'i').test(init)) {
+        problems.push(
+          `${DATABASE_URL_VARS[kind]}: no init script of ${url.hostname} creates database ${database}`,
+        );
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+
+  test('our services reach the Temporal server of the file, after the search attributes are registered', () => {
+    const problems: string[] = [];
+    const [temporalName] = byImage('temporalio/server')[0] ?? [];
+    const setups = Object.entries(services).filter(([, s]) =>
+      commandOf(s).join(' ').includes('search-attribute create'),
+    );
+    for (const [name, service] of ours) {
+      if (migrations.some(([migrate]) => migrate === name)) continue; // databases only
+      const address = environment(service).TEMPORAL_ADDRESS ?? '';
+      if (address !== `${temporalName}:7233`) {
+        problems.push(
+          `${name}: TEMPORAL_ADDRESS=${address}, expected ${temporalName}:7233 (the temporalio/server service)`,
+        );
+      }
+      for (const [setup] of setups) {
+        if (dependencies(service)[setup] !== 'service_completed_successfully') {
+          problems.push(
+            `${name} must wait for ${setup} (service_completed_successfully): it uses the search attributes`,
+          );
+        }
+      }
+    }
+    for (const [migrate, service] of migrations) {
+      const got = Object.keys(environment(service)).filter((v) => v.startsWith('TEMPORAL_'));
+      if (got.length) problems.push(`${migrate} does not talk to Temporal, but gets ${got.join(', ')}`);
+    }
+    expect(problems).toEqual([]);
+  });
+
+  test('registers exactly the custom search attributes of shared/search-attributes.ts, in our namespace', () => {
+    const setups = Object.entries(services).filter(([, s]) =>
+      commandOf(s).join(' ').includes('search-attribute create'),
+    );
+    expect(setups.map(([name]) => name)).toHaveLength(1);
+    const [setupName, setup] = setups[0] as [string, ComposeService];
+    const script = commandOf(setup).join('\n');
+    const registered = Object.fromEntries(
+      [...script.matchAll(/search-attribute create\s+--name\s+(\w+)\s+--type\s+(\w+)/g)].map((m) => [
+        m[1],
+        m[2],
+      ]),
+    );
+    expect({ [`${setupName} registers`]: registered }).toEqual({
+      [`${setupName} registers`]: SEARCH_ATTRIBUTES,
+    });
+
+    const problems: string[] = [];
+    if (!imageTag(setup.image).name.startsWith('temporalio/admin-tools')) {
+      problems.push(
+        `${setupName} should run temporalio/admin-tools (it has the temporal CLI), runs ${setup.image}`,
+      );
+    }
+    const [temporalName] = byImage('temporalio/server')[0] ?? [];
+    if (temporalName && dependencies(setup)[temporalName] !== 'service_healthy') {
+      problems.push(`${setupName} must wait for ${temporalName} to be healthy`);
+    }
+    const setupEnv = environment(setup);
+    for (const [name, service] of [
+      ...apis,
+      ...orchestrators,
+      ...Object.values(serviceWorkers).map((n) => [n, services[n]] as const),
+    ]) {
+      const env = environment(service);
+      for (const variable of ['TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE'] as const) {
+        const used = env[variable] ?? TEMPORAL_DEFAULTS[variable];
+        if (setupEnv[variable] !== used) {
+          problems.push(`${setupName} uses ${variable}=${setupEnv[variable]}, ${name} uses ${used}`);
+        }
+      }
+    }
+    if (!/--address "\$\$TEMPORAL_ADDRESS" --namespace "\$\$TEMPORAL_NAMESPACE"/.test(script)) {
+      problems.push(`${setupName} must pass its TEMPORAL_ADDRESS and TEMPORAL_NAMESPACE to the temporal CLI`);
+    }
+    for (const name of Object.keys(SEARCH_ATTRIBUTES)) {
+      if (!new RegExp(`workflow list .*--query "[^"]*\\b${name}\\b`).test(script)) {
+        problems.push(`${setupName} does not wait until a query on ${name} is accepted`);
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+
+  test('ports: the API publishes its API_PORT on all interfaces, the Web UI is on 8233', () => {
+    const problems: string[] = [];
+    for (const [name, service] of apis) {
+      const env = environment(service);
+      const port = env.API_PORT ?? String(apiConfigSchema.shape.API_PORT.parse(undefined));
+      const published = publishedPorts(service);
+      if (published.length !== 1 || published[0]?.container !== port || published[0]?.host !== port) {
+        problems.push(
+          `${name} publishes ${JSON.stringify(published)}, expected ${port}:${port} (API_PORT=${port})`,
+        );
+      }
+      if (env.API_HOST !== '0.0.0.0')
+        problems.push(`${name}: API_HOST must be 0.0.0.0 in a container, is ${env.API_HOST}`);
+      if (!/^\$\{API_KEYS(:?-[^}]*)?\}$/.test(env.API_KEYS ?? '')) {
+        problems.push(
+          `${name}: API_KEYS must come from the environment (\${API_KEYS:-placeholder}), is ${env.API_KEYS}`,
+        );
+      }
+      const healthcheck = [service.healthcheck?.test ?? []].flat().join(' ');
+      if (
+        !healthcheck.includes('/health/ready') ||
+        !read('api/routes/health.ts').includes("'/health/ready'")
+      ) {
+        problems.push(`${name}: the healthcheck must call GET /health/ready (api/routes/health.ts)`);
+      }
+      const uiUrl = new URL(env.TEMPORAL_UI_URL ?? 'http://invalid');
+      if (uiUrl.port !== '8233')
+        problems.push(`${name}: TEMPORAL_UI_URL=${env.TEMPORAL_UI_URL} is not the UI on 8233`);
+    }
+    for (const [name, service] of byImage('temporalio/ui')) {
+      const published = publishedPorts(service);
+      if (!published.some((p) => p.host === '8233' && p.container === '8080')) {
+        problems.push(`${name} publishes ${JSON.stringify(published)}, expected 8233:8080`);
+      }
+      const [temporalName] = byImage('temporalio/server')[0] ?? [];
+      if (environment(service).TEMPORAL_ADDRESS !== `${temporalName}:7233`) {
+        problems.push(`${name}: TEMPORAL_ADDRESS must be ${temporalName}:7233`);
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+
+  test('images are pinned, and Temporal is the version our tests run against', () => {
+    const problems: string[] = [];
+    for (const [name, service] of Object.entries(services)) {
+      if (service.build) continue;
+      const { tag } = imageTag(service.image);
+      if (!tag || tag === 'latest')
+        problems.push(`${name}: image ${service.image} is not pinned to a version`);
+    }
+    if (TEMPORAL_CLI_VERSION !== DEV_SERVER.cli) {
+      problems.push(`TEMPORAL_CLI_VERSION is ${TEMPORAL_CLI_VERSION}: see DEV_SERVER in this test`);
+    }
+    const server = imageTag(byImage('temporalio/server')[0]?.[1].image).tag;
+    if (!server.startsWith(DEV_SERVER.server))
+      problems.push(`temporalio/server:${server} is not ${DEV_SERVER.server}x`);
+    for (const [name] of byImage('temporalio/ui')) {
+      const { tag } = imageTag(services[name]?.image);
+      if (!tag.startsWith(DEV_SERVER.ui))
+        problems.push(`${name}: temporalio/ui:${tag} is not ${DEV_SERVER.ui}x`);
+    }
+    for (const [name, service] of byImage('temporalio/admin-tools')) {
+      const { tag } = imageTag(service.image);
+      if (tag !== server && !tag.startsWith(`${server}-`)) {
+        problems.push(`${name}: temporalio/admin-tools:${tag} does not match temporalio/server:${server}`);
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+
+  test('named volumes are declared and bind-mounted files exist', () => {
+    const problems: string[] = [];
+    for (const [name, service] of Object.entries(services)) {
+      for (const volume of service.volumes ?? []) {
+        const source = typeof volume === 'string' ? (volume.split(':')[0] ?? '') : (volume.source ?? '');
+        if (source.startsWith('.') || source.startsWith('/')) {
+          if (!existsSync(path.join(ROOT, source))) problems.push(`${name}: ${source} does not exist`);
+        } else if (source && !(source in (compose.volumes ?? {}))) {
+          problems.push(`${name}: volume ${source} is not declared under volumes:`);
+        }
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+});
+
+describe('Dockerfile', () => {
+  const instructions = dockerfileInstructions('Dockerfile');
+  const stages = instructions.filter((i) => i.op === 'FROM');
+  const finalStage = instructions.slice(instructions.lastIndexOf(stages[stages.length - 1] as Instruction));
+
+  test('is the image the compose file builds', () => {
+    expect(existsSync(path.join(ROOT, 'Dockerfile'))).toBe(true);
+    expect(
+      ours.map(([name, s]) => [name, typeof s.build === 'object' ? s.build.dockerfile : undefined]),
+    ).toEqual(ours.map(([name]) => [name, 'Dockerfile']));
+  });
+
+  test('builds on node:20-bookworm-slim and runs as a non-root user', () => {
+    const args = Object.fromEntries(
+      instructions
+        .filter((i) => i.op === 'ARG')
+        .map((i) => [i.args.split('=')[0], i.args.split('=').slice(1).join('=')]),
+    );
+    const stageNames = new Set(stages.map((s) => /\sAS\s+(\S+)/i.exec(s.args)?.[1]));
+    const problems: string[] = [];
+    for (const stage of stages) {
+      const image = (stage.args.split(/\s+/)[0] ?? '').replace(
+        /\$\{?(\w+)\}?/g,
+        (_m, name: string) => args[name] ?? '',
+      );
+      if (!stageNames.has(image) && image !== 'node:20-bookworm-slim') {
+        problems.push(`FROM ${stage.args}: expected node:20-bookworm-slim`);
+      }
+    }
+    const user = finalStage.filter((i) => i.op === 'USER').pop()?.args;
+    if (!user || ['root', '0'].includes(user.split(':')[0] ?? ''))
+      problems.push(`the final stage runs as ${user ?? 'root'}`);
+    expect(problems).toEqual([]);
+  });
+
+  test('copies what the postinstall (Prisma generate) needs before npm ci', () => {
+    const pkg = JSON.parse(read('package.json')) as { scripts: Record<string, string> };
+    const postinstall = /tsx\s+(\S+\.ts)/.exec(pkg.scripts.postinstall ?? '')?.[1];
+    expect(postinstall).toBeDefined();
+    const prismaDirs = SERVICES.map((service) => path.join('prisma', service));
+    const needed = new Set<string>(['package.json', 'package-lock.json']);
+    importClosure(postinstall as string).forEach((file) => needed.add(file));
+    for (const dir of prismaDirs) {
+      needed.add(path.join(dir, 'schema.prisma'));
+      importClosure(path.join(dir, 'prisma.config.ts')).forEach((file) => needed.add(file));
+    }
+    for (const file of readdirSync(path.join(ROOT, path.dirname(postinstall as string)))) {
+      needed.add(path.join(path.dirname(postinstall as string), file)); // e.g. no-schema-engine.sh
+    }
+    const npmCi = instructions.findIndex((i) => i.op === 'RUN' && /\bnpm ci\b/.test(i.args));
+    expect(npmCi).toBeGreaterThan(0);
+    const copied = instructions
+      .slice(0, npmCi)
+      .filter((i) => i.op === 'COPY' && !/--from/.test(i.args))
+      .flatMap((i) =>
+        i.args
+          .split(/\s+/)
+          .filter((a) => !a.startsWith('--'))
+          .slice(0, -1),
+      )
+      .map((source) => path.normalize(source));
+    const missing = [...needed].filter(
+      (file) => !copied.some((source) => source === '.' || file === source || file.startsWith(`${source}/`)),
+    );
+    expect({ 'not copied before npm ci': missing }).toEqual({ 'not copied before npm ci': [] });
+  });
+
+  test('gives the processes only variables the code reads, and its default command is an entry point', () => {
+    const problems: string[] = [];
+    // The runtime stage's environment is what our processes get (earlier stages' only reaches npm ci).
+    for (const instruction of finalStage.filter((i) => i.op === 'ENV')) {
+      for (const [variable] of envOfInstruction(instruction.args)) {
+        if (!CONFIG_VARIABLES.has(variable) && !(variable in EXTRA_VARIABLES)) {
+          problems.push(
+            `ENV ${variable} is not a key of a schema in shared/config.ts nor in EXTRA_VARIABLES`,
+          );
+        }
+      }
+    }
+    const bundle = finalStage
+      .filter((i) => i.op === 'ENV')
+      .flatMap((i) => envOfInstruction(i.args))
+      .find(([variable]) => variable === 'WORKFLOW_BUNDLE_PATH')?.[1];
+    if (bundle) {
+      const writes = instructions.some(
+        (i) =>
+          i.op === 'RUN' && i.args.includes('bundleWorkflowCode') && i.args.includes(path.basename(bundle)),
+      );
+      const workflows = /require\.resolve\('\.\/([^']+)'\)/.exec(
+        instructions.find((i) => i.args.includes('bundleWorkflowCode'))?.args ?? '',
+      )?.[1];
+      if (!writes)
+        problems.push(`WORKFLOW_BUNDLE_PATH=${bundle}, but no RUN writes ${path.basename(bundle)}`);
+      if (!workflows || !existsSync(path.join(ROOT, workflows)))
+        problems.push(`the bundled workflows ${workflows} do not exist`);
+    }
+    const cmd = JSON.parse(finalStage.filter((i) => i.op === 'CMD').pop()?.args ?? '[]') as string[];
+    const entry = entryPoint(cmd);
+    if (!entry.file || !ENTRY_POINTS[entry.file] || !entry.viaTsx) {
+      problems.push(`CMD ${JSON.stringify(cmd)} does not run an entry point through tsx`);
+    }
+    expect(problems).toEqual([]);
+  });
+
+  test('.dockerignore keeps out host installs, generated clients and local state, and nothing the build needs', () => {
+    const patterns = read('.dockerignore')
+      .split('\n')
+      .map((line) => line.trim())
+      .filter((line) => line && !line.startsWith('#'));
+    const ignored = ignoreMatcher(patterns);
+    const generated = SERVICES.map((service) => {
+      const output =
+        /output\s*=\s*"([^"]+)"/.exec(read(path.join('prisma', service, 'schema.prisma')))?.[1] ?? '';
+      return path.join('prisma', service, output, 'client.ts');
+    });
+    const mustIgnore = [
+      'node_modules/x/index.js',
+      '.git/HEAD',
+      '.data/x',
+      'test-output/x',
+      'dist/x',
+      ...generated,
+    ];
+    const entryFiles = Object.keys(ENTRY_POINTS).flatMap((file) => [...importClosure(file)]);
+    const mustKeep = [
+      ...new Set([
+        'package.json',
+        'package-lock.json',
+        ...entryFiles,
+        ...SERVICES.flatMap((service) => [`prisma/${service}/schema.prisma`, `prisma/${service}/migrations`]),
+        'workflows/index.ts',
+      ]),
+    ];
+    expect({
+      'should be ignored': mustIgnore.filter((file) => !ignored(file)),
+      'must not be ignored': mustKeep.filter((file) => ignored(file)),
+    }).toEqual({ 'should be ignored': [], 'must not be ignored': [] });
   });
 });
