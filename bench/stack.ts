@@ -3,11 +3,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import pino from 'pino';
-import { Client as PgClient } from 'pg';
 import { startApiServer, type ApiServer } from '../api/server';
 import { appConfigSchema, loadConfig, SERVICES, type AppConfig } from '../shared/config';
 import { prepareDatabases } from '../scripts/db/prepare';
-import { quoteIdentifier } from '../scripts/db/ensure-database';
+import { dropDatabaseIfExists } from '../scripts/db/ensure-database';
 import { freePort } from '../scripts/lib/ports';
 import { runTs, type Supervised } from '../scripts/lib/processes';
 import { startDevServer } from '../scripts/temporal/dev-server';
@@ -48,7 +47,7 @@ export async function startBenchStack(
       `postgresql://postgres@127.0.0.1:5432/saga_bench_${s}`,
     ]),
   );
-  await dropDatabases(Object.values(dbUrls));
+  await Promise.all(Object.values(dbUrls).map(dropDatabaseIfExists));
   const env: Record<string, string> = {
     ...(process.env as Record<string, string>),
     ...dbUrls,
@@ -116,19 +115,5 @@ async function waitForWorkers(client: Client, prefix: string): Promise<void> {
       if (Date.now() > deadline) throw new Error(`no worker polls ${name}`);
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
-  }
-}
-
-async function dropDatabases(urls: string[]): Promise<void> {
-  const pg = new PgClient({ connectionString: 'postgresql://postgres@127.0.0.1:5432/postgres' });
-  await pg.connect();
-  try {
-    for (const url of urls) {
-      await pg.query(
-        `DROP DATABASE IF EXISTS ${quoteIdentifier(new URL(url).pathname.slice(1))} WITH (FORCE)`,
-      );
-    }
-  } finally {
-    await pg.end();
   }
 }

@@ -57,3 +57,22 @@ export function maskUrl(databaseUrl: string): string {
   if (url.password) url.password = '***';
   return url.toString();
 }
+
+/**
+ * Drops the database named by the URL if it exists (test, bench and chaos runs start from empty ones). An
+ * unreachable server is not an error: prepareDatabases then starts a cluster of its own, empty anyway.
+ */
+export async function dropDatabaseIfExists(databaseUrl: string): Promise<void> {
+  const admin = new URL(databaseUrl);
+  const name = decodeURIComponent(admin.pathname.slice(1));
+  admin.pathname = '/postgres';
+  const client = new Client({ connectionString: admin.toString() });
+  try {
+    await client.connect();
+    await client.query(`DROP DATABASE IF EXISTS ${quoteIdentifier(name)} WITH (FORCE)`);
+  } catch (error) {
+    if ((error as { code?: string }).code !== 'ECONNREFUSED') throw error;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}

@@ -2,7 +2,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { writeFileSync } from 'node:fs';
-import { Client as PgClient } from 'pg';
+import { dropDatabaseIfExists } from '../../scripts/db/ensure-database';
 import { prepareDatabases } from '../../scripts/db/prepare';
 import { resolveTemporalCli } from '../../scripts/temporal/provision';
 import { startDevServer } from '../../scripts/temporal/dev-server';
@@ -34,7 +34,7 @@ export default async function globalSetup(): Promise<void> {
     PAYMENTS_DATABASE_URL: urls.payments,
     SHIPMENTS_DATABASE_URL: urls.shipments,
   });
-  await dropDatabases(Object.values(urls));
+  await Promise.all(Object.values(urls).map(dropDatabaseIfExists));
   const databases = await prepareDatabases(config);
 
   let address = process.env.TEST_TEMPORAL_ADDRESS;
@@ -70,24 +70,6 @@ export default async function globalSetup(): Promise<void> {
   process.env[TEST_ENV.ordersDb] = databases.urls.orders;
   process.env[TEST_ENV.paymentsDb] = databases.urls.payments;
   process.env[TEST_ENV.shipmentsDb] = databases.urls.shipments;
-}
-
-/** Each run starts from empty databases so that counts in assertions mean what they say. */
-async function dropDatabases(urls: string[]): Promise<void> {
-  for (const url of urls) {
-    const target = new URL(url);
-    const name = target.pathname.slice(1);
-    target.pathname = '/postgres';
-    const pg = new PgClient({ connectionString: target.toString() });
-    try {
-      await pg.connect();
-      await pg.query(`DROP DATABASE IF EXISTS "${name.replace(/"/g, '""')}" WITH (FORCE)`);
-    } catch {
-      // Unreachable server: prepareDatabases starts its own cluster, which holds nothing old.
-    } finally {
-      await pg.end().catch(() => undefined);
-    }
-  }
 }
 
 declare global {

@@ -4,12 +4,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import pino from 'pino';
-import { Client as PgClient } from 'pg';
 import { createOrdersDb } from '../../activities/orders/db';
 import { createPaymentsDb } from '../../activities/payments/db';
 import { createShipmentsDb } from '../../activities/shipments/db';
 import { startApiServer } from '../../api/server';
-import { quoteIdentifier } from '../../scripts/db/ensure-database';
+import { dropDatabaseIfExists } from '../../scripts/db/ensure-database';
 import { prepareDatabases } from '../../scripts/db/prepare';
 import { freePort } from '../../scripts/lib/ports';
 import { startDevServer, type DevServer } from '../../scripts/temporal/dev-server';
@@ -73,7 +72,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const dbUrls = Object.fromEntries(
     SERVICES.map((s) => [s, `postgresql://postgres@127.0.0.1:5432/saga_chaos_${s}`]),
   ) as Record<string, string>;
-  await dropDatabases(Object.values(dbUrls));
+  await Promise.all(Object.values(dbUrls).map(dropDatabaseIfExists));
   const env = {
     ...(process.env as Record<string, string>),
     TEMPORAL_ADDRESS: server.address,
@@ -269,18 +268,5 @@ async function startWithRetries(apiUrl: string, order: unknown, idempotencyKey: 
     }
     if (attempt >= 60) throw new Error('the API did not accept a saga within 60 attempts');
     await sleep(500);
-  }
-}
-
-async function dropDatabases(urls: string[]): Promise<void> {
-  const pg = new PgClient({ connectionString: 'postgresql://postgres@127.0.0.1:5432/postgres' });
-  await pg.connect();
-  try {
-    for (const url of urls)
-      await pg.query(
-        `DROP DATABASE IF EXISTS ${quoteIdentifier(new URL(url).pathname.slice(1))} WITH (FORCE)`,
-      );
-  } finally {
-    await pg.end();
   }
 }
