@@ -15,11 +15,16 @@ declare module 'express-serve-static-core' {
 
 const digest = (value: string) => createHash('sha256').update(value).digest();
 
+/** The loggable id of an API key (a prefix of its hash), also the scope of its Idempotency-Keys. */
+export function keyIdOf(key: string): string {
+  return `key_${digest(key).toString('hex').slice(0, 12)}`;
+}
+
 /** Bearer-token authentication against the configured keys, compared in constant time. */
 export function authenticate(keys: readonly string[], options: { readOpen: boolean }): RequestHandler {
   const known = keys.map((key) => ({
     digest: digest(key),
-    keyId: `key_${digest(key).toString('hex').slice(0, 12)}`,
+    keyId: keyIdOf(key),
   }));
   return (req, _res, next) => {
     const header = req.get('authorization');

@@ -48,7 +48,7 @@ export class SagaService {
   async start(order: OrderRequest, idempotency?: { scope: string; key: string }): Promise<StartResult> {
     const requestHash = hashOf(order);
     const sagaId = idempotency
-      ? `order-${hashOf({ scope: idempotency.scope, key: idempotency.key }).slice(0, 32)}`
+      ? idempotentSagaId(idempotency.scope, idempotency.key)
       : `order-${randomUUID()}`;
     const orderId = `ord_${randomUUID()}`;
     const input: OrderSagaInput = { orderId, order, settings: this.options.settings };
@@ -228,6 +228,11 @@ export class SagaService {
       },
     };
   }
+}
+
+/** The saga an Idempotency-Key of an API key (its scope) always names. */
+export function idempotentSagaId(scope: string, key: string): string {
+  return `order-${hashOf({ scope, key }).slice(0, 32)}`;
 }
 
 /** Stable hash of a JSON value: object keys sorted, so equal bodies hash equally whatever their key order. */

@@ -3,7 +3,9 @@ import type { Express } from 'express';
 import request from 'supertest';
 import { execFileSync } from 'node:child_process';
 import { buildOpenApiDocument } from '../../api/openapi';
-import { auth, createTestApp } from '../support/api';
+import { keyIdOf } from '../../api/auth';
+import { idempotentSagaId } from '../../api/saga-service';
+import { auth, createTestApp, TEST_API_KEY } from '../support/api';
 import { openApiConformance } from '../support/openapi-conformance';
 import { SAMPLE_TOTAL, sampleOrder } from '../support/orders';
 import { openServiceDbs } from '../support/rows';
@@ -240,19 +242,23 @@ describe('REST API', () => {
   });
 
   test('an operator resumes a parked saga through the API', async () => {
+    // The provider refuses to release this saga's payment from the start, so it parks whatever the timing.
+    const key = `park-${randomUUID()}`;
+    const sagaId = idempotentSagaId(keyIdOf(TEST_API_KEY), key);
+    await dbs.payments.providerFault.create({
+      data: { id: `f-${sagaId}`, sagaId, operation: 'release', message: 'outage' },
+    });
     const order = sampleOrder();
     const started = await send(
       request(app)
         .post('/sagas')
         .set(auth)
+        .set('Idempotency-Key', key)
         .send({ ...order, shippingAddress: { ...order.shippingAddress, country: 'AQ' } }),
     );
-    const sagaId = started.body.sagaId as string;
-    await dbs.payments.providerFault.create({
-      data: { id: `f-${sagaId}`, sagaId, operation: 'release', message: 'outage' },
-    });
+    expect(started.body.sagaId).toBe(sagaId);
     let parked: request.Response | undefined;
-    for (let i = 0; i < 100; i++) {
+    for (let i = 0; i < 300; i++) {
       parked = await send(request(app).get(`/sagas/${sagaId}`).set(auth));
       if (parked.body.status === 'COMPENSATION_FAILED') break;
       await new Promise((resolve) => setTimeout(resolve, 100));
