@@ -2,12 +2,15 @@ import express, { type Express, type RequestHandler } from 'express';
 import { rateLimit } from 'express-rate-limit';
 import type { Client } from '@temporalio/client';
 import type { Logger } from 'pino';
+import type { Tracer } from '@opentelemetry/api';
+import type { Registry } from 'prom-client';
 import { authenticate } from './auth';
 import { HttpProblem, problemMiddleware, sendProblem } from './problem';
 import { openApiRouter } from './openapi';
 import { healthRouter } from './routes/health';
 import { sagasRouter } from './routes/sagas';
 import type { SagaService } from './saga-service';
+import { httpMetricsMiddleware, metricsRouter, requestLogger, tracingMiddleware } from './telemetry';
 
 export interface AppOptions {
   client: Client;
@@ -18,6 +21,10 @@ export interface AppOptions {
   rateLimitPerMinute: number;
   maxBodyBytes: number;
   logger: Logger;
+  /** Server spans for every request; the API's saga starts continue them into Temporal. */
+  tracer?: Tracer;
+  /** Served on GET /metrics, with per-route request metrics. */
+  metrics?: Registry;
   /** Extra routers mounted before the saga routes (documentation, metrics). */
   extras?: express.Router[];
 }
@@ -28,6 +35,12 @@ export function createApp(options: AppOptions): Express {
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
 
+  if (options.tracer) app.use(tracingMiddleware(options.tracer));
+  app.use(requestLogger(options.logger));
+  if (options.metrics) {
+    app.use(httpMetricsMiddleware(options.metrics));
+    app.use(metricsRouter(options.metrics));
+  }
   app.use(healthRouter(options.client, options.namespace));
   app.use(openApiRouter());
   for (const extra of options.extras ?? []) app.use(extra);

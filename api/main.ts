@@ -1,17 +1,26 @@
 /** The API process: `npm run api`. Configuration from the environment, validated before anything starts. */
 import { apiConfigSchema, loadConfig, sagaConfigSchema, temporalConfigSchema } from '../shared/config';
 import { createLogger } from '../shared/logger';
+import { telemetryConfigSchema } from '../shared/telemetry/config';
+import { createMetricsRegistry } from '../shared/telemetry/metrics';
+import { startTracing } from '../shared/telemetry/tracing';
 import { startApiServer } from './server';
 
 async function main(): Promise<void> {
   const config = loadConfig(
-    temporalConfigSchema.extend(sagaConfigSchema.shape).extend(apiConfigSchema.shape),
+    temporalConfigSchema
+      .extend(sagaConfigSchema.shape)
+      .extend(apiConfigSchema.shape)
+      .extend(telemetryConfigSchema.shape),
   );
   const logger = createLogger('api', config.LOG_LEVEL);
-  const api = await startApiServer(config, logger);
-  logger.info({ url: api.url }, 'API listening');
+  const tracing = startTracing({ serviceName: 'saga-api', config });
+  const metrics = createMetricsRegistry('api');
+  const api = await startApiServer(config, logger, { tracing, metrics });
+  logger.info({ url: api.url, metrics: `${api.url}/metrics` }, 'API listening');
   const stop = async () => {
     await api.close();
+    await tracing.shutdown();
     logger.info('API stopped');
     process.exit(0);
   };

@@ -1,6 +1,10 @@
 import { Client, Connection } from '@temporalio/client';
 import type { Server } from 'node:http';
 import type { Logger } from 'pino';
+import type { DataConverter } from '@temporalio/common';
+import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry';
+import type { Registry } from 'prom-client';
+import type { Tracing } from '../shared/telemetry/tracing';
 import type { ApiConfig, SagaConfig, TemporalConfig } from '../shared/config';
 import { sagaSettingsFromConfig } from '../shared/saga-settings';
 import { taskQueues } from '../shared/task-queues';
@@ -17,11 +21,29 @@ export interface ApiServer {
 }
 
 /** Connects to Temporal, builds the app and listens; used by api/main.ts and by tests. */
-export async function startApiServer(config: ApiServerConfig, logger: Logger): Promise<ApiServer> {
+export interface ApiTelemetry {
+  tracing?: Tracing;
+  metrics?: Registry;
+  dataConverter?: DataConverter;
+}
+
+export async function startApiServer(
+  config: ApiServerConfig,
+  logger: Logger,
+  telemetry: ApiTelemetry = {},
+): Promise<ApiServer> {
   const connection = await connectOrExplain(config.TEMPORAL_ADDRESS, () =>
     Connection.connect({ address: config.TEMPORAL_ADDRESS }),
   );
-  const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+  const client = new Client({
+    connection,
+    namespace: config.TEMPORAL_NAMESPACE,
+    dataConverter: telemetry.dataConverter,
+    // Starts, signals and queries become spans, and the trace context travels to the workflow in headers.
+    interceptors: {
+      workflow: [new OpenTelemetryWorkflowClientInterceptor({ tracer: telemetry.tracing?.tracer })],
+    },
+  });
   const queues = taskQueues(config.TASK_QUEUE_PREFIX);
   const sagas = new SagaService({
     client,
@@ -40,6 +62,8 @@ export async function startApiServer(config: ApiServerConfig, logger: Logger): P
     rateLimitPerMinute: config.API_RATE_LIMIT_PER_MINUTE,
     maxBodyBytes: config.API_MAX_BODY_BYTES,
     logger,
+    tracer: telemetry.tracing?.tracer,
+    metrics: telemetry.metrics,
   });
   const server = await new Promise<Server>((resolve, reject) => {
     const listening = app.listen(config.API_PORT, config.API_HOST, () => resolve(listening));

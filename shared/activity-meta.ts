@@ -7,6 +7,8 @@ export interface ActivityMeta {
   idempotencyKey: string;
   /** 1 for the first try; the engine retries, so the activity sees its own attempt number here. */
   attempt: number;
+  /** Whether the call does a step or undoes one (metrics label it); absent in histories before it existed. */
+  role?: 'step' | 'compensation';
 }
 
 /** Error types that mean "the business said no": never retried, they go straight to compensation. */

@@ -13,8 +13,12 @@ import {
   workerConfigSchema,
 } from '../shared/config';
 import { createLogger } from '../shared/logger';
-import { installTemporalLogging } from '../shared/temporal-logging';
+import { createMetricsRegistry, startMetricsServer } from '../shared/telemetry/metrics';
+import { telemetryConfigSchema } from '../shared/telemetry/config';
+import { startTracing } from '../shared/telemetry/tracing';
+import { installTemporalRuntime } from '../shared/temporal-runtime';
 import { connectOrExplain } from '../shared/temporal-connection';
+import { freePort } from '../shared/ports';
 import type { ProcessKind } from '../shared/task-queues';
 import { createOrchestratorWorker, createServiceWorker, type RunningWorker } from './workers';
 
@@ -26,24 +30,47 @@ async function main(): Promise<void> {
   if (!kind || !KINDS.includes(kind) || positionals.length > 1) {
     throw new ConfigError(`usage: npm run worker -- <${KINDS.join('|')}>`);
   }
-  const config = loadConfig(temporalConfigSchema.extend(workerConfigSchema.shape));
+  const config = loadConfig(
+    temporalConfigSchema.extend(workerConfigSchema.shape).extend(telemetryConfigSchema.shape),
+  );
   const log = createLogger(`worker-${kind}`, config.LOG_LEVEL);
-  installTemporalLogging(log);
+  // Tracing first: the instrumentations must be in place before the code they observe runs.
+  const tracing = startTracing({ serviceName: `saga-worker-${kind}`, config });
+  const sdkMetricsAddress = `127.0.0.1:${await freePort()}`;
+  installTemporalRuntime(log, { sdkMetricsAddress });
+  const metrics = createMetricsRegistry(`worker-${kind}`);
+  const metricsServer = await startMetricsServer({
+    registry: metrics,
+    host: config.METRICS_HOST,
+    port: config.METRICS_PORT,
+    extra: async () => (await fetch(`http://${sdkMetricsAddress}/metrics`)).text(),
+  });
   const connection = await connectOrExplain(config.TEMPORAL_ADDRESS, () =>
     NativeConnection.connect({ address: config.TEMPORAL_ADDRESS }),
   );
+  const telemetry = { tracing, metrics };
   let running: RunningWorker;
   if (kind === 'orchestrator') {
-    running = await createOrchestratorWorker(connection, config);
+    running = await createOrchestratorWorker(connection, config, telemetry);
   } else {
-    running = await createServiceWorker(kind, connection, { ...config, ...loadServiceDatabaseConfig(kind) });
+    running = await createServiceWorker(
+      kind,
+      connection,
+      { ...config, ...loadServiceDatabaseConfig(kind) },
+      telemetry,
+    );
   }
-  log.info({ taskQueue: running.worker.options.taskQueue }, `${kind} worker started`);
+  log.info(
+    { taskQueue: running.worker.options.taskQueue, metrics: metricsServer.url },
+    `${kind} worker started`,
+  );
   try {
     await running.worker.run(); // returns after SIGINT/SIGTERM, once in-flight tasks are done
   } finally {
     await running.close();
     await connection.close();
+    await metricsServer.close();
+    await tracing.shutdown();
     log.info(`${kind} worker stopped`);
   }
 }

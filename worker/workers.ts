@@ -1,8 +1,22 @@
-import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import {
+  NativeConnection,
+  Worker,
+  type ActivityInterceptorsFactory,
+  type WorkerOptions,
+} from '@temporalio/worker';
+import type { DataConverter } from '@temporalio/common';
+import { Registry } from 'prom-client';
 import type { ServiceName, TemporalConfig, WorkerConfig } from '../shared/config';
+import { noTracing, type Tracing } from '../shared/telemetry/tracing';
 import { taskQueues } from '../shared/task-queues';
 import { connectServiceActivities } from './service-activities';
 import { crashAfterCommitInterceptor } from './fault-injection';
+import {
+  WORKFLOW_INTERCEPTOR_MODULES,
+  activityMetricsInterceptor,
+  sagaTelemetrySinks,
+  tracingWorkerOptions,
+} from './telemetry';
 
 export interface RunningWorker {
   worker: Worker;
@@ -10,22 +24,43 @@ export interface RunningWorker {
   close(): Promise<void>;
 }
 
+/** Wraps an activity, e.g. to hold it at a gate in a test; the real activity still does the real work. */
+export type ActivityWrapper = (
+  name: string,
+  activity: (...args: unknown[]) => Promise<unknown>,
+) => (...args: unknown[]) => Promise<unknown>;
+
+/** What a worker reports to and how it encodes payloads; each part is optional (tests and tools). */
+export interface WorkerTelemetry {
+  tracing?: Tracing;
+  metrics?: Registry;
+  dataConverter?: DataConverter;
+}
+
 /** The orchestrator: workflows only, on its own task queue; it holds no database connection. */
 export async function createOrchestratorWorker(
   connection: NativeConnection,
   config: TemporalConfig & WorkerConfig,
-  overrides: Partial<WorkerOptions> = {},
+  telemetry: WorkerTelemetry = {},
 ): Promise<RunningWorker> {
   const source: Partial<WorkerOptions> = config.WORKFLOW_BUNDLE_PATH
     ? { workflowBundle: { codePath: config.WORKFLOW_BUNDLE_PATH } }
     : { workflowsPath: require.resolve('../workflows') };
+  // The workflow interceptors are in every bundle and always report to the exporter sink.
+  const tracing = tracingWorkerOptions(telemetry.tracing ?? noTracing());
   const worker = await Worker.create({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: taskQueues(config.TASK_QUEUE_PREFIX).orchestrator,
     maxConcurrentWorkflowTaskExecutions: config.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
+    dataConverter: telemetry.dataConverter,
     ...source,
-    ...overrides,
+    interceptors: { workflowModules: WORKFLOW_INTERCEPTOR_MODULES },
+    sinks: {
+      ...tracing.sinks,
+      // Registered even without a registry: the workflows call it either way.
+      ...sagaTelemetrySinks(telemetry.metrics ?? new Registry()),
+    },
   });
   return { worker, close: async () => undefined };
 }
@@ -35,19 +70,27 @@ export async function createServiceWorker(
   service: ServiceName,
   connection: NativeConnection,
   config: TemporalConfig & WorkerConfig & { databaseUrl: string; poolSize: number },
-  overrides: Partial<WorkerOptions> = {},
+  telemetry: WorkerTelemetry = {},
+  wrap?: ActivityWrapper,
 ): Promise<RunningWorker> {
   const { activities, close, probe } = connectServiceActivities(service, config.databaseUrl, config.poolSize);
   await probe();
+  const interceptors: ActivityInterceptorsFactory[] = [
+    ...(telemetry.tracing ? tracingWorkerOptions(telemetry.tracing).activityInterceptors : []),
+    ...(telemetry.metrics ? [activityMetricsInterceptor(service, telemetry.metrics)] : []),
+  ];
   const crash = crashAfterCommitInterceptor(process.env.SAGA_FAULT_CRASH_AFTER_COMMIT);
+  if (crash) interceptors.push(crash);
   const worker = await Worker.create({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: taskQueues(config.TASK_QUEUE_PREFIX)[service],
-    activities,
+    activities: wrap
+      ? Object.fromEntries(Object.entries(activities).map(([name, fn]) => [name, wrap(name, fn as never)]))
+      : activities,
     maxConcurrentActivityTaskExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
-    interceptors: crash ? { activity: [crash] } : undefined,
-    ...overrides,
+    dataConverter: telemetry.dataConverter,
+    interceptors: { activity: interceptors },
   });
   return { worker, close };
 }

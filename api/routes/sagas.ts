@@ -29,6 +29,7 @@ export function sagasRouter(sagas: SagaService): Router {
       order,
       key ? { scope: req.principal?.keyId ?? 'anonymous', key } : undefined,
     );
+    res.locals.sagaId = started.sagaId;
     const done = waitSeconds ? await sagas.waitForFinal(started.sagaId, waitSeconds) : false;
     const view = waitSeconds !== undefined || !started.created ? await sagas.get(started.sagaId) : undefined;
     const final = view !== undefined && FINAL_SAGA_STATUSES.includes(view.status);
@@ -53,21 +54,25 @@ export function sagasRouter(sagas: SagaService): Router {
   router.get('/sagas/:sagaId', async (req, res) => {
     parse(noQuery, req.query, 'query');
     const { sagaId } = parse(sagaPath, req.params, 'path');
+    res.locals.sagaId = sagaId;
     res.json(await sagas.get(sagaId));
   });
 
   router.post('/sagas/:sagaId/cancel', async (req, res) => {
     const { sagaId } = parse(sagaPath, req.params, 'path');
+    res.locals.sagaId = sagaId;
     res.status(202).json({ sagaId, status: await sagas.cancel(sagaId) });
   });
 
   router.post('/sagas/:sagaId/resume', async (req, res) => {
     const { sagaId } = parse(sagaPath, req.params, 'path');
+    res.locals.sagaId = sagaId;
     res.status(202).json({ sagaId, status: await sagas.resume(sagaId) });
   });
 
   router.post('/sagas/:sagaId/resolve', async (req, res) => {
     const { sagaId } = parse(sagaPath, req.params, 'path');
+    res.locals.sagaId = sagaId;
     const { note } = parse(resolveRequestSchema, req.body, 'body');
     res.json({ sagaId, status: await sagas.resolve(sagaId, note) });
   });

@@ -1,17 +1,6 @@
 import net from 'node:net';
 
-/** A port the OS says is free right now (for test servers on spare ports). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.unref();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from '../../shared/ports';
 
 /** Whether something already listens on host:port. */
 export async function portInUse(port: number, host = '127.0.0.1'): Promise<boolean> {

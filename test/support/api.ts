@@ -1,4 +1,6 @@
-import pino from 'pino';
+import type { Tracer } from '@opentelemetry/api';
+import pino, { type Logger } from 'pino';
+import type { Registry } from 'prom-client';
 import { createApp } from '../../api/app';
 import { SagaService } from '../../api/saga-service';
 import type { Stack } from './stack';
@@ -8,7 +10,13 @@ export const TEST_API_KEY = 'test-key-0123456789abcdef';
 /** The real Express app, wired to the real Temporal server through the stack's client and task queues. */
 export function createTestApp(
   stack: Stack,
-  overrides: { rateLimitPerMinute?: number; readOpen?: boolean } = {},
+  overrides: {
+    rateLimitPerMinute?: number;
+    readOpen?: boolean;
+    tracer?: Tracer;
+    metrics?: Registry;
+    logger?: Logger;
+  } = {},
 ) {
   const sagas = new SagaService({
     client: stack.client,
@@ -26,7 +34,9 @@ export function createTestApp(
     readOpen: overrides.readOpen ?? false,
     rateLimitPerMinute: overrides.rateLimitPerMinute ?? 100_000,
     maxBodyBytes: 32_768,
-    logger: pino({ level: 'silent' }),
+    logger: overrides.logger ?? pino({ level: 'silent' }),
+    tracer: overrides.tracer,
+    metrics: overrides.metrics,
   });
 }
 

@@ -8,6 +8,7 @@ import { resolveTemporalCli } from '../../scripts/temporal/provision';
 import { startDevServer } from '../../scripts/temporal/dev-server';
 import { freePort } from '../../scripts/lib/ports';
 import { DEFAULT_DATABASE_URLS, SERVICES, databaseConfigSchema, loadConfig } from '../../shared/config';
+import { WORKFLOW_INTERCEPTOR_MODULES } from '../../worker/telemetry';
 import { TEST_ENV } from './env';
 
 /**
@@ -59,6 +60,7 @@ export default async function globalSetup(): Promise<void> {
 
   const bundle = await bundleWorkflowCode({
     workflowsPath: require.resolve('../../workflows'),
+    workflowInterceptorModules: WORKFLOW_INTERCEPTOR_MODULES,
     logger: { info() {}, warn() {}, error: console.error, debug() {}, trace() {}, log() {} },
   });
   const bundlePath = path.join(outDir, 'workflow-bundle.js');

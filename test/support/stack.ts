@@ -10,16 +10,18 @@ import {
 import { SERVICES, type ServiceName } from '../../shared/config';
 import { sagaSettingsFromConfig, type SagaSettings } from '../../shared/saga-settings';
 import { taskQueues, type TaskQueues } from '../../shared/task-queues';
-import { connectServiceActivities } from '../../worker/service-activities';
-import { createOrchestratorWorker } from '../../worker/workers';
+import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry';
+import {
+  createOrchestratorWorker,
+  createServiceWorker,
+  type ActivityWrapper,
+  type WorkerTelemetry,
+} from '../../worker/workers';
 import { requireEnv, TEST_ENV } from './env';
 
 let runtimeInstalled = false;
 
-export type ActivityWrapper = (
-  name: string,
-  activity: (...args: unknown[]) => Promise<unknown>,
-) => (...args: unknown[]) => Promise<unknown>;
+export type { ActivityWrapper };
 
 export interface StackOptions {
   /** Services whose activity worker runs in this process (default: all three). */
@@ -27,6 +29,10 @@ export interface StackOptions {
   /** Wraps activities, e.g. to hold one at a gate; the real activity still does the real work. */
   wrap?: ActivityWrapper;
   settings?: Partial<SagaSettings>;
+  /** false: no orchestrator in this process (a test runs it as a separate process). */
+  orchestrator?: boolean;
+  /** Tracing, metrics registry and data converter for the client and every worker of the stack. */
+  telemetry?: WorkerTelemetry;
 }
 
 /**
@@ -65,11 +71,18 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const settings = { ...sagaSettingsFromConfig(TEST_SAGA_CONFIG, queues), ...options.settings };
   const nativeConnection = await NativeConnection.connect({ address });
   const connection = await Connection.connect({ address });
-  const client = new Client({ connection });
+  const telemetry: WorkerTelemetry = { ...options.telemetry };
+  const client = new Client({
+    connection,
+    dataConverter: telemetry.dataConverter,
+    interceptors: {
+      workflow: [new OpenTelemetryWorkflowClientInterceptor({ tracer: telemetry.tracing?.tracer })],
+    },
+  });
 
   const workers: Worker[] = [];
   const closers: (() => Promise<void>)[] = [];
-  const orchestrator = await createOrchestratorWorker(nativeConnection, {
+  const workerConfig = {
     TEMPORAL_ADDRESS: address,
     TEMPORAL_NAMESPACE: 'default',
     TEMPORAL_UI_URL: 'http://127.0.0.1:8233',
@@ -78,20 +91,21 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     WORKER_MAX_CONCURRENT_ACTIVITIES: 100,
     WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: 40,
     WORKFLOW_BUNDLE_PATH: requireEnv(TEST_ENV.workflowBundle),
-  });
-  workers.push(orchestrator.worker);
+  } as const;
+  if (options.orchestrator !== false) {
+    const orchestrator = await createOrchestratorWorker(nativeConnection, workerConfig, telemetry);
+    workers.push(orchestrator.worker);
+  }
   for (const service of options.services ?? SERVICES) {
-    const { Worker } = await import('@temporalio/worker');
-    const bound = connectServiceActivities(service, requireEnv(dbEnv(service)), 5);
-    const activities = options.wrap
-      ? Object.fromEntries(
-          Object.entries(bound.activities).map(([name, fn]) => [name, options.wrap!(name, fn as never)]),
-        )
-      : bound.activities;
-    workers.push(
-      await Worker.create({ connection: nativeConnection, taskQueue: queues[service], activities }),
+    const running = await createServiceWorker(
+      service,
+      nativeConnection,
+      { ...workerConfig, databaseUrl: requireEnv(dbEnv(service)), poolSize: 5 },
+      telemetry,
+      options.wrap,
     );
-    closers.push(bound.close);
+    workers.push(running.worker);
+    closers.push(running.close);
   }
   const runs = workers.map((worker) => worker.run());
   return {

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { WORKFLOW_INTERCEPTOR_MODULES } from '../../worker/telemetry';
 import { parse } from 'yaml';
 import {
   DATABASE_URL_VARS,
@@ -725,6 +726,12 @@ describe('Dockerfile', () => {
       )?.[1];
       if (!writes)
         problems.push(`WORKFLOW_BUNDLE_PATH=${bundle}, but no RUN writes ${path.basename(bundle)}`);
+      const bundleRun = instructions.find((i) => i.args.includes('bundleWorkflowCode'))?.args ?? '';
+      for (const module of WORKFLOW_INTERCEPTOR_MODULES) {
+        const relative = path.relative(ROOT, module).replace(/\.[cm]?[jt]s$/, '');
+        if (!bundleRun.includes(relative))
+          problems.push(`the workflow bundle leaves out the workflow interceptors ${relative}`);
+      }
       if (!workflows || !existsSync(path.join(ROOT, workflows)))
         problems.push(`the bundled workflows ${workflows} do not exist`);
     }

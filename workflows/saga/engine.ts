@@ -2,6 +2,7 @@ import {
   CancellationScope,
   condition,
   isCancellation,
+  log,
   proxyActivities,
   setHandler,
   sleep,
@@ -18,6 +19,7 @@ import type {
   StepRecord,
 } from '../../shared/saga-state';
 import { sagaStatusKey } from '../../shared/search-attributes';
+import { sagaTelemetry } from './telemetry';
 import { backoffDelay } from './backoff';
 import type { ActivityCall, SagaContext, SagaDefinition, SagaStep } from './definition';
 import { describeFailure, isBusinessFailure } from './errors';
@@ -52,6 +54,8 @@ export async function runSaga<Input, Data>(
     compensations: [],
   };
   let operatorAction: OperatorAction | undefined;
+  sagaTelemetry.started(definition.name);
+  log.info('saga started', { saga: definition.name });
 
   setHandler(sagaStateQuery, () => state);
   setHandler(
@@ -81,6 +85,13 @@ export async function runSaga<Input, Data>(
   const setStatus = (status: SagaStatus) => {
     state.status = status;
     upsertSearchAttributes([{ key: sagaStatusKey, value: status }]);
+    sagaTelemetry.statusChanged(definition.name, status);
+    // Step names only: failure reasons can quote customer data and stay in the (encrypted) state.
+    log.info(`saga ${status}`, {
+      saga: definition.name,
+      sagaStatus: status,
+      failedStep: state.failure?.step,
+    });
   };
 
   const registered: RegisteredCompensation[] = [];
@@ -94,6 +105,7 @@ export async function runSaga<Input, Data>(
         { ...settings.stepPolicy, ...sagaStep.policy },
         `${sagaId}/${sagaStep.name}`,
         record,
+        'step',
       );
       sagaStep.onResult?.(ctx, result as never);
     }
@@ -133,7 +145,14 @@ export async function runSaga<Input, Data>(
   /** Runs the given compensations (already in reverse order); returns those still to do. */
   async function compensate(list: RegisteredCompensation[]): Promise<RegisteredCompensation[]> {
     const run = (c: RegisteredCompensation) =>
-      callWithRetries(settings, c.call, c.policy, `${sagaId}/${c.record.step}/compensate`, c.record);
+      callWithRetries(
+        settings,
+        c.call,
+        c.policy,
+        `${sagaId}/${c.record.step}/compensate`,
+        c.record,
+        'compensation',
+      );
     if (settings.compensationMode === 'parallel') {
       const results = await Promise.allSettled(list.map(run));
       return list.filter((_, i) => results[i]?.status === 'rejected');
@@ -174,6 +193,7 @@ async function callWithRetries(
   policy: CallPolicy,
   idempotencyKey: string,
   record: StepRecord | CompensationRecord,
+  role: ActivityMeta['role'],
 ): Promise<unknown> {
   const taskQueue = settings.taskQueues[call.service as keyof SagaSettings['taskQueues']];
   if (!taskQueue) throw new Error(`no task queue configured for service ${call.service}`);
@@ -194,6 +214,7 @@ async function callWithRetries(
         sagaId: workflowInfo().workflowId,
         idempotencyKey,
         attempt,
+        role,
       });
       record.status = 'SUCCEEDED';
       record.endedAt = now();

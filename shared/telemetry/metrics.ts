@@ -1,0 +1,89 @@
+import { createServer, type Server } from 'node:http';
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** A process's Prometheus registry, with Node's default process metrics (CPU, memory, event loop, GC). */
+export function createMetricsRegistry(processName: string): Registry {
+  const registry = new Registry();
+  registry.setDefaultLabels({ process: processName });
+  collectDefaultMetrics({ register: registry });
+  return registry;
+}
+
+const SECONDS_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+export type SagaOutcomeLabel = 'completed' | 'compensated' | 'compensation_failed' | 'resolved';
+
+/** Saga lifecycle counters, counted by the orchestrator from its workflows (never twice on replay). */
+export function sagaLifecycleMetrics(registry: Registry) {
+  return {
+    started: new Counter({
+      name: 'saga_started_total',
+      help: 'Sagas whose workflow started running',
+      labelNames: ['saga'] as const,
+      registers: [registry],
+    }),
+    outcomes: new Counter({
+      name: 'saga_outcomes_total',
+      help: 'Sagas reaching an outcome: completed, compensated, compensation_failed (parked), resolved',
+      labelNames: ['saga', 'outcome'] as const,
+      registers: [registry],
+    }),
+  };
+}
+
+/** Latency of each step and compensation, measured where it runs: in its service's worker. */
+export function sagaActivityMetrics(registry: Registry) {
+  return {
+    duration: new Histogram({
+      name: 'saga_activity_duration_seconds',
+      help: 'Duration of saga steps (kind="step") and compensations (kind="compensation"), per attempt',
+      labelNames: ['service', 'activity', 'kind', 'result'] as const,
+      buckets: SECONDS_BUCKETS,
+      registers: [registry],
+    }),
+  };
+}
+
+export interface MetricsServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Serves GET /metrics for a worker process (the API serves its own on its port). `extra` appends another
+ * exposition text, the Temporal SDK core's, so one scrape covers the process.
+ */
+export async function startMetricsServer(options: {
+  registry: Registry;
+  host: string;
+  port: number;
+  extra?: () => Promise<string>;
+}): Promise<MetricsServer> {
+  const server: Server = createServer((req, res) => {
+    if (req.method !== 'GET' || req.url?.split('?')[0] !== '/metrics') {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try GET /metrics\n');
+      return;
+    }
+    void Promise.all([options.registry.metrics(), options.extra?.().catch(() => '') ?? ''])
+      .then(([own, extra]) => {
+        res.writeHead(200, { 'content-type': options.registry.contentType }).end(`${own}\n${extra}`);
+      })
+      .catch(() => res.writeHead(500, { 'content-type': 'text/plain' }).end('metrics unavailable\n'));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) =>
+      reject(
+        error.code === 'EADDRINUSE'
+          ? new Error(`port ${options.port} is in use (METRICS_PORT): stop what uses it or choose another`)
+          : error,
+      ),
+    );
+    server.listen(options.port, options.host, () => resolve());
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : options.port;
+  return {
+    url: `http://${options.host}:${port}/metrics`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}

@@ -1,0 +1,75 @@
+import { trace, type Tracer } from '@opentelemetry/api';
+import { Resource } from '@opentelemetry/resources';
+import { NodeSDK } from '@opentelemetry/sdk-node';
+import {
+  BatchSpanProcessor,
+  ConsoleSpanExporter,
+  NoopSpanProcessor,
+  type SpanProcessor,
+} from '@opentelemetry/sdk-trace-base';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { PrismaInstrumentation } from '@prisma/instrumentation';
+import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
+import type { TelemetryConfig } from './config';
+
+/**
+ * One OpenTelemetry setup per process, on the OpenTelemetry JS 1.x line (sdk-node 0.57) because
+ * @temporalio/interceptors-opentelemetry 1.24 hands 1.x span objects to the span processor it is given.
+ */
+export interface Tracing {
+  /** Also given to Temporal's workflow span sink, so workflow spans leave the same way as the others. */
+  spanProcessor: SpanProcessor;
+  resource: Resource;
+  tracer: Tracer;
+  shutdown(): Promise<void>;
+}
+
+export interface TracingOptions {
+  /** `service.name` of every span from this process, e.g. "saga-api" or "saga-worker-orders". */
+  serviceName: string;
+  config: TelemetryConfig;
+  /** Replaces the configured exporter; tests pass an in-memory one. */
+  spanProcessor?: SpanProcessor;
+}
+
+export function spanProcessorFor(config: TelemetryConfig): SpanProcessor {
+  switch (config.OTEL_TRACES_EXPORTER) {
+    case 'otlp':
+      // The exporter reads OTEL_EXPORTER_OTLP_ENDPOINT / _TRACES_ENDPOINT and _HEADERS itself.
+      return new BatchSpanProcessor(new OTLPTraceExporter());
+    case 'console':
+      return new BatchSpanProcessor(new ConsoleSpanExporter());
+    case 'none':
+      return new NoopSpanProcessor();
+  }
+}
+
+export function startTracing(options: TracingOptions): Tracing {
+  const resource = new Resource({ [ATTR_SERVICE_NAME]: options.serviceName });
+  const spanProcessor = options.spanProcessor ?? spanProcessorFor(options.config);
+  const sdk = new NodeSDK({
+    resource,
+    autoDetectResources: false,
+    spanProcessors: [spanProcessor],
+    // Logs go to stdout through pino; no OpenTelemetry log pipeline (the SDK would default to OTLP).
+    logRecordProcessors: [],
+    instrumentations: [new PrismaInstrumentation()],
+  });
+  sdk.start();
+  return {
+    spanProcessor,
+    resource,
+    tracer: trace.getTracer('saga'),
+    shutdown: () => sdk.shutdown(),
+  };
+}
+
+/** Tracing switched off: spans are created by the API's no-op tracer and dropped. */
+export function noTracing(): Tracing {
+  return {
+    spanProcessor: new NoopSpanProcessor(),
+    resource: Resource.empty(),
+    tracer: trace.getTracer('saga'),
+    shutdown: async () => undefined,
+  };
+}

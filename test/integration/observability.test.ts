@@ -1,0 +1,282 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import pino from 'pino';
+import { createMetricsRegistry } from '../../shared/telemetry/metrics';
+import { startTracing, type Tracing } from '../../shared/telemetry/tracing';
+import { auth, createTestApp } from '../support/api';
+import { requireEnv, TEST_ENV } from '../support/env';
+import { startOtlpReceiver, type ReceivedSpan } from '../support/otlp-receiver';
+import { sampleOrder } from '../support/orders';
+import { spawnWorker, waitForWorkerStart, type WorkerProcess } from '../support/processes';
+import { startStack, type Stack } from '../support/stack';
+
+/**
+ * Observability end to end, with every worker a separate process exporting spans over OTLP/HTTP and
+ * the API in this process exporting to memory: one trace from the API request to the activities and
+ * compensations of all three services; Prometheus metrics on the API and every worker; log lines that
+ * carry the saga id and the trace id.
+ */
+const KINDS = ['orchestrator', 'orders', 'payments', 'shipments'] as const;
+
+describe('traces, metrics and logs of a saga', () => {
+  const apiSpans = new InMemorySpanExporter();
+  const apiLogLines: string[] = [];
+  let tracing: Tracing;
+  let receiver: Awaited<ReturnType<typeof startOtlpReceiver>>;
+  let stack: Stack;
+  let server: Server;
+  let apiUrl: string;
+  const workers = new Map<string, WorkerProcess>();
+
+  beforeAll(async () => {
+    receiver = await startOtlpReceiver();
+    tracing = startTracing({
+      serviceName: 'saga-api',
+      config: { OTEL_TRACES_EXPORTER: 'none', METRICS_HOST: '127.0.0.1', METRICS_PORT: 0 },
+      spanProcessor: new SimpleSpanProcessor(apiSpans),
+    });
+    stack = await startStack({ services: [], orchestrator: false, telemetry: { tracing } });
+    const env = {
+      TEMPORAL_ADDRESS: requireEnv(TEST_ENV.temporalAddress),
+      TASK_QUEUE_PREFIX: stack.prefix,
+      WORKFLOW_BUNDLE_PATH: requireEnv(TEST_ENV.workflowBundle),
+      ORDERS_DATABASE_URL: requireEnv(TEST_ENV.ordersDb),
+      PAYMENTS_DATABASE_URL: requireEnv(TEST_ENV.paymentsDb),
+      SHIPMENTS_DATABASE_URL: requireEnv(TEST_ENV.shipmentsDb),
+      LOG_LEVEL: 'info',
+      OTEL_TRACES_EXPORTER: 'otlp',
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
+      OTEL_BSP_SCHEDULE_DELAY: '100',
+      METRICS_PORT: '0',
+    };
+    for (const kind of KINDS) workers.set(kind, spawnWorker(kind, env));
+    await Promise.all([...workers.values()].map((worker) => waitForWorkerStart(worker)));
+
+    const logStream = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        apiLogLines.push(...chunk.toString().split('\n').filter(Boolean));
+        done();
+      },
+    });
+    const app = createTestApp(stack, {
+      tracer: tracing.tracer,
+      metrics: createMetricsRegistry('api'),
+      logger: pino({ level: 'info' }, logStream),
+    });
+    server = await new Promise<Server>((resolve) => {
+      const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
+    });
+    const address = server.address();
+    apiUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  }, 120_000);
+
+  afterAll(async () => {
+    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+    await Promise.all([...workers.values()].map((worker) => worker.stop()));
+    await stack?.stop();
+    await tracing?.shutdown();
+    await receiver?.close();
+  });
+
+  async function runSaga(order = sampleOrder()): Promise<{ sagaId: string; status: string }> {
+    const response = await fetch(`${apiUrl}/sagas?waitSeconds=25`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: JSON.stringify(order),
+    });
+    expect(response.status).toBe(200);
+    return (await response.json()) as { sagaId: string; status: string };
+  }
+
+  /** The API's server span for the saga, and every span of its trace from all processes. */
+  async function traceOf(sagaId: string, expected: readonly string[]) {
+    const root = apiSpans
+      .getFinishedSpans()
+      .find((span) => span.name === 'POST /sagas' && span.attributes['saga.id'] === sagaId);
+    if (!root) throw new Error(`no API span for ${sagaId}`);
+    const traceId = root.spanContext().traceId;
+    const own: ReceivedSpan[] = apiSpans
+      .getFinishedSpans()
+      .filter((span) => span.spanContext().traceId === traceId)
+      .map((span) => ({
+        service: 'saga-api',
+        traceId,
+        spanId: span.spanContext().spanId,
+        parentSpanId: span.parentSpanId,
+        name: span.name,
+        attributes: span.attributes,
+      }));
+    // Spans arrive in batches from four processes; wait until every expected one is linked to the root.
+    const rootId = root.spanContext().spanId;
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      const spans = [...own, ...receiver.spans.filter((span) => span.traceId === traceId)];
+      const unlinked = expected.filter((name) => {
+        const span = spans.find((s) => `${s.service} ${s.name}` === name);
+        return !span || ancestry(spans, span).at(-1)?.spanId !== rootId;
+      });
+      if (unlinked.length === 0) return { root, spans };
+      if (Date.now() > deadline)
+        throw new Error(`trace ${traceId}: not linked to the API span: ${unlinked.join(', ')}`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+
+  function ancestry(spans: ReceivedSpan[], span: ReceivedSpan): ReceivedSpan[] {
+    const byId = new Map(spans.map((s) => [s.spanId, s]));
+    const chain = [span];
+    for (let parent = byId.get(span.parentSpanId ?? ''); parent; parent = byId.get(parent.parentSpanId ?? ''))
+      chain.push(parent);
+    return chain;
+  }
+
+  function render(spans: ReceivedSpan[], parent?: string, depth = 0): string {
+    return spans
+      .filter((span) => span.parentSpanId === parent)
+      .map(
+        (span) =>
+          `${'  '.repeat(depth)}${span.name}  [${span.service}]\n${render(spans, span.spanId, depth + 1)}`,
+      )
+      .join('');
+  }
+
+  test('one trace links the API request to the workflow and the activities of all three services', async () => {
+    const { sagaId, status } = await runSaga();
+    expect(status).toBe('COMPLETED');
+    const expected = [
+      'saga-api POST /sagas',
+      'saga-api StartWorkflow:orderSaga',
+      'saga-worker-orchestrator RunWorkflow:orderSaga',
+      'saga-worker-orders RunActivity:createOrder',
+      'saga-worker-payments RunActivity:authorizePayment',
+      'saga-worker-shipments RunActivity:scheduleShipment',
+      'saga-worker-payments RunActivity:capturePayment',
+      'saga-worker-orders RunActivity:approveOrder',
+    ];
+    const { spans } = await traceOf(sagaId, expected);
+    // Prisma's spans nest under the activity that ran the query, in each service's process.
+    for (const service of ['orders', 'payments', 'shipments']) {
+      const dbSpan = spans.find(
+        (s) => s.service === `saga-worker-${service}` && s.name.startsWith('prisma:'),
+      );
+      expect(dbSpan).toBeDefined();
+      expect(ancestry(spans, dbSpan!).some((s) => s.name.startsWith('RunActivity:'))).toBe(true);
+    }
+    const outDir = path.resolve(__dirname, '../../test-output/traces');
+    mkdirSync(outDir, { recursive: true });
+    const inTrace = spans.filter(
+      (s) =>
+        !s.name.startsWith('prisma:') ||
+        ['prisma:client:transaction', 'prisma:client:operation', 'prisma:client:db_query'].includes(s.name),
+    );
+    writeFileSync(path.join(outDir, 'completed-saga.txt'), render(inTrace));
+  });
+
+  test('compensations are spans of the same trace', async () => {
+    const { sagaId, status } = await runSaga(
+      sampleOrder({ shippingAddress: { ...sampleOrder().shippingAddress, country: 'AQ' } }),
+    );
+    expect(status).toBe('COMPENSATED');
+    const { spans } = await traceOf(sagaId, [
+      'saga-worker-shipments RunActivity:scheduleShipment',
+      'saga-worker-payments RunActivity:releasePayment',
+      'saga-worker-orders RunActivity:cancelOrder',
+    ]);
+    expect(spans.filter((s) => s.name.startsWith('RunActivity:')).map((s) => s.name)).toEqual(
+      expect.arrayContaining(['RunActivity:createOrder', 'RunActivity:authorizePayment']),
+    );
+  });
+
+  /** Sum of a metric's samples whose labels include all the given ones. */
+  function sample(text: string, name: string, labels: Record<string, string>): number {
+    return text
+      .split('\n')
+      .filter((line) => line.startsWith(`${name}{`) || line.startsWith(`${name} `))
+      .filter((line) => Object.entries(labels).every(([key, value]) => line.includes(`${key}="${value}"`)))
+      .reduce((sum, line) => sum + Number(line.split(' ').pop()), 0);
+  }
+
+  async function workerMetrics(kind: string): Promise<string> {
+    const started = workers
+      .get(kind)!
+      .output()
+      .split('\n')
+      .find((line) => line.includes('worker started'));
+    const url = (JSON.parse(started ?? '{}') as { metrics?: string }).metrics;
+    if (!url) throw new Error(`the ${kind} worker did not log its metrics URL`);
+    const response = await fetch(url);
+    expect(response.headers.get('content-type')).toContain('text/plain');
+    return response.text();
+  }
+
+  test('Prometheus metrics on the API and on every worker', async () => {
+    // The two sagas above: one completed, one compensated.
+    const orchestrator = await workerMetrics('orchestrator');
+    expect(sample(orchestrator, 'saga_started_total', { saga: 'order' })).toBeGreaterThanOrEqual(2);
+    expect(sample(orchestrator, 'saga_outcomes_total', { outcome: 'completed' })).toBeGreaterThanOrEqual(1);
+    expect(sample(orchestrator, 'saga_outcomes_total', { outcome: 'compensated' })).toBeGreaterThanOrEqual(1);
+    // The Temporal SDK's own runtime metrics, from the Rust core, in the same scrape.
+    expect(sample(orchestrator, 'temporal_workflow_completed_total', {})).toBeGreaterThanOrEqual(2);
+
+    const orders = await workerMetrics('orders');
+    const count = 'saga_activity_duration_seconds_count';
+    expect(
+      sample(orders, count, { activity: 'createOrder', kind: 'step', result: 'ok' }),
+    ).toBeGreaterThanOrEqual(2);
+    expect(sample(orders, count, { activity: 'cancelOrder', kind: 'compensation' })).toBeGreaterThanOrEqual(
+      1,
+    );
+    const payments = await workerMetrics('payments');
+    expect(
+      sample(payments, count, { activity: 'releasePayment', kind: 'compensation' }),
+    ).toBeGreaterThanOrEqual(1);
+    const shipments = await workerMetrics('shipments');
+    expect(
+      sample(shipments, count, { activity: 'scheduleShipment', result: 'business_error' }),
+    ).toBeGreaterThanOrEqual(1);
+    expect(sample(shipments, 'temporal_activity_execution_latency_count', {})).toBeGreaterThanOrEqual(2);
+
+    const api = await (await fetch(`${apiUrl}/metrics`)).text();
+    expect(
+      sample(api, 'http_request_duration_seconds_count', {
+        method: 'POST',
+        path: '/sagas',
+        status_code: '200',
+      }),
+    ).toBeGreaterThanOrEqual(2);
+  });
+
+  test('log lines about a saga carry its saga id, run id and trace id', async () => {
+    const { sagaId } = await runSaga();
+    const root = apiSpans.getFinishedSpans().find((s) => s.attributes['saga.id'] === sagaId)!;
+    const traceId = root.spanContext().traceId;
+    const request = apiLogLines
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .find((l) => l.sagaId === sagaId);
+    expect(request).toMatchObject({ sagaId, traceId, req: { method: 'POST', path: '/sagas' } });
+
+    const deadline = Date.now() + 10_000;
+    let completed: Record<string, unknown> | undefined;
+    while (!completed && Date.now() < deadline) {
+      completed = workers
+        .get('orchestrator')!
+        .output()
+        .split('\n')
+        .filter((line) => line.startsWith('{'))
+        .map((line) => JSON.parse(line) as Record<string, unknown>)
+        .find((line) => line.sagaId === sagaId && line.msg === 'saga COMPLETED');
+      if (!completed) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(completed).toMatchObject({ sagaId, workflowId: sagaId, traceId });
+    expect(typeof completed?.runId).toBe('string');
+    // Nothing sensitive: no payment token or street address in any worker's log.
+    const order = sampleOrder();
+    for (const worker of workers.values()) {
+      expect(worker.output()).not.toContain(order.paymentToken);
+      expect(worker.output()).not.toContain(order.shippingAddress.line1);
+    }
+  });
+});
