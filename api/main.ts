@@ -1,7 +1,12 @@
 /** The API process: `npm run api`. Configuration from the environment, validated before anything starts. */
-import { apiConfigSchema, loadConfig, sagaConfigSchema, temporalConfigSchema } from '../shared/config';
+import {
+  apiConfigSchema,
+  loadConfig,
+  sagaConfigSchema,
+  telemetryConfigSchema,
+  temporalConfigSchema,
+} from '../shared/config';
 import { createLogger } from '../shared/logger';
-import { telemetryConfigSchema } from '../shared/telemetry/config';
 import { createMetricsRegistry } from '../shared/telemetry/metrics';
 import { startTracing } from '../shared/telemetry/tracing';
 import { startApiServer } from './server';

@@ -27,7 +27,6 @@ export function tracingMiddleware(tracer: Tracer): RequestHandler {
       },
       parent,
     );
-    res.locals.traceId = span.spanContext().traceId;
     res.once('finish', () => {
       const route = routeOf(req);
       span.updateName(`${req.method} ${route}`);
@@ -73,13 +72,14 @@ export function requestLogger(logger: Logger): RequestHandler {
       res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
     },
     customProps: (_req, res) => {
-      const { sagaId, traceId } = (res as { locals?: { sagaId?: unknown; traceId?: unknown } }).locals ?? {};
+      const { sagaId } = (res as { locals?: { sagaId?: unknown } }).locals ?? {};
       return {
         ...(typeof sagaId === 'string' ? { sagaId, workflowId: sagaId } : {}),
-        ...(typeof traceId === 'string' ? { traceId } : {}),
       };
     },
     customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : 'info'),
     quietReqLogger: true,
+    // Probes and scrapes every few seconds would drown the lines about sagas.
+    autoLogging: { ignore: (req) => /^\/(health|metrics)/.test(req.url ?? '') },
   });
 }

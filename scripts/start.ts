@@ -2,7 +2,9 @@
  * `npm start`: the whole stack on this machine. Temporal dev server (+ Web UI) on a persistent SQLite
  * file, the three databases, the four workers and the API; Ctrl-C stops all of it.
  */
+import { appendFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { startOtlpReceiver } from '../tools/traces/otlp-receiver';
 import { databaseConfigSchema, loadConfig, SERVICES } from '../shared/config';
 import { prepareDatabases } from './db/prepare';
 import { portInUse } from './lib/ports';
@@ -16,8 +18,17 @@ async function main(): Promise<void> {
   const usesDevKey = !process.env.API_KEYS;
   const env = { ...process.env, API_KEYS: process.env.API_KEYS || LOCAL_DEV_API_KEY };
   const config = loadConfig(localStackConfigSchema, env);
-  if (await portInUse(config.API_PORT, config.API_HOST)) {
-    throw new Error(`port ${config.API_PORT} is in use (API_PORT): stop what uses it or choose another port`);
+  const workerKinds = ['orchestrator', ...SERVICES] as const;
+  const metricsPorts = workerKinds.map((_, i) => config.METRICS_BASE_PORT + i);
+  const collectTraces = !process.env.OTEL_EXPORTER_OTLP_ENDPOINT && !process.env.OTEL_TRACES_EXPORTER;
+  for (const [port, name] of [
+    [config.API_PORT, 'API_PORT'],
+    ...metricsPorts.map((p) => [p, 'METRICS_BASE_PORT'] as const),
+    ...(collectTraces ? [[config.OTLP_RECEIVER_PORT, 'OTLP_RECEIVER_PORT'] as const] : []),
+  ] as const) {
+    if (await portInUse(port, name === 'API_PORT' ? config.API_HOST : config.METRICS_HOST)) {
+      throw new Error(`port ${port} is in use (${name}): stop what uses it or choose another port`);
+    }
   }
 
   const stops: (() => Promise<void>)[] = [];
@@ -52,16 +63,38 @@ async function main(): Promise<void> {
     const databases = await prepareDatabases(loadConfig(databaseConfigSchema, env), { log: say });
     stops.push(() => databases.stop());
 
+    // Without a collector of one's own, spans go to a file that `npm run trace -- <saga id>` reads.
+    let tracesWhere = `${process.env.OTEL_TRACES_EXPORTER ?? 'otlp'} -> ${process.env.OTEL_EXPORTER_OTLP_ENDPOINT ?? 'stdout'}`;
+    const tracingEnv: Record<string, string> = {};
+    if (collectTraces) {
+      mkdirSync(path.dirname(config.TRACES_FILE), { recursive: true });
+      const receiver = await startOtlpReceiver({
+        port: config.OTLP_RECEIVER_PORT,
+        onSpans: (spans) =>
+          spans.length > 0 &&
+          appendFileSync(config.TRACES_FILE, spans.map((span) => `${JSON.stringify(span)}\n`).join('')),
+      });
+      stops.push(() => receiver.close());
+      tracingEnv.OTEL_TRACES_EXPORTER = 'otlp';
+      tracingEnv.OTEL_EXPORTER_OTLP_ENDPOINT = receiver.endpoint;
+      tracesWhere = `${path.relative(process.cwd(), config.TRACES_FILE)} (OTLP receiver ${receiver.endpoint}); npm run trace -- <saga id>`;
+    } else if (process.env.OTEL_EXPORTER_OTLP_ENDPOINT) {
+      tracingEnv.OTEL_TRACES_EXPORTER = process.env.OTEL_TRACES_EXPORTER ?? 'otlp';
+    }
+
     const childEnv = {
       ...env,
+      ...tracingEnv,
       TEMPORAL_ADDRESS: server.address,
       TEMPORAL_UI_URL: server.uiUrl,
       ORDERS_DATABASE_URL: databases.urls.orders,
       PAYMENTS_DATABASE_URL: databases.urls.payments,
       SHIPMENTS_DATABASE_URL: databases.urls.shipments,
     };
-    for (const kind of ['orchestrator', ...SERVICES]) {
-      children.push(runTs(kind, 'worker/main.ts', [kind], childEnv));
+    for (const [i, kind] of workerKinds.entries()) {
+      children.push(
+        runTs(kind, 'worker/main.ts', [kind], { ...childEnv, METRICS_PORT: String(metricsPorts[i]) }),
+      );
     }
     const api = runTs('api', 'api/main.ts', [], childEnv);
     children.push(api);
@@ -79,7 +112,11 @@ async function main(): Promise<void> {
       [
         '',
         `  API          ${apiUrl}   (docs: ${apiUrl}/docs)`,
-        `  Temporal UI  ${server.uiUrl}`,
+        `  Temporal UI  ${server.uiUrl}   (filter: SagaStatus="COMPENSATION_FAILED", OrderId="...", CustomerId="...")`,
+        `  Metrics      ${apiUrl}/metrics (API); ${workerKinds
+          .map((kind, i) => `${kind} http://${config.METRICS_HOST}:${metricsPorts[i]}/metrics`)
+          .join(', ')}`,
+        `  Traces       ${tracesWhere}`,
         usesDevKey
           ? `  API key      ${LOCAL_DEV_API_KEY}   (local default; set API_KEYS to choose your own)`
           : '',

@@ -109,17 +109,29 @@ export const apiConfigSchema = z.object({
   API_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(1_048_576).default(32_768),
 });
 
+/** Where traces go and where a process serves its Prometheus metrics. */
+export const telemetryConfigSchema = z.object({
+  /** otlp: OTLP over HTTP to OTEL_EXPORTER_OTLP_ENDPOINT (default http://localhost:4318); console; none. */
+  OTEL_TRACES_EXPORTER: z.enum(['otlp', 'console', 'none']).default('none'),
+  /** Host a worker's /metrics binds to (the API serves /metrics on its own port). */
+  METRICS_HOST: z.string().trim().min(1).default('127.0.0.1'),
+  /** Port of a worker's /metrics; 0 picks a free one (replicas on one host), logged at start-up. */
+  METRICS_PORT: port.default(0),
+});
+
 export const appConfigSchema = temporalConfigSchema
   .extend(databaseConfigSchema.shape)
   .extend(sagaConfigSchema.shape)
   .extend(workerConfigSchema.shape)
-  .extend(apiConfigSchema.shape);
+  .extend(apiConfigSchema.shape)
+  .extend(telemetryConfigSchema.shape);
 
 export type TemporalConfig = z.infer<typeof temporalConfigSchema>;
 export type DatabaseConfig = z.infer<typeof databaseConfigSchema>;
 export type SagaConfig = z.infer<typeof sagaConfigSchema>;
 export type WorkerConfig = z.infer<typeof workerConfigSchema>;
 export type ApiConfig = z.infer<typeof apiConfigSchema>;
+export type TelemetryConfig = z.infer<typeof telemetryConfigSchema>;
 export type AppConfig = z.infer<typeof appConfigSchema>;
 
 /** Thrown for invalid configuration; its message is one line that names every bad variable. */

@@ -9,12 +9,12 @@ import {
   SERVICES,
   loadConfig,
   loadServiceDatabaseConfig,
+  telemetryConfigSchema,
   temporalConfigSchema,
   workerConfigSchema,
 } from '../shared/config';
 import { createLogger } from '../shared/logger';
 import { createMetricsRegistry, startMetricsServer } from '../shared/telemetry/metrics';
-import { telemetryConfigSchema } from '../shared/telemetry/config';
 import { startTracing } from '../shared/telemetry/tracing';
 import { installTemporalRuntime } from '../shared/temporal-runtime';
 import { connectOrExplain } from '../shared/temporal-connection';

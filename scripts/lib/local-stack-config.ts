@@ -6,6 +6,11 @@ import { appConfigSchema } from '../../shared/config';
 export const localStackConfigSchema = appConfigSchema.extend({
   TEMPORAL_DATA_DIR: z.string().default(path.resolve(__dirname, '../../.data/temporal')),
   TEMPORAL_UI_PORT: z.coerce.number().int().min(1).max(65535).default(8233),
+  /** Worker /metrics ports: orchestrator on this one, then orders, payments, shipments on the next three. */
+  METRICS_BASE_PORT: z.coerce.number().int().min(1).max(65532).default(9464),
+  /** The built-in OTLP/HTTP receiver, used when OTEL_EXPORTER_OTLP_ENDPOINT names no collector. */
+  OTLP_RECEIVER_PORT: z.coerce.number().int().min(1).max(65535).default(4318),
+  TRACES_FILE: z.string().default(path.resolve(__dirname, '../../.data/traces/spans.jsonl')),
 });
 
 /** Only for the local stack: a key so the README's curl examples work out of the box. Never used elsewhere. */

@@ -10,7 +10,7 @@ import {
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { PrismaInstrumentation } from '@prisma/instrumentation';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
-import type { TelemetryConfig } from './config';
+import type { TelemetryConfig } from '../config';
 
 /**
  * One OpenTelemetry setup per process, on the OpenTelemetry JS 1.x line (sdk-node 0.57) because

@@ -3,12 +3,13 @@ import type { Server } from 'node:http';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import pino from 'pino';
+import { createLogger } from '../../shared/logger';
 import { createMetricsRegistry } from '../../shared/telemetry/metrics';
 import { startTracing, type Tracing } from '../../shared/telemetry/tracing';
 import { auth, createTestApp } from '../support/api';
 import { requireEnv, TEST_ENV } from '../support/env';
-import { startOtlpReceiver, type ReceivedSpan } from '../support/otlp-receiver';
+import { startOtlpReceiver, type ReceivedSpan } from '../../tools/traces/otlp-receiver';
+import { renderTrace } from '../../tools/traces/tree';
 import { sampleOrder } from '../support/orders';
 import { spawnWorker, waitForWorkerStart, type WorkerProcess } from '../support/processes';
 import { startStack, type Stack } from '../support/stack';
@@ -64,7 +65,7 @@ describe('traces, metrics and logs of a saga', () => {
     const app = createTestApp(stack, {
       tracer: tracing.tracer,
       metrics: createMetricsRegistry('api'),
-      logger: pino({ level: 'info' }, logStream),
+      logger: createLogger('api', 'info', logStream),
     });
     server = await new Promise<Server>((resolve) => {
       const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
@@ -133,16 +134,6 @@ describe('traces, metrics and logs of a saga', () => {
     return chain;
   }
 
-  function render(spans: ReceivedSpan[], parent?: string, depth = 0): string {
-    return spans
-      .filter((span) => span.parentSpanId === parent)
-      .map(
-        (span) =>
-          `${'  '.repeat(depth)}${span.name}  [${span.service}]\n${render(spans, span.spanId, depth + 1)}`,
-      )
-      .join('');
-  }
-
   test('one trace links the API request to the workflow and the activities of all three services', async () => {
     const { sagaId, status } = await runSaga();
     expect(status).toBe('COMPLETED');
@@ -172,7 +163,7 @@ describe('traces, metrics and logs of a saga', () => {
         !s.name.startsWith('prisma:') ||
         ['prisma:client:transaction', 'prisma:client:operation', 'prisma:client:db_query'].includes(s.name),
     );
-    writeFileSync(path.join(outDir, 'completed-saga.txt'), render(inTrace));
+    writeFileSync(path.join(outDir, 'completed-saga.txt'), renderTrace(inTrace));
   });
 
   test('compensations are spans of the same trace', async () => {
