@@ -30,7 +30,7 @@ FROM deps AS build
 COPY . .
 # The orchestrator loads this bundle (WORKFLOW_BUNDLE_PATH) instead of running webpack at every start; a
 # workflow that cannot be bundled (e.g. it imports a Node module) fails the image build, not the deployment.
-RUN node -e "require('@temporalio/worker').bundleWorkflowCode({ workflowsPath: require.resolve('./workflows/index.ts'), workflowInterceptorModules: [require.resolve('./workflows/interceptors.ts')] }).then(({ code }) => require('node:fs').writeFileSync('workflow-bundle.js', code))"
+RUN node -e "require('@temporalio/worker').bundleWorkflowCode({ workflowsPath: require.resolve('./workflows/index.ts'), workflowInterceptorModules: [require.resolve('./workflows/interceptors.ts')], failureConverterPath: require.resolve('./shared/encryption/failure-converter.ts') }).then(({ code }) => require('node:fs').writeFileSync('workflow-bundle.js', code))"
 # tsx and everything the processes import are dependencies; the Prisma CLI (devDependency) is not needed at
 # run time: scripts/db/prepare.ts applies migrations with pg.
 RUN npm prune --omit=dev --no-audit --no-fund --ignore-scripts

@@ -20,22 +20,29 @@ export function keyIdOf(key: string): string {
   return `key_${digest(key).toString('hex').slice(0, 12)}`;
 }
 
+/** Finds which configured key a token is, comparing digests in constant time; undefined if none. */
+export function keyMatcher(keys: readonly string[]): (token: string) => Principal | undefined {
+  const known = keys.map((key) => ({ digest: digest(key), keyId: keyIdOf(key) }));
+  return (token) => {
+    const candidate = digest(token);
+    const match = known.find((k) => timingSafeEqual(k.digest, candidate));
+    return match ? { keyId: match.keyId } : undefined;
+  };
+}
+
+export function bearerToken(header: string | undefined): string | undefined {
+  return header?.match(/^Bearer\s+(\S+)$/i)?.[1];
+}
+
 /** Bearer-token authentication against the configured keys, compared in constant time. */
 export function authenticate(keys: readonly string[], options: { readOpen: boolean }): RequestHandler {
-  const known = keys.map((key) => ({
-    digest: digest(key),
-    keyId: keyIdOf(key),
-  }));
+  const match = keyMatcher(keys);
   return (req, _res, next) => {
-    const header = req.get('authorization');
-    const token = header?.match(/^Bearer\s+(\S+)$/i)?.[1];
-    if (token) {
-      const candidate = digest(token);
-      const match = known.find((k) => timingSafeEqual(k.digest, candidate));
-      if (match) {
-        req.principal = { keyId: match.keyId };
-        return next();
-      }
+    const token = bearerToken(req.get('authorization'));
+    const principal = token ? match(token) : undefined;
+    if (principal) {
+      req.principal = principal;
+      return next();
     }
     if (options.readOpen && (req.method === 'GET' || req.method === 'HEAD')) {
       req.principal = { keyId: 'anonymous' };

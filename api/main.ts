@@ -6,6 +6,7 @@ import {
   telemetryConfigSchema,
   temporalConfigSchema,
 } from '../shared/config';
+import { codecConfigSchema, encryptingDataConverter } from '../shared/encryption/config';
 import { createLogger } from '../shared/logger';
 import { createMetricsRegistry } from '../shared/telemetry/metrics';
 import { startTracing } from '../shared/telemetry/tracing';
@@ -18,10 +19,11 @@ async function main(): Promise<void> {
       .extend(apiConfigSchema.shape)
       .extend(telemetryConfigSchema.shape),
   );
+  const dataConverter = encryptingDataConverter(loadConfig(codecConfigSchema));
   const logger = createLogger('api', config.LOG_LEVEL);
   const tracing = startTracing({ serviceName: 'saga-api', config });
   const metrics = createMetricsRegistry('api');
-  const api = await startApiServer(config, logger, { tracing, metrics });
+  const api = await startApiServer(config, logger, { tracing, metrics, dataConverter });
   logger.info({ url: api.url, metrics: `${api.url}/metrics` }, 'API listening');
   const stop = async () => {
     await api.close();

@@ -5,6 +5,7 @@ import { Client, Connection } from '@temporalio/client';
 import pino from 'pino';
 import { startApiServer, type ApiServer } from '../api/server';
 import { appConfigSchema, loadConfig, SERVICES, type AppConfig } from '../shared/config';
+import { codecConfigSchema, encryptingDataConverter, generateCodecKey } from '../shared/encryption/config';
 import { prepareDatabases } from '../scripts/db/prepare';
 import { dropDatabaseIfExists } from '../scripts/db/ensure-database';
 import { freePort } from '../scripts/lib/ports';
@@ -57,8 +58,10 @@ export async function startBenchStack(
     TEMPORAL_ADDRESS: server.address,
     TEMPORAL_UI_URL: server.uiUrl,
     LOG_LEVEL: 'warn',
+    SAGA_CODEC_KEYS: process.env.SAGA_CODEC_KEYS ?? generateCodecKey('bench'),
     ...overrides,
   };
+  const dataConverter = encryptingDataConverter(loadConfig(codecConfigSchema, env));
   const config = loadConfig(appConfigSchema, env);
   const databases = await prepareDatabases(config);
   const workers = ['orchestrator', ...SERVICES].map((kind) =>
@@ -68,9 +71,9 @@ export async function startBenchStack(
     }),
   );
   const connection = await Connection.connect({ address: server.address });
-  const client = new Client({ connection });
+  const client = new Client({ connection, dataConverter });
   await waitForWorkers(client, config.TASK_QUEUE_PREFIX);
-  const api = await startApiServer(config, pino({ level: 'silent' }));
+  const api = await startApiServer(config, pino({ level: 'silent' }), { dataConverter });
   return {
     config,
     client,

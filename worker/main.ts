@@ -13,6 +13,7 @@ import {
   temporalConfigSchema,
   workerConfigSchema,
 } from '../shared/config';
+import { codecConfigSchema, encryptingDataConverter } from '../shared/encryption/config';
 import { createLogger } from '../shared/logger';
 import { createMetricsRegistry, startMetricsServer } from '../shared/telemetry/metrics';
 import { startTracing } from '../shared/telemetry/tracing';
@@ -33,6 +34,7 @@ async function main(): Promise<void> {
   const config = loadConfig(
     temporalConfigSchema.extend(workerConfigSchema.shape).extend(telemetryConfigSchema.shape),
   );
+  const dataConverter = encryptingDataConverter(loadConfig(codecConfigSchema));
   const log = createLogger(`worker-${kind}`, config.LOG_LEVEL);
   // Tracing first: the instrumentations must be in place before the code they observe runs.
   const tracing = startTracing({ serviceName: `saga-worker-${kind}`, config });
@@ -48,7 +50,7 @@ async function main(): Promise<void> {
   const connection = await connectOrExplain(config.TEMPORAL_ADDRESS, () =>
     NativeConnection.connect({ address: config.TEMPORAL_ADDRESS }),
   );
-  const telemetry = { tracing, metrics };
+  const telemetry = { tracing, metrics, dataConverter };
   let running: RunningWorker;
   if (kind === 'orchestrator') {
     running = await createOrchestratorWorker(connection, config, telemetry);

@@ -9,6 +9,7 @@ import { startDevServer } from '../../scripts/temporal/dev-server';
 import { freePort } from '../../scripts/lib/ports';
 import { DEFAULT_DATABASE_URLS, SERVICES, databaseConfigSchema, loadConfig } from '../../shared/config';
 import { WORKFLOW_INTERCEPTOR_MODULES } from '../../worker/telemetry';
+import { FAILURE_CONVERTER_PATH, generateCodecKey } from '../../shared/encryption/config';
 import { TEST_ENV } from './env';
 
 /**
@@ -61,11 +62,14 @@ export default async function globalSetup(): Promise<void> {
   const bundle = await bundleWorkflowCode({
     workflowsPath: require.resolve('../../workflows'),
     workflowInterceptorModules: WORKFLOW_INTERCEPTOR_MODULES,
+    failureConverterPath: FAILURE_CONVERTER_PATH,
     logger: { info() {}, warn() {}, error: console.error, debug() {}, trace() {}, log() {} },
   });
   const bundlePath = path.join(outDir, 'workflow-bundle.js');
   writeFileSync(bundlePath, bundle.code);
 
+  // Every client and worker of the run, in Jest's workers and in spawned processes, encrypts with it.
+  process.env.SAGA_CODEC_KEYS = `${generateCodecKey('test-old')},${generateCodecKey('test-1')}`;
   process.env[TEST_ENV.temporalAddress] = address;
   process.env[TEST_ENV.temporalUiUrl] = uiUrl;
   process.env[TEST_ENV.workflowBundle] = bundlePath;

@@ -7,7 +7,8 @@ import {
   makeTelemetryFilterString,
   type Worker,
 } from '@temporalio/worker';
-import { SERVICES, type ServiceName } from '../../shared/config';
+import { SERVICES, loadConfig, type ServiceName } from '../../shared/config';
+import { codecConfigSchema, encryptingDataConverter } from '../../shared/encryption/config';
 import { sagaSettingsFromConfig, type SagaSettings } from '../../shared/saga-settings';
 import { taskQueues, type TaskQueues } from '../../shared/task-queues';
 import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry';
@@ -71,7 +72,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const settings = { ...sagaSettingsFromConfig(TEST_SAGA_CONFIG, queues), ...options.settings };
   const nativeConnection = await NativeConnection.connect({ address });
   const connection = await Connection.connect({ address });
-  const telemetry: WorkerTelemetry = { ...options.telemetry };
+  const telemetry: WorkerTelemetry = { dataConverter: testDataConverter(), ...options.telemetry };
   const client = new Client({
     connection,
     dataConverter: telemetry.dataConverter,
@@ -121,6 +122,11 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       await connection.close();
     },
   };
+}
+
+/** The run's encrypting data converter (keys from global-setup), as the real processes use it. */
+export function testDataConverter() {
+  return encryptingDataConverter(loadConfig(codecConfigSchema));
 }
 
 export function dbEnv(service: ServiceName): string {

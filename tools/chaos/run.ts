@@ -13,6 +13,7 @@ import { prepareDatabases } from '../../scripts/db/prepare';
 import { freePort } from '../../scripts/lib/ports';
 import { startDevServer, type DevServer } from '../../scripts/temporal/dev-server';
 import { appConfigSchema, loadConfig, SERVICES } from '../../shared/config';
+import { codecConfigSchema, encryptingDataConverter, generateCodecKey } from '../../shared/encryption/config';
 import { FINAL_SAGA_STATUSES, type SagaStatus } from '../../shared/saga-state';
 import { sagaStatusKey } from '../../shared/search-attributes';
 import { checkInvariants } from '../invariants/check';
@@ -89,8 +90,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     SAGA_RETRY_MAX_INTERVAL: '2s',
     SAGA_COMPENSATION_MAX_ATTEMPTS: '100',
     LOG_LEVEL: 'warn',
+    SAGA_CODEC_KEYS: process.env.SAGA_CODEC_KEYS ?? generateCodecKey('chaos'),
   };
   const config = loadConfig(appConfigSchema, env);
+  const dataConverter = encryptingDataConverter(loadConfig(codecConfigSchema, env));
   const databases = await prepareDatabases(config);
   // The shipments worker reaches its database through a proxy the run can cut.
   const proxy = await startTcpProxy({ host: '127.0.0.1', port: 5432 });
@@ -101,9 +104,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     SHIPMENTS_DATABASE_URL: proxied.toString(),
   });
   workers.start();
-  const api = await startApiServer(config, pino({ level: 'silent' }));
+  const api = await startApiServer(config, pino({ level: 'silent' }), { dataConverter });
   const connection = await Connection.connect({ address: server.address });
-  const client = new Client({ connection });
+  const client = new Client({ connection, dataConverter });
 
   const faults: Record<string, number> = {};
   const count = (kind: string) => (faults[kind] = (faults[kind] ?? 0) + 1);

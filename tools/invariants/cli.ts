@@ -9,6 +9,7 @@ import { createOrdersDb } from '../../activities/orders/db';
 import { createPaymentsDb } from '../../activities/payments/db';
 import { createShipmentsDb } from '../../activities/shipments/db';
 import { databaseConfigSchema, loadConfig, temporalConfigSchema } from '../../shared/config';
+import { codecConfigSchema, encryptingDataConverter } from '../../shared/encryption/config';
 import { connectOrExplain } from '../../shared/temporal-connection';
 import { checkInvariants } from './check';
 
@@ -21,7 +22,12 @@ async function main(): Promise<number> {
     Connection.connect({ address: config.TEMPORAL_ADDRESS }),
   );
   const sources = {
-    client: new Client({ connection, namespace: config.TEMPORAL_NAMESPACE }),
+    client: new Client({
+      connection,
+      namespace: config.TEMPORAL_NAMESPACE,
+      // Saga states come back through queries, encrypted like every payload.
+      dataConverter: encryptingDataConverter(loadConfig(codecConfigSchema)),
+    }),
     orders: createOrdersDb(config.ORDERS_DATABASE_URL, 2),
     payments: createPaymentsDb(config.PAYMENTS_DATABASE_URL, 2),
     shipments: createShipmentsDb(config.SHIPMENTS_DATABASE_URL, 2),

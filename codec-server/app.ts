@@ -1,0 +1,197 @@
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import cors from 'cors';
+import express, { type Express, type RequestHandler } from 'express';
+import type { Payload, PayloadCodec } from '@temporalio/common';
+import type { Logger } from 'pino';
+import { bearerToken, keyMatcher, type Principal } from '../api/auth';
+import { HttpProblem, problemMiddleware, validationProblem } from '../api/problem';
+import { z } from '../shared/zod';
+
+/** Temporal's codec server wire format: payload metadata values and data in base64. */
+const base64 = z.base64('must be base64');
+const payloadsBodySchema = z.strictObject({
+  payloads: z
+    .array(z.strictObject({ metadata: z.record(z.string(), base64).optional(), data: base64.optional() }))
+    .max(10_000),
+});
+
+export interface CodecServerOptions {
+  codec: PayloadCodec;
+  /** The API's keys: an operator authenticates with the same bearer token. */
+  apiKeys: readonly string[];
+  /** Origins of the Web UI allowed to call /encode and /decode from the browser. */
+  allowedOrigins: readonly string[];
+  logger: Logger;
+  /** How long a browser session from /login lasts. */
+  sessionSeconds?: number;
+}
+
+const SESSION_COOKIE = 'saga_codec_session';
+
+/**
+ * The codec server the Temporal Web UI calls to show decrypted payloads to an operator, and that tools can
+ * call with an API key. Authentication: `Authorization: Bearer <API key>`, or, for the browser, a session
+ * cookie from /login: the Web UI's "include cross-origin credentials" option sends it (the UI and this
+ * server are on the same host, so the cookie is same-site).
+ */
+export function createCodecServerApp(options: CodecServerOptions): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  const sessions = sessionTokens(options.sessionSeconds ?? 8 * 3600);
+  const match = keyMatcher(options.apiKeys);
+
+  app.use(
+    cors({
+      origin: [...options.allowedOrigins],
+      credentials: true,
+      methods: ['POST', 'GET'],
+      allowedHeaders: ['Content-Type', 'X-Namespace', 'Authorization', 'Authorization-Extras'],
+      maxAge: 600,
+    }),
+  );
+  app.get('/health', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+
+  app.get('/login', (_req, res) => {
+    res.type('html').send(LOGIN_PAGE);
+  });
+  app.post('/login', express.urlencoded({ extended: false, limit: '4kb' }), (req, res) => {
+    const principal = typeof req.body?.apiKey === 'string' ? match(req.body.apiKey.trim()) : undefined;
+    if (!principal) {
+      res
+        .status(401)
+        .type('html')
+        .send(LOGIN_PAGE.replace('<!--error-->', '<p class="error">That API key is not valid.</p>'));
+      return;
+    }
+    res.cookie(SESSION_COOKIE, sessions.issue(principal), {
+      httpOnly: true,
+      sameSite: 'lax',
+      path: '/',
+      maxAge: (options.sessionSeconds ?? 8 * 3600) * 1000,
+    });
+    options.logger.info({ keyId: principal.keyId }, 'codec session opened');
+    res.type('html').send(LOGGED_IN_PAGE);
+  });
+
+  const authenticate: RequestHandler = (req, _res, next) => {
+    const token = bearerToken(req.get('authorization'));
+    const principal = token ? match(token) : sessions.verify(cookieValue(req.get('cookie'), SESSION_COOKIE));
+    if (!principal) {
+      return next(
+        new HttpProblem(
+          401,
+          'unauthorized',
+          'an API key (Authorization: Bearer <key>) or a session from /login is required',
+        ),
+      );
+    }
+    req.principal = principal;
+    next();
+  };
+
+  for (const direction of ['encode', 'decode'] as const) {
+    app.post(`/${direction}`, authenticate, express.json({ limit: '8mb' }), async (req, res, next) => {
+      try {
+        const parsed = payloadsBodySchema.safeParse(req.body);
+        if (!parsed.success) throw validationProblem(parsed.error, 'body');
+        const payloads = parsed.data.payloads.map(fromJson);
+        const result = await options.codec[direction](payloads);
+        options.logger.info(
+          { keyId: req.principal?.keyId, namespace: req.get('x-namespace'), count: payloads.length },
+          `codec ${direction}`,
+        );
+        res.json({ payloads: result.map(toJson) });
+      } catch (error) {
+        if (error instanceof HttpProblem) return next(error);
+        // A payload this server cannot decrypt (tampered, or an unknown key id): the caller's input.
+        next(
+          new HttpProblem(
+            400,
+            'undecodable-payload',
+            `payloads could not be ${direction}d: ${(error as Error).message}`,
+          ),
+        );
+      }
+    });
+  }
+
+  app.use((req, _res, next) => next(new HttpProblem(404, 'not-found', `no route ${req.method} ${req.path}`)));
+  app.use(
+    problemMiddleware((error) =>
+      options.logger.error(
+        { err: { type: (error as Error)?.name, message: (error as Error)?.message } },
+        'unexpected error',
+      ),
+    ),
+  );
+  return app;
+}
+
+type JsonPayload = { metadata?: Record<string, string>; data?: string };
+
+function fromJson(payload: JsonPayload): Payload {
+  return {
+    metadata: Object.fromEntries(
+      Object.entries(payload.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64')]),
+    ),
+    data: Buffer.from(payload.data ?? '', 'base64'),
+  };
+}
+
+function toJson(payload: Payload): JsonPayload {
+  return {
+    metadata: Object.fromEntries(
+      Object.entries(payload.metadata ?? {}).map(([k, v]) => [
+        k,
+        Buffer.from(v ?? new Uint8Array()).toString('base64'),
+      ]),
+    ),
+    data: Buffer.from(payload.data ?? new Uint8Array()).toString('base64'),
+  };
+}
+
+function cookieValue(header: string | undefined, name: string): string | undefined {
+  for (const part of header?.split(';') ?? []) {
+    const [key, ...rest] = part.trim().split('=');
+    if (key === name) return decodeURIComponent(rest.join('='));
+  }
+  return undefined;
+}
+
+/** Signed, expiring session tokens; the secret lives in this process, so a restart ends every session. */
+function sessionTokens(lifetimeSeconds: number) {
+  const secret = randomBytes(32);
+  const sign = (body: string) => createHmac('sha256', secret).update(body).digest('base64url');
+  return {
+    issue(principal: Principal): string {
+      const body = `${principal.keyId}.${Math.floor(Date.now() / 1000) + lifetimeSeconds}`;
+      return `${body}.${sign(body)}`;
+    },
+    verify(token: string | undefined): Principal | undefined {
+      const [keyId, expires, signature] = token?.split('.') ?? [];
+      if (!keyId || !expires || !signature) return undefined;
+      const expected = Buffer.from(sign(`${keyId}.${expires}`));
+      const given = Buffer.from(signature);
+      if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
+      return Number(expires) * 1000 > Date.now() ? { keyId } : undefined;
+    },
+  };
+}
+
+const PAGE_STYLE =
+  '<style>body{font-family:system-ui,sans-serif;max-width:36rem;margin:4rem auto;line-height:1.5}input{width:100%;padding:.5rem}button{margin-top:1rem;padding:.5rem 1rem}.error{color:#b00}</style>';
+
+const LOGIN_PAGE = `<!doctype html><html><head><meta charset="utf-8"><title>Saga codec server</title>${PAGE_STYLE}</head><body>
+<h1>Decode payloads in the Temporal Web UI</h1>
+<p>Saga encrypts payloads (tokens, addresses, customer ids). Sign in with an API key so this browser may ask the codec server to decrypt them.</p>
+<!--error-->
+<form method="post" action="/login"><label>API key <input name="apiKey" type="password" autocomplete="off" required></label><button type="submit">Sign in</button></form>
+</body></html>`;
+
+const LOGGED_IN_PAGE = `<!doctype html><html><head><meta charset="utf-8"><title>Saga codec server</title>${PAGE_STYLE}</head><body>
+<h1>Signed in</h1>
+<p>In the Temporal Web UI, open <b>Codec Server</b> (the data encoder icon at the top right), check
+<b>Include cross-origin credentials</b>, and save. Payloads are then shown decrypted in this browser.</p>
+</body></html>`;

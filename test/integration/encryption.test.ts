@@ -1,0 +1,187 @@
+import type { Server } from 'node:http';
+import pino from 'pino';
+import { temporal } from '@temporalio/proto';
+import { createCodecServerApp } from '../../codec-server/app';
+import { loadConfig } from '../../shared/config';
+import { codecConfigSchema, payloadCodecFromConfig } from '../../shared/encryption/config';
+import { ENCRYPTED_ENCODING } from '../../shared/encryption/payload-codec';
+import { sampleOrder, startSaga } from '../support/orders';
+import { startStack, type Stack } from '../support/stack';
+
+/**
+ * Payment tokens, addresses and customer ids never reach Temporal in plaintext: the raw history holds
+ * only ciphertext (failure messages too), and the codec server gives an operator the original back.
+ */
+const UI_ORIGIN = 'http://127.0.0.1:8233';
+const KEY = 'codec-test-key-0123456789';
+
+describe('payload encryption', () => {
+  let stack: Stack;
+  let server: Server;
+  let codecUrl: string;
+
+  beforeAll(async () => {
+    stack = await startStack();
+    const app = createCodecServerApp({
+      codec: payloadCodecFromConfig(loadConfig(codecConfigSchema)),
+      apiKeys: [KEY],
+      allowedOrigins: [UI_ORIGIN],
+      logger: pino({ level: 'silent' }),
+    });
+    server = await new Promise<Server>((resolve) => {
+      const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
+    });
+    const address = server.address();
+    codecUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  });
+  afterAll(async () => {
+    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+    await stack?.stop();
+  });
+
+  /** The history as Temporal stores it, without the search attributes (indexed in clear by design). */
+  async function rawHistory(workflowId: string) {
+    const history = await stack.client.workflow.getHandle(workflowId).fetchHistory();
+    const bytes = temporal.api.history.v1.History.encode(history).finish();
+    const copy = temporal.api.history.v1.History.decode(bytes);
+    for (const event of copy.events ?? []) {
+      if (event.workflowExecutionStartedEventAttributes)
+        event.workflowExecutionStartedEventAttributes.searchAttributes = null;
+      if (event.upsertWorkflowSearchAttributesEventAttributes)
+        event.upsertWorkflowSearchAttributesEventAttributes.searchAttributes = null;
+    }
+    return {
+      history,
+      text: Buffer.from(temporal.api.history.v1.History.encode(copy).finish()).toString('latin1'),
+    };
+  }
+
+  test('no token, address or customer id in plaintext in the history of a completed saga', async () => {
+    const order = sampleOrder({ customerId: 'cust-secret-7319' });
+    const handle = await startSaga(stack, order);
+    expect((await handle.result()).status).toBe('COMPLETED');
+    const { text, history } = await rawHistory(handle.workflowId);
+    for (const secret of [
+      order.paymentToken,
+      order.shippingAddress.line1,
+      order.shippingAddress.city,
+      order.shippingAddress.postalCode,
+      order.customerId,
+    ])
+      expect(text).not.toContain(secret);
+    const input = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
+    expect(Buffer.from(input?.metadata?.encoding ?? []).toString()).toBe(ENCRYPTED_ENCODING);
+  });
+
+  test('failure messages that quote an address are encrypted too', async () => {
+    const order = sampleOrder({
+      shippingAddress: { ...sampleOrder().shippingAddress, postalCode: '000 00' },
+    });
+    const handle = await startSaga(stack, order);
+    const outcome = await handle.result();
+    expect(outcome.status).toBe('COMPENSATED');
+    // Decoded by the client: the reason names the postal code...
+    expect(outcome.failure?.reason).toContain('000 00');
+    // ...which the stored history does not.
+    const { text } = await rawHistory(handle.workflowId);
+    expect(text).not.toContain('000 00');
+    expect(text).not.toContain('not served');
+  });
+
+  const toJson = (payload: temporal.api.common.v1.IPayload) => ({
+    metadata: Object.fromEntries(
+      Object.entries(payload.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v).toString('base64')]),
+    ),
+    data: Buffer.from(payload.data ?? []).toString('base64'),
+  });
+
+  async function decode(payloads: unknown[], headers: Record<string, string>) {
+    return fetch(`${codecUrl}/decode`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-namespace': 'default', ...headers },
+      body: JSON.stringify({ payloads }),
+    });
+  }
+
+  test('the codec server decodes the stored input back to the original order', async () => {
+    const order = sampleOrder();
+    const handle = await startSaga(stack, order);
+    await handle.result();
+    const { history } = await rawHistory(handle.workflowId);
+    const stored = history.events![0]!.workflowExecutionStartedEventAttributes!.input!.payloads!;
+
+    const refused = await decode(stored.map(toJson), {});
+    expect(refused.status).toBe(401);
+    expect(refused.headers.get('content-type')).toContain('application/problem+json');
+
+    const response = await decode(stored.map(toJson), { authorization: `Bearer ${KEY}` });
+    expect(response.status).toBe(200);
+    const { payloads } = (await response.json()) as {
+      payloads: { metadata: Record<string, string>; data: string }[];
+    };
+    expect(Buffer.from(payloads[0]!.metadata.encoding!, 'base64').toString()).toBe('json/plain');
+    const input = JSON.parse(Buffer.from(payloads[0]!.data, 'base64').toString()) as { order: unknown };
+    expect(input.order).toEqual(order);
+  });
+
+  test('encode then decode round-trips; bad bodies get a problem naming the field', async () => {
+    const plain = {
+      metadata: { encoding: Buffer.from('json/plain').toString('base64') },
+      data: Buffer.from('"x"').toString('base64'),
+    };
+    const encoded = await fetch(`${codecUrl}/encode`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` },
+      body: JSON.stringify({ payloads: [plain] }),
+    });
+    const { payloads } = (await encoded.json()) as { payloads: unknown[] };
+    expect(payloads[0]).not.toEqual(plain);
+    const decoded = await decode(payloads, { authorization: `Bearer ${KEY}` });
+    expect(((await decoded.json()) as { payloads: unknown[] }).payloads[0]).toEqual(plain);
+
+    const bad = await decode([{ data: 'not base64!' }], { authorization: `Bearer ${KEY}` });
+    expect(bad.status).toBe(422);
+    const problem = (await bad.json()) as { errors: { field: string }[] };
+    expect(problem.errors[0]?.field).toBe('body.payloads.0.data');
+  });
+
+  test('CORS admits the Web UI origin only', async () => {
+    const preflight = (origin: string) =>
+      fetch(`${codecUrl}/decode`, {
+        method: 'OPTIONS',
+        headers: {
+          origin,
+          'access-control-request-method': 'POST',
+          'access-control-request-headers': 'content-type,x-namespace',
+        },
+      });
+    const allowed = await preflight(UI_ORIGIN);
+    expect(allowed.headers.get('access-control-allow-origin')).toBe(UI_ORIGIN);
+    expect(allowed.headers.get('access-control-allow-credentials')).toBe('true');
+    const other = await preflight('http://evil.example');
+    expect(other.headers.get('access-control-allow-origin')).toBeNull();
+  });
+
+  test('a browser session from /login authenticates with its cookie', async () => {
+    const wrong = await fetch(`${codecUrl}/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'apiKey=not-the-key',
+    });
+    expect(wrong.status).toBe(401);
+    expect(wrong.headers.get('set-cookie')).toBeNull();
+    const login = await fetch(`${codecUrl}/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: `apiKey=${encodeURIComponent(KEY)}`,
+    });
+    expect(login.status).toBe(200);
+    const cookie = login.headers.get('set-cookie')!;
+    expect(cookie).toMatch(/HttpOnly/i);
+    const session = cookie.split(';')[0]!;
+    const ok = await decode([], { cookie: session });
+    expect(ok.status).toBe(200);
+    const forged = await decode([], { cookie: `${session.slice(0, -3)}abc` });
+    expect(forged.status).toBe(401);
+  });
+});
