@@ -8,6 +8,8 @@ import { startOtlpReceiver } from '../tools/traces/otlp-receiver';
 import { databaseConfigSchema, loadConfig, SERVICES } from '../shared/config';
 import { prepareDatabases } from './db/prepare';
 import { portInUse } from './lib/ports';
+import { codecConfigSchema } from '../shared/encryption/config';
+import { localCodecKeys } from './lib/local-codec-key';
 import { LOCAL_DEV_API_KEY, localStackConfigSchema } from './lib/local-stack-config';
 import { runTs, waitForHttp, type Supervised } from './lib/processes';
 import { startDevServer, type DevServer } from './temporal/dev-server';
@@ -16,17 +18,25 @@ const say = (line: string) => console.log(`[start] ${line}`);
 
 async function main(): Promise<void> {
   const usesDevKey = !process.env.API_KEYS;
-  const env = { ...process.env, API_KEYS: process.env.API_KEYS || LOCAL_DEV_API_KEY };
-  const config = loadConfig(localStackConfigSchema, env);
+  const base = { ...process.env, API_KEYS: process.env.API_KEYS || LOCAL_DEV_API_KEY };
+  const config = loadConfig(localStackConfigSchema, base);
+  const usesLocalCodecKey = !process.env.SAGA_CODEC_KEYS;
+  const env = {
+    ...base,
+    SAGA_CODEC_KEYS: process.env.SAGA_CODEC_KEYS || localCodecKeys(config.CODEC_KEYS_FILE),
+  };
+  loadConfig(codecConfigSchema, env);
   const workerKinds = ['orchestrator', ...SERVICES] as const;
   const metricsPorts = workerKinds.map((_, i) => config.METRICS_BASE_PORT + i);
   const collectTraces = !process.env.OTEL_EXPORTER_OTLP_ENDPOINT && !process.env.OTEL_TRACES_EXPORTER;
   for (const [port, name] of [
     [config.API_PORT, 'API_PORT'],
+    [config.CODEC_SERVER_PORT, 'CODEC_SERVER_PORT'],
     ...metricsPorts.map((p) => [p, 'METRICS_BASE_PORT'] as const),
     ...(collectTraces ? [[config.OTLP_RECEIVER_PORT, 'OTLP_RECEIVER_PORT'] as const] : []),
   ] as const) {
-    if (await portInUse(port, name === 'API_PORT' ? config.API_HOST : config.METRICS_HOST)) {
+    const host = { API_PORT: config.API_HOST, CODEC_SERVER_PORT: config.CODEC_SERVER_HOST }[name as string];
+    if (await portInUse(port, host ?? config.METRICS_HOST)) {
       throw new Error(`port ${port} is in use (${name}): stop what uses it or choose another port`);
     }
   }
@@ -47,6 +57,7 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void shutdown(0));
   process.on('SIGTERM', () => void shutdown(0));
 
+  const codecUrl = `http://${config.CODEC_SERVER_HOST}:${config.CODEC_SERVER_PORT}`;
   try {
     const [host, port] = config.TEMPORAL_ADDRESS.split(':') as [string, string];
     const server: DevServer = await startDevServer({
@@ -55,6 +66,7 @@ async function main(): Promise<void> {
       uiPort: config.TEMPORAL_UI_PORT,
       dbFile: path.join(config.TEMPORAL_DATA_DIR, 'temporal.sqlite'),
       logFile: path.join(config.TEMPORAL_DATA_DIR, 'temporal.log'),
+      uiCodecEndpoint: codecUrl,
       log: say,
     });
     stops.push(() => server.stop());
@@ -96,6 +108,8 @@ async function main(): Promise<void> {
         runTs(kind, 'worker/main.ts', [kind], { ...childEnv, METRICS_PORT: String(metricsPorts[i]) }),
       );
     }
+    const codecServer = runTs('codec-server', 'codec-server/main.ts', [], childEnv);
+    children.push(codecServer);
     const api = runTs('api', 'api/main.ts', [], childEnv);
     children.push(api);
     for (const child of children) {
@@ -107,12 +121,18 @@ async function main(): Promise<void> {
     }
     const apiUrl = `http://${config.API_HOST}:${config.API_PORT}`;
     await waitForHttp(`${apiUrl}/health/ready`, api);
+    await waitForHttp(`${codecUrl}/health`, codecServer);
 
     console.log(
       [
         '',
         `  API          ${apiUrl}   (docs: ${apiUrl}/docs)`,
         `  Temporal UI  ${server.uiUrl}   (filter: SagaStatus="COMPENSATION_FAILED", OrderId="...", CustomerId="...")`,
+        `  Codec server ${codecUrl}   (payloads are encrypted; to read them in the UI, sign in at ${codecUrl}/login,`,
+        `               then tick "Include cross-origin credentials" in the UI's Codec Server settings)`,
+        usesLocalCodecKey
+          ? `  Payload key  ${path.relative(process.cwd(), config.CODEC_KEYS_FILE)}   (made once; set SAGA_CODEC_KEYS to use your own)`
+          : '',
         `  Metrics      ${apiUrl}/metrics (API); ${workerKinds
           .map((kind, i) => `${kind} http://${config.METRICS_HOST}:${metricsPorts[i]}/metrics`)
           .join(', ')}`,

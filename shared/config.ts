@@ -119,12 +119,29 @@ export const telemetryConfigSchema = z.object({
   METRICS_PORT: port.default(0),
 });
 
+/** The codec server (codec-server/): where it listens and which Web UI origins may call it. */
+export const codecServerConfigSchema = z.object({
+  CODEC_SERVER_HOST: z.string().trim().min(1).default('127.0.0.1'),
+  CODEC_SERVER_PORT: port.default(8888),
+  CODEC_SERVER_CORS_ORIGINS: z
+    .string()
+    .default('http://127.0.0.1:8233,http://localhost:8233')
+    .transform((value) =>
+      value
+        .split(',')
+        .map((origin) => origin.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.url()).min(1, 'needs at least one origin')),
+});
+
 export const appConfigSchema = temporalConfigSchema
   .extend(databaseConfigSchema.shape)
   .extend(sagaConfigSchema.shape)
   .extend(workerConfigSchema.shape)
   .extend(apiConfigSchema.shape)
-  .extend(telemetryConfigSchema.shape);
+  .extend(telemetryConfigSchema.shape)
+  .extend(codecServerConfigSchema.shape);
 
 export type TemporalConfig = z.infer<typeof temporalConfigSchema>;
 export type DatabaseConfig = z.infer<typeof databaseConfigSchema>;

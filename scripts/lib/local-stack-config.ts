@@ -11,6 +11,8 @@ export const localStackConfigSchema = appConfigSchema.extend({
   /** The built-in OTLP/HTTP receiver, used when OTEL_EXPORTER_OTLP_ENDPOINT names no collector. */
   OTLP_RECEIVER_PORT: z.coerce.number().int().min(1).max(65535).default(4318),
   TRACES_FILE: z.string().default(path.resolve(__dirname, '../../.data/traces/spans.jsonl')),
+  /** Where `npm start` keeps the payload key it made, when SAGA_CODEC_KEYS is not set. */
+  CODEC_KEYS_FILE: z.string().default(path.resolve(__dirname, '../../.data/codec-keys')),
 });
 
 /** Only for the local stack: a key so the README's curl examples work out of the box. Never used elsewhere. */

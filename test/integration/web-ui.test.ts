@@ -1,10 +1,15 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
+import type { Server } from 'node:http';
 import type { Browser, Locator, Page } from 'playwright-core';
+import pino from 'pino';
+import { createCodecServerApp } from '../../codec-server/app';
+import { loadConfig } from '../../shared/config';
+import { codecConfigSchema, payloadCodecFromConfig } from '../../shared/encryption/config';
 import { orderIdKey } from '../../shared/search-attributes';
 import { launchBrowser, newPage } from '../support/browser';
 import { requireEnv, TEST_ENV } from '../support/env';
-import { startSaga } from '../support/orders';
+import { sampleOrder, startSaga } from '../support/orders';
 import { startStack, type Stack } from '../support/stack';
 
 /**
@@ -17,21 +22,37 @@ describe('Temporal Web UI', () => {
   let stack: Stack | undefined;
   let browser: Browser | undefined;
   let page: Page | undefined;
+  let codecServer: Server | undefined;
+  let codecUrl = '';
+  const operatorKey = 'web-ui-operator-key-0123456789';
 
   beforeAll(async () => {
     mkdirSync(outDir, { recursive: true });
     // Fails (does not skip) with the reason when Chromium is missing and cannot be installed.
     browser = await launchBrowser();
     stack = await startStack();
+    const app = createCodecServerApp({
+      codec: payloadCodecFromConfig(loadConfig(codecConfigSchema)),
+      apiKeys: [operatorKey],
+      allowedOrigins: [new URL(requireEnv(TEST_ENV.temporalUiUrl)).origin],
+      logger: pino({ level: 'silent' }),
+    });
+    codecServer = await new Promise<Server>((resolve) => {
+      const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
+    });
+    const address = codecServer.address();
+    codecUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
   });
 
   afterAll(async () => {
     await browser?.close();
+    await new Promise<void>((resolve) => (codecServer ? codecServer.close(() => resolve()) : resolve()));
     await stack?.stop();
   });
 
   test('lists a completed saga by its OrderId and shows its detail page', async () => {
-    const handle = await startSaga(stack!);
+    const order = sampleOrder({ customerId: 'cust-ui-4711' });
+    const handle = await startSaga(stack!, order);
     const outcome = await handle.result();
     expect(outcome.status).toBe('COMPLETED');
     const described = await handle.describe();
@@ -73,11 +94,37 @@ describe('Temporal Web UI', () => {
       await visible(page.getByText('Completed', { exact: true }).first(), 'status Completed');
       // The event history timeline has drawn the last step.
       await visible(page.getByText('approveOrder').first(), 'the approveOrder step in the event history');
+      // Payloads are encrypted: without the codec server the UI shows only ciphertext and the key id.
+      await visible(page.getByText('encryption-key-id').first(), 'the encrypted input (its key id)');
+      const encrypted = await page.locator('body').innerText();
+      expect(encrypted).toContain(handle.workflowId);
+      expect(encrypted).not.toContain(order.customerId);
+      expect(encrypted).not.toContain(order.paymentToken);
+      await page.screenshot({ path: path.join(outDir, 'saga-detail-encrypted.png'), fullPage: true });
+
+      // The operator signs in at the codec server and points the UI's codec settings at it, with
+      // cross-origin credentials (what the UI's Codec Server dialog stores).
+      await page.goto(`${codecUrl}/login`);
+      await page.fill('input[name=apiKey]', operatorKey);
+      await page.click('button[type=submit]');
+      await visible(page.getByText('Signed in'), 'the codec server sign-in confirmation');
+      await page.goto(`${uiUrl}/namespaces/default/workflows`, { waitUntil: 'domcontentloaded' });
+      await page.evaluate((endpoint) => {
+        // Runs in the page; this project's TypeScript has no DOM types.
+        const { localStorage } = globalThis as unknown as {
+          localStorage: { setItem(key: string, value: string): void };
+        };
+        localStorage.setItem('endpoint', JSON.stringify(endpoint));
+        localStorage.setItem('overrideRemoteCodecConfiguration', 'true');
+        localStorage.setItem('includeCredentials', 'true');
+      }, codecUrl);
+      await page.goto(detailUrl, { waitUntil: 'domcontentloaded' });
+      await visible(page.getByText(order.customerId).first(), 'the decrypted input (its customer id)');
       const detail = await page.locator('body').innerText();
-      expect(detail).toContain(handle.workflowId);
       expect(detail).toContain('orderSaga');
       expect(detail).toContain('Completed');
       expect(detail).toContain(orderId);
+      expect(detail).not.toContain('encryption-key-id');
       await page.screenshot({ path: path.join(outDir, 'saga-detail.png'), fullPage: true });
     } catch (error) {
       await page.screenshot({ path: path.join(outDir, 'failure.png'), fullPage: true }).catch(() => {});
