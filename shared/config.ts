@@ -135,6 +135,48 @@ export const codecServerConfigSchema = z.object({
     .pipe(z.array(z.url()).min(1, 'needs at least one origin')),
 });
 
+const KEY_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+/**
+ * SAGA_CODEC_KEYS: comma-separated `keyId:base64key` entries, each key 32 bytes (AES-256). New payloads
+ * are encrypted with SAGA_CODEC_ACTIVE_KEY_ID (default: the last entry); any listed key decrypts. To rotate,
+ * append a new key (it becomes active), and drop an old one only when no history still needs it.
+ * Messages never quote key material.
+ */
+export const codecKeysConfigSchema = z.object({
+  SAGA_CODEC_KEYS: z
+    .string({ error: 'is required: comma-separated keyId:base64key entries (32-byte keys)' })
+    .transform((value, ctx) => {
+      const keys = new Map<string, Buffer>();
+      for (const [index, entry] of value
+        .split(',')
+        .map((e) => e.trim())
+        .filter(Boolean)
+        .entries()) {
+        const separator = entry.indexOf(':');
+        const id = separator > 0 ? entry.slice(0, separator) : '';
+        const key = Buffer.from(entry.slice(separator + 1), 'base64');
+        if (!KEY_ID.test(id)) {
+          ctx.addIssue({
+            code: 'custom',
+            message: `entry ${index + 1} needs a key id ([A-Za-z0-9._-]) before ':'`,
+          });
+        } else if (keys.has(id)) {
+          ctx.addIssue({ code: 'custom', message: `key id ${id} is listed twice` });
+        } else if (key.length !== 32) {
+          ctx.addIssue({
+            code: 'custom',
+            message: `key ${id} must be 32 bytes of base64 (openssl rand -base64 32)`,
+          });
+        } else keys.set(id, key);
+      }
+      if (keys.size === 0 && ctx.issues.length === 0)
+        ctx.addIssue({ code: 'custom', message: 'needs at least one keyId:base64key entry' });
+      return keys;
+    }),
+  SAGA_CODEC_ACTIVE_KEY_ID: z.string().trim().optional(),
+});
+
 export const appConfigSchema = temporalConfigSchema
   .extend(databaseConfigSchema.shape)
   .extend(sagaConfigSchema.shape)

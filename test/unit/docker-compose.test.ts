@@ -1,11 +1,15 @@
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { WORKFLOW_INTERCEPTOR_MODULES } from '../../worker/telemetry';
+import { generateCodecKey } from '../../shared/encryption/config';
 import { parse } from 'yaml';
 import {
   DATABASE_URL_VARS,
   SERVICES,
   apiConfigSchema,
+  codecKeysConfigSchema,
+  codecServerConfigSchema,
+  telemetryConfigSchema,
   databaseConfigSchema,
   loadConfig,
   loadServiceDatabaseConfig,
@@ -39,6 +43,10 @@ const CONFIG_SCHEMAS = {
   sagaConfigSchema,
   workerConfigSchema,
   apiConfigSchema,
+  telemetryConfigSchema,
+  codecServerConfigSchema,
+  // The entry points load it through shared/encryption's codecConfigSchema.
+  codecConfigSchema: codecKeysConfigSchema,
 };
 const CONFIG_VARIABLES = new Set(
   Object.values(CONFIG_SCHEMAS).flatMap((schema) => Object.keys(schema.shape)),
@@ -51,8 +59,22 @@ const WORKER_KINDS: readonly string[] = ['orchestrator', ...SERVICES];
 
 /** The entry points the image runs, and for each the schemas it loads (see the file named). */
 const ENTRY_POINTS: Record<string, { schemas: string[] }> = {
-  'api/main.ts': { schemas: ['temporalConfigSchema', 'sagaConfigSchema', 'apiConfigSchema'] },
-  'worker/main.ts': { schemas: ['temporalConfigSchema', 'workerConfigSchema'] }, // + loadServiceDatabaseConfig
+  'api/main.ts': {
+    schemas: [
+      'temporalConfigSchema',
+      'sagaConfigSchema',
+      'apiConfigSchema',
+      'telemetryConfigSchema',
+      'codecConfigSchema',
+    ],
+  },
+  'worker/main.ts': {
+    schemas: ['temporalConfigSchema', 'workerConfigSchema', 'telemetryConfigSchema', 'codecConfigSchema'],
+  }, // + loadServiceDatabaseConfig
+  // API_KEYS and LOG_LEVEL only, from the API's and Temporal's schemas.
+  'codec-server/main.ts': {
+    schemas: ['codecServerConfigSchema', 'codecConfigSchema', 'apiConfigSchema', 'temporalConfigSchema'],
+  },
   'scripts/db/prepare.ts': { schemas: ['databaseConfigSchema'] },
 };
 
@@ -106,10 +128,14 @@ function environment(service: ComposeService | undefined): Record<string, string
 }
 
 /** A value as Compose passes it on: `$$` is a literal `$`, `${VAR:-default}` takes the default here. */
+/** Values an operator must supply (`${NAME:?message}` in the compose file), as the checks assume them. */
+const OPERATOR_SUPPLIED: Record<string, string> = { SAGA_CODEC_KEYS: generateCodecKey('compose-check') };
+
 function interpolate(value: string): string {
   return value.replace(
-    /\$\$|\$\{(\w+)(?::?-([^}]*))?\}/g,
-    (match: string, _name?: string, fallback?: string) => (match === '$$' ? '$' : (fallback ?? '')),
+    /\$\$|\$\{(\w+)(?:(:?-)([^}]*)|:?\?[^}]*)?\}/g,
+    (match: string, name?: string, dash?: string, fallback?: string) =>
+      match === '$$' ? '$' : dash ? (fallback ?? '') : (OPERATOR_SUPPLIED[name ?? ''] ?? ''),
   );
 }
 
@@ -474,6 +500,7 @@ describe(COMPOSE_FILE, () => {
     );
     for (const [name, service] of ours) {
       if (migrations.some(([migrate]) => migrate === name)) continue; // databases only
+      if (entryPoint(commandOf(service)).file === 'codec-server/main.ts') continue; // payloads only
       const address = environment(service).TEMPORAL_ADDRESS ?? '';
       if (address !== `${temporalName}:7233`) {
         problems.push(
