@@ -11,7 +11,7 @@ import { z } from '../shared/zod';
 const base64 = z.base64('must be base64');
 const payloadsBodySchema = z.strictObject({
   payloads: z
-    .array(z.strictObject({ metadata: z.record(z.string(), base64).optional(), data: base64.optional() }))
+    .array(z.object({ metadata: z.record(z.string(), base64).optional(), data: base64.optional() }))
     .max(10_000),
 });
 
@@ -31,8 +31,17 @@ const SESSION_COOKIE = 'saga_codec_session';
 /**
  * The codec server the Temporal Web UI calls to show decrypted payloads to an operator, and that tools can
  * call with an API key. Authentication: `Authorization: Bearer <API key>`, or, for the browser, a session
- * cookie from /login: the Web UI's "include cross-origin credentials" option sends it (the UI and this
- * server are on the same host, so the cookie is same-site).
+ * cookie from /login.
+ *
+ * How the Web UI (2.42, served by `temporal server start-dev --ui-codec-endpoint`) calls it:
+ * `fetch(endpoint + '/decode')` with `Content-Type` and `X-Namespace` only. It sends `Authorization` only
+ * with "pass access token", which needs an https endpoint and a UI with its own login (the dev server has
+ * neither), so a browser authenticates with the cookie, which `fetch` sends only with
+ * `credentials: 'include'`. The dev server cannot set that at cluster level, and the UI ignores the
+ * browser's "Include cross-origin credentials" while the cluster-level endpoint is used: the operator
+ * must choose "Use my browser setting and ignore Cluster-level setting" in the UI's Codec Server settings,
+ * with this endpoint and that box ticked. The cookie is SameSite=Lax, so the UI, /login and the endpoint
+ * must use the same host name (127.0.0.1 and localhost are different sites).
  */
 export function createCodecServerApp(options: CodecServerOptions): Express {
   const app = express();
@@ -72,7 +81,8 @@ export function createCodecServerApp(options: CodecServerOptions): Express {
       maxAge: (options.sessionSeconds ?? 8 * 3600) * 1000,
     });
     options.logger.info({ keyId: principal.keyId }, 'codec session opened');
-    res.type('html').send(LOGGED_IN_PAGE);
+    // The endpoint as this browser reached it, so the UI setting uses the same host name as the cookie.
+    res.type('html').send(loggedInPage(`${req.protocol}://${req.get('host') ?? ''}`));
   });
 
   const authenticate: RequestHandler = (req, _res, next) => {
@@ -190,8 +200,17 @@ const LOGIN_PAGE = `<!doctype html><html><head><meta charset="utf-8"><title>Saga
 <form method="post" action="/login"><label>API key <input name="apiKey" type="password" autocomplete="off" required></label><button type="submit">Sign in</button></form>
 </body></html>`;
 
-const LOGGED_IN_PAGE = `<!doctype html><html><head><meta charset="utf-8"><title>Saga codec server</title>${PAGE_STYLE}</head><body>
+function loggedInPage(endpoint: string): string {
+  const safe = endpoint.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+  return `<!doctype html><html><head><meta charset="utf-8"><title>Saga codec server</title>${PAGE_STYLE}</head><body>
 <h1>Signed in</h1>
-<p>In the Temporal Web UI, open <b>Codec Server</b> (the data encoder icon at the top right), check
-<b>Include cross-origin credentials</b>, and save. Payloads are then shown decrypted in this browser.</p>
+<p>This browser now holds a session for this codec server. In the Temporal Web UI, open the <b>Codec Server</b>
+settings and:</p>
+<ol><li>choose <b>Use my browser setting and ignore Cluster-level setting</b>,</li>
+<li>set <b>Codec Server browser endpoint</b> to <code>${safe}</code> (no trailing slash),</li>
+<li>tick <b>Include cross-origin credentials</b>, and apply.</li></ol>
+<p>Without the first step the UI does not send this session. Open the Web UI under the same host name as this
+page (<code>127.0.0.1</code> and <code>localhost</code> do not share the session). Payloads are then shown
+decrypted in this browser.</p>
 </body></html>`;
+}

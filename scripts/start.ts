@@ -128,8 +128,9 @@ async function main(): Promise<void> {
         '',
         `  API          ${apiUrl}   (docs: ${apiUrl}/docs)`,
         `  Temporal UI  ${server.uiUrl}   (filter: SagaStatus="COMPENSATION_FAILED", OrderId="...", CustomerId="...")`,
-        `  Codec server ${codecUrl}   (payloads are encrypted; to read them in the UI, sign in at ${codecUrl}/login,`,
-        `               then tick "Include cross-origin credentials" in the UI's Codec Server settings)`,
+        `  Codec server ${codecUrl}   (payloads are encrypted; to read them in the UI: sign in at ${codecUrl}/login,`,
+        `               then in the UI's Codec Server settings choose "Use my browser setting", endpoint ${codecUrl},`,
+        `               tick "Include cross-origin credentials"; use the same host name for the UI and this)`,
         usesLocalCodecKey
           ? `  Payload key  ${path.relative(process.cwd(), config.CODEC_KEYS_FILE)}   (made once; set SAGA_CODEC_KEYS to use your own)`
           : '',

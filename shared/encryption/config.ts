@@ -11,7 +11,7 @@ export const codecConfigSchema = codecKeysConfigSchema.transform((value, ctx) =>
     ctx.addIssue({
       code: 'custom',
       path: ['SAGA_CODEC_ACTIVE_KEY_ID'],
-      message: `${activeKeyId} is not a key id of SAGA_CODEC_KEYS`,
+      message: 'is not one of the key ids of SAGA_CODEC_KEYS',
     });
   return { keys: value.SAGA_CODEC_KEYS, activeKeyId };
 });
