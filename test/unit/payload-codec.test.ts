@@ -88,7 +88,10 @@ describe('codec configuration', () => {
       'key k1 must be 32 bytes',
     ],
     [{ SAGA_CODEC_KEYS: `${generateCodecKey('k1')},${generateCodecKey('k1')}` }, 'key id k1 is listed twice'],
-    [{ SAGA_CODEC_KEYS: generateCodecKey('k1'), SAGA_CODEC_ACTIVE_KEY_ID: 'k9' }, 'SAGA_CODEC_ACTIVE_KEY_ID is not one of the key ids'],
+    [
+      { SAGA_CODEC_KEYS: generateCodecKey('k1'), SAGA_CODEC_ACTIVE_KEY_ID: 'k9' },
+      'SAGA_CODEC_ACTIVE_KEY_ID is not one of the key ids',
+    ],
   ])('refuses %j with one line that quotes no key material', (env, message) => {
     let error: unknown;
     try {
