@@ -89,6 +89,8 @@ async function main(): Promise<void> {
       stops.push(() => receiver.close());
       tracingEnv.OTEL_TRACES_EXPORTER = 'otlp';
       tracingEnv.OTEL_EXPORTER_OTLP_ENDPOINT = receiver.endpoint;
+      // Spans leave each process within a second, so `npm run trace` right after a saga sees all of it.
+      tracingEnv.OTEL_BSP_SCHEDULE_DELAY = process.env.OTEL_BSP_SCHEDULE_DELAY ?? '1000';
       tracesWhere = `${path.relative(process.cwd(), config.TRACES_FILE)} (OTLP receiver ${receiver.endpoint}); npm run trace -- <saga id>`;
     } else if (process.env.OTEL_EXPORTER_OTLP_ENDPOINT) {
       tracingEnv.OTEL_TRACES_EXPORTER = process.env.OTEL_TRACES_EXPORTER ?? 'otlp';
