@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import type { Tracer } from '@opentelemetry/api';
 import type { Registry } from 'prom-client';
 import { authenticate } from './auth';
-import { HttpProblem, problemMiddleware, sendProblem } from './problem';
+import { HttpProblem, finalHandlers, sendProblem } from './problem';
 import { openApiRouter } from './openapi';
 import { healthRouter } from './routes/health';
 import { sagasRouter } from './routes/sagas';
@@ -67,21 +67,7 @@ export function createApp(options: AppOptions): Express {
   );
   app.use(sagasRouter(options.sagas));
 
-  app.use((req, res) =>
-    sendProblem(
-      res,
-      new HttpProblem(404, 'not-found', `no route ${req.method} ${req.path}`),
-      req.originalUrl,
-    ),
-  );
-  app.use(
-    problemMiddleware((error) =>
-      options.logger.error(
-        { err: { type: (error as Error)?.name, message: (error as Error)?.message } },
-        'unexpected error',
-      ),
-    ),
-  );
+  app.use(...finalHandlers(options.logger));
   return app;
 }
 

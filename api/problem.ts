@@ -1,4 +1,5 @@
-import type { ErrorRequestHandler, Response } from 'express';
+import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
+import type { Logger } from 'pino';
 import { z } from '../shared/zod';
 
 /**
@@ -110,4 +111,25 @@ export function problemMiddleware(onUnexpected: (error: unknown) => void): Error
     onUnexpected(error);
     sendProblem(res, new HttpProblem(500, 'internal-error', 'an internal error occurred'), req.originalUrl);
   };
+}
+
+/**
+ * The last handlers of an app: unknown routes answer 404, and any error becomes problem+json; the
+ * unexpected ones are logged by type and message only (no stack traces, no request data).
+ */
+export function finalHandlers(logger: Pick<Logger, 'error'>): [RequestHandler, ErrorRequestHandler] {
+  return [
+    (req, res) =>
+      sendProblem(
+        res,
+        new HttpProblem(404, 'not-found', `no route ${req.method} ${req.path}`),
+        req.originalUrl,
+      ),
+    problemMiddleware((error) =>
+      logger.error(
+        { err: { type: (error as Error)?.name, message: (error as Error)?.message } },
+        'unexpected error',
+      ),
+    ),
+  ];
 }

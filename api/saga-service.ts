@@ -33,6 +33,8 @@ export interface SagaServiceOptions {
 export interface StartResult {
   sagaId: string;
   orderId: string;
+  /** The run the start created (or found): logged with the saga id. */
+  runId: string;
   /** false when an Idempotency-Key found the saga an earlier request started. */
   created: boolean;
 }
@@ -53,7 +55,7 @@ export class SagaService {
     const orderId = `ord_${randomUUID()}`;
     const input: OrderSagaInput = { orderId, order, settings: this.options.settings };
     try {
-      await this.client.workflow.start(WORKFLOW_TYPE, {
+      const handle = await this.client.workflow.start(WORKFLOW_TYPE, {
         workflowId: sagaId,
         taskQueue: this.options.orchestratorTaskQueue,
         args: [input],
@@ -65,7 +67,7 @@ export class SagaService {
         ],
         workflowIdReusePolicy: 'REJECT_DUPLICATE',
       });
-      return { sagaId, orderId, created: true };
+      return { sagaId, orderId, runId: handle.firstExecutionRunId, created: true };
     } catch (error) {
       if (!(error instanceof WorkflowExecutionAlreadyStartedError) || !idempotency) throw error;
       const existing = await this.client.workflow.getHandle(sagaId).describe();
@@ -79,6 +81,7 @@ export class SagaService {
       return {
         sagaId,
         orderId: String(existing.typedSearchAttributes.get(orderIdKey) ?? ''),
+        runId: existing.runId,
         created: false,
       };
     }

@@ -72,9 +72,10 @@ export function requestLogger(logger: Logger): RequestHandler {
       res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
     },
     customProps: (_req, res) => {
-      const { sagaId } = (res as { locals?: { sagaId?: unknown } }).locals ?? {};
+      const { sagaId, runId } = (res as { locals?: { sagaId?: unknown; runId?: unknown } }).locals ?? {};
       return {
         ...(typeof sagaId === 'string' ? { sagaId, workflowId: sagaId } : {}),
+        ...(typeof runId === 'string' ? { runId } : {}),
       };
     },
     customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : 'info'),

@@ -4,7 +4,7 @@ import express, { type Express, type RequestHandler } from 'express';
 import type { Payload, PayloadCodec } from '@temporalio/common';
 import type { Logger } from 'pino';
 import { bearerToken, keyMatcher, type Principal } from '../api/auth';
-import { HttpProblem, problemMiddleware, validationProblem } from '../api/problem';
+import { HttpProblem, finalHandlers, validationProblem } from '../api/problem';
 import { z } from '../shared/zod';
 
 /** Temporal's codec server wire format: payload metadata values and data in base64. */
@@ -127,15 +127,7 @@ export function createCodecServerApp(options: CodecServerOptions): Express {
     });
   }
 
-  app.use((req, _res, next) => next(new HttpProblem(404, 'not-found', `no route ${req.method} ${req.path}`)));
-  app.use(
-    problemMiddleware((error) =>
-      options.logger.error(
-        { err: { type: (error as Error)?.name, message: (error as Error)?.message } },
-        'unexpected error',
-      ),
-    ),
-  );
+  app.use(...finalHandlers(options.logger));
   return app;
 }
 

@@ -30,6 +30,7 @@ export function sagasRouter(sagas: SagaService): Router {
       key ? { scope: req.principal?.keyId ?? 'anonymous', key } : undefined,
     );
     res.locals.sagaId = started.sagaId;
+    res.locals.runId = started.runId;
     const done = waitSeconds ? await sagas.waitForFinal(started.sagaId, waitSeconds) : false;
     const view = waitSeconds !== undefined || !started.created ? await sagas.get(started.sagaId) : undefined;
     const final = view !== undefined && FINAL_SAGA_STATUSES.includes(view.status);

@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { createCodecServerApp } from '../../codec-server/app';
 import { createLogger } from '../../shared/logger';
 import { AesGcmPayloadCodec } from '../../shared/encryption/payload-codec';
+import { listen, type Listening } from '../support/listen';
 
 /**
  * The codec server's HTTP contract, over real HTTP on a free port, as the Temporal Web UI (2.42, the one
@@ -26,7 +25,7 @@ const plainPayload = (value: unknown): JsonPayload => ({
 describe('codec server', () => {
   const logLines: string[] = [];
   const codecKey = randomBytes(32);
-  let server: Server;
+  let server: Listening;
   let url: string;
 
   beforeAll(async () => {
@@ -36,13 +35,11 @@ describe('codec server', () => {
       allowedOrigins: [UI_ORIGIN],
       logger: createLogger('codec-server', 'debug', { write: (line: string) => logLines.push(line) }),
     });
-    server = await new Promise<Server>((resolve) => {
-      const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
-    });
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    server = await listen(app);
+    url = server.url;
   });
   afterAll(async () => {
-    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+    await server?.close();
   });
 
   function post(path: string, body: unknown, headers: Record<string, string> = {}) {

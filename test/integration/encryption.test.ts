@@ -1,12 +1,8 @@
-import type { Server } from 'node:http';
-import pino from 'pino';
 import { temporal } from '@temporalio/proto';
-import { createCodecServerApp } from '../../codec-server/app';
-import { loadConfig } from '../../shared/config';
-import { codecConfigSchema, payloadCodecFromConfig } from '../../shared/encryption/config';
 import { ENCRYPTED_ENCODING } from '../../shared/encryption/payload-codec';
 import { sampleOrder, startSaga } from '../support/orders';
 import { startStack, type Stack } from '../support/stack';
+import { listenCodecServer, type Listening } from '../support/listen';
 
 /**
  * Payment tokens, addresses and customer ids never reach Temporal in plaintext: the raw history holds
@@ -17,25 +13,16 @@ const KEY = 'codec-test-key-0123456789';
 
 describe('payload encryption', () => {
   let stack: Stack;
-  let server: Server;
+  let server: Listening;
   let codecUrl: string;
 
   beforeAll(async () => {
     stack = await startStack();
-    const app = createCodecServerApp({
-      codec: payloadCodecFromConfig(loadConfig(codecConfigSchema)),
-      apiKeys: [KEY],
-      allowedOrigins: [UI_ORIGIN],
-      logger: pino({ level: 'silent' }),
-    });
-    server = await new Promise<Server>((resolve) => {
-      const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
-    });
-    const address = server.address();
-    codecUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+    server = await listenCodecServer(KEY, UI_ORIGIN);
+    codecUrl = server.url;
   });
   afterAll(async () => {
-    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+    await server?.close();
     await stack?.stop();
   });
 

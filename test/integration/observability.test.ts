@@ -1,5 +1,4 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
-import type { Server } from 'node:http';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
@@ -13,6 +12,7 @@ import { renderTrace } from '../../tools/traces/tree';
 import { sampleOrder } from '../support/orders';
 import { spawnWorker, waitForWorkerStart, type WorkerProcess } from '../support/processes';
 import { startStack, type Stack } from '../support/stack';
+import { listen, type Listening } from '../support/listen';
 
 /**
  * Observability end to end, with every worker a separate process exporting spans over OTLP/HTTP and
@@ -28,7 +28,7 @@ describe('traces, metrics and logs of a saga', () => {
   let tracing: Tracing;
   let receiver: Awaited<ReturnType<typeof startOtlpReceiver>>;
   let stack: Stack;
-  let server: Server;
+  let server: Listening;
   let apiUrl: string;
   const workers = new Map<string, WorkerProcess>();
 
@@ -67,15 +67,12 @@ describe('traces, metrics and logs of a saga', () => {
       metrics: createMetricsRegistry('api'),
       logger: createLogger('api', 'info', logStream),
     });
-    server = await new Promise<Server>((resolve) => {
-      const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
-    });
-    const address = server.address();
-    apiUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+    server = await listen(app);
+    apiUrl = server.url;
   }, 120_000);
 
   afterAll(async () => {
-    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+    await server?.close();
     await Promise.all([...workers.values()].map((worker) => worker.stop()));
     await stack?.stop();
     await tracing?.shutdown();
@@ -248,6 +245,7 @@ describe('traces, metrics and logs of a saga', () => {
       .map((line) => JSON.parse(line) as Record<string, unknown>)
       .find((l) => l.sagaId === sagaId);
     expect(request).toMatchObject({ sagaId, traceId, req: { method: 'POST', path: '/sagas' } });
+    expect(typeof request?.runId).toBe('string');
 
     const deadline = Date.now() + 10_000;
     let completed: Record<string, unknown> | undefined;

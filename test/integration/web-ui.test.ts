@@ -1,16 +1,12 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import type { Server } from 'node:http';
 import type { Browser, Locator, Page } from 'playwright-core';
-import pino from 'pino';
-import { createCodecServerApp } from '../../codec-server/app';
-import { loadConfig } from '../../shared/config';
-import { codecConfigSchema, payloadCodecFromConfig } from '../../shared/encryption/config';
 import { orderIdKey } from '../../shared/search-attributes';
 import { launchBrowser, newPage } from '../support/browser';
 import { requireEnv, TEST_ENV } from '../support/env';
 import { sampleOrder, startSaga } from '../support/orders';
 import { startStack, type Stack } from '../support/stack';
+import { listenCodecServer, type Listening } from '../support/listen';
 
 /**
  * The Temporal Web UI shows a saga: run one to completion, find it in the workflows list by its custom
@@ -22,7 +18,7 @@ describe('Temporal Web UI', () => {
   let stack: Stack | undefined;
   let browser: Browser | undefined;
   let page: Page | undefined;
-  let codecServer: Server | undefined;
+  let codecServer: Listening | undefined;
   let codecUrl = '';
   const operatorKey = 'web-ui-operator-key-0123456789';
 
@@ -31,22 +27,13 @@ describe('Temporal Web UI', () => {
     // Fails (does not skip) with the reason when Chromium is missing and cannot be installed.
     browser = await launchBrowser();
     stack = await startStack();
-    const app = createCodecServerApp({
-      codec: payloadCodecFromConfig(loadConfig(codecConfigSchema)),
-      apiKeys: [operatorKey],
-      allowedOrigins: [new URL(requireEnv(TEST_ENV.temporalUiUrl)).origin],
-      logger: pino({ level: 'silent' }),
-    });
-    codecServer = await new Promise<Server>((resolve) => {
-      const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
-    });
-    const address = codecServer.address();
-    codecUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+    codecServer = await listenCodecServer(operatorKey, new URL(requireEnv(TEST_ENV.temporalUiUrl)).origin);
+    codecUrl = codecServer.url;
   });
 
   afterAll(async () => {
     await browser?.close();
-    await new Promise<void>((resolve) => (codecServer ? codecServer.close(() => resolve()) : resolve()));
+    await codecServer?.close();
     await stack?.stop();
   });
 

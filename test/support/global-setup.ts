@@ -69,7 +69,8 @@ export default async function globalSetup(): Promise<void> {
   writeFileSync(bundlePath, bundle.code);
 
   // Every client and worker of the run, in Jest's workers and in spawned processes, encrypts with it.
-  process.env.SAGA_CODEC_KEYS = `${generateCodecKey('test-old')},${generateCodecKey('test-1')}`;
+  // (Recording replay fixtures sets its own, kept in test/fixtures/histories/codec-keys.)
+  process.env.SAGA_CODEC_KEYS ??= `${generateCodecKey('test-old')},${generateCodecKey('test-1')}`;
   process.env[TEST_ENV.temporalAddress] = address;
   process.env[TEST_ENV.temporalUiUrl] = uiUrl;
   process.env[TEST_ENV.workflowBundle] = bundlePath;

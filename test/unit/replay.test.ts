@@ -2,12 +2,17 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Worker } from '@temporalio/worker';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
+import { loadConfig } from '../../shared/config';
+import { codecConfigSchema, encryptingDataConverter } from '../../shared/encryption/config';
+import { WORKFLOW_INTERCEPTOR_MODULES } from '../../worker/telemetry';
 
 /**
  * Replays recorded histories of every saga ending against the current workflow code. A change that makes
  * the workflow non-deterministic fails here. Re-record with `npm run test:record-histories`.
  */
 const FIXTURES = path.resolve(__dirname, '../fixtures/histories');
+/** A test-only key: `npm run test:record-histories` records with it, so the fixtures stay readable. */
+const FIXTURE_KEYS = readFileSync(path.join(FIXTURES, 'codec-keys'), 'utf8').trim();
 const ENDINGS = [
   'completed',
   'completed-after-retries',
@@ -33,7 +38,14 @@ describe('workflow determinism', () => {
     }));
     const results: { workflowId: string; error?: unknown }[] = [];
     for await (const result of Worker.runReplayHistories(
-      { workflowsPath: require.resolve('../../workflows') },
+      {
+        workflowsPath: require.resolve('../../workflows'),
+        // As the orchestrator runs them: with the tracing interceptors and the encrypting data converter.
+        interceptors: { workflowModules: WORKFLOW_INTERCEPTOR_MODULES },
+        dataConverter: encryptingDataConverter(
+          loadConfig(codecConfigSchema, { SAGA_CODEC_KEYS: FIXTURE_KEYS }),
+        ),
+      },
       histories,
     )) {
       results.push({ workflowId: result.workflowId, error: result.error });
