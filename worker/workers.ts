@@ -55,7 +55,12 @@ export async function createOrchestratorWorker(
     maxConcurrentWorkflowTaskExecutions: config.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
     dataConverter: telemetry.dataConverter,
     ...source,
-    interceptors: { workflowModules: WORKFLOW_INTERCEPTOR_MODULES },
+    // Workflow spans cost CPU in every workflow task (measured: bench/README), so only when traced. A
+    // prebuilt bundle (tests, the Docker image) has them compiled in either way.
+    interceptors: {
+      workflowModules:
+        telemetry.tracing?.enabled && !config.WORKFLOW_BUNDLE_PATH ? WORKFLOW_INTERCEPTOR_MODULES : [],
+    },
     sinks: {
       ...tracing.sinks,
       // Registered even without a registry: the workflows call it either way.

@@ -17,6 +17,8 @@ import type { TelemetryConfig } from '../config';
  * @temporalio/interceptors-opentelemetry 1.24 hands 1.x span objects to the span processor it is given.
  */
 export interface Tracing {
+  /** False when spans go nowhere: workers then leave the workflow tracing interceptors out of their bundle. */
+  enabled: boolean;
   /** Also given to Temporal's workflow span sink, so workflow spans leave the same way as the others. */
   spanProcessor: SpanProcessor;
   resource: Resource;
@@ -57,6 +59,7 @@ export function startTracing(options: TracingOptions): Tracing {
   });
   sdk.start();
   return {
+    enabled: options.spanProcessor !== undefined || options.config.OTEL_TRACES_EXPORTER !== 'none',
     spanProcessor,
     resource,
     tracer: trace.getTracer('saga'),
@@ -67,6 +70,7 @@ export function startTracing(options: TracingOptions): Tracing {
 /** Tracing switched off: spans are created by the API's no-op tracer and dropped. */
 export function noTracing(): Tracing {
   return {
+    enabled: false,
     spanProcessor: new NoopSpanProcessor(),
     resource: Resource.empty(),
     tracer: trace.getTracer('saga'),
