@@ -47,6 +47,8 @@ export function spanProcessorFor(config: TelemetryConfig): SpanProcessor {
 }
 
 export function startTracing(options: TracingOptions): Tracing {
+  // Off means off: no SDK, no instrumentation, the API's no-op tracer (nothing recorded, nothing to collect).
+  if (!options.spanProcessor && options.config.OTEL_TRACES_EXPORTER === 'none') return noTracing();
   const resource = new Resource({ [ATTR_SERVICE_NAME]: options.serviceName });
   const spanProcessor = options.spanProcessor ?? spanProcessorFor(options.config);
   const sdk = new NodeSDK({
@@ -59,7 +61,7 @@ export function startTracing(options: TracingOptions): Tracing {
   });
   sdk.start();
   return {
-    enabled: options.spanProcessor !== undefined || options.config.OTEL_TRACES_EXPORTER !== 'none',
+    enabled: true,
     spanProcessor,
     resource,
     tracer: trace.getTracer('saga'),
