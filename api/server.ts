@@ -2,9 +2,8 @@ import { Client, Connection } from '@temporalio/client';
 import type { Server } from 'node:http';
 import type { Logger } from 'pino';
 import type { DataConverter } from '@temporalio/common';
-import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry';
 import type { Registry } from 'prom-client';
-import type { Tracing } from '../shared/telemetry/tracing';
+import { clientInterceptors, type Tracing } from '../shared/telemetry/tracing';
 import type { ApiConfig, SagaConfig, TemporalConfig } from '../shared/config';
 import { sagaSettingsFromConfig } from '../shared/saga-settings';
 import { taskQueues } from '../shared/task-queues';
@@ -39,10 +38,7 @@ export async function startApiServer(
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     dataConverter: telemetry.dataConverter,
-    // Starts, signals and queries become spans, and the trace context travels to the workflow in headers.
-    interceptors: {
-      workflow: [new OpenTelemetryWorkflowClientInterceptor({ tracer: telemetry.tracing?.tracer })],
-    },
+    interceptors: clientInterceptors(telemetry.tracing),
   });
   const queues = taskQueues(config.TASK_QUEUE_PREFIX);
   const sagas = new SagaService({
@@ -62,7 +58,7 @@ export async function startApiServer(
     rateLimitPerMinute: config.API_RATE_LIMIT_PER_MINUTE,
     maxBodyBytes: config.API_MAX_BODY_BYTES,
     logger,
-    tracer: telemetry.tracing?.tracer,
+    tracer: telemetry.tracing?.enabled ? telemetry.tracing.tracer : undefined,
     metrics: telemetry.metrics,
   });
   const server = await new Promise<Server>((resolve, reject) => {

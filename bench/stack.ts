@@ -5,7 +5,7 @@ import { Client, Connection } from '@temporalio/client';
 import pino from 'pino';
 import { startApiServer, type ApiServer } from '../api/server';
 import { appConfigSchema, loadConfig, SERVICES, type AppConfig } from '../shared/config';
-import { codecConfigSchema, encryptingDataConverter, generateCodecKey } from '../shared/encryption/config';
+import { dataConverterFromEnv, generateCodecKey } from '../shared/encryption/config';
 import { prepareDatabases } from '../scripts/db/prepare';
 import { dropDatabaseIfExists } from '../scripts/db/ensure-database';
 import { freePort } from '../scripts/lib/ports';
@@ -61,7 +61,7 @@ export async function startBenchStack(
     SAGA_CODEC_KEYS: process.env.SAGA_CODEC_KEYS ?? generateCodecKey('bench'),
     ...overrides,
   };
-  const dataConverter = encryptingDataConverter(loadConfig(codecConfigSchema, env));
+  const dataConverter = dataConverterFromEnv(env);
   const config = loadConfig(appConfigSchema, env);
   const databases = await prepareDatabases(config);
   const workers = ['orchestrator', ...SERVICES].map((kind) =>

@@ -29,15 +29,15 @@ async function main(): Promise<void> {
   const workerKinds = ['orchestrator', ...SERVICES] as const;
   const metricsPorts = workerKinds.map((_, i) => config.METRICS_BASE_PORT + i);
   const collectTraces = !process.env.OTEL_EXPORTER_OTLP_ENDPOINT && !process.env.OTEL_TRACES_EXPORTER;
-  for (const [port, name] of [
-    [config.API_PORT, 'API_PORT'],
-    [config.CODEC_SERVER_PORT, 'CODEC_SERVER_PORT'],
-    ...metricsPorts.map((p) => [p, 'METRICS_BASE_PORT'] as const),
-    ...(collectTraces ? [[config.OTLP_RECEIVER_PORT, 'OTLP_RECEIVER_PORT'] as const] : []),
-  ] as const) {
-    const host = { API_PORT: config.API_HOST, CODEC_SERVER_PORT: config.CODEC_SERVER_HOST }[name as string];
-    if (await portInUse(port, host ?? config.METRICS_HOST)) {
-      throw new Error(`port ${port} is in use (${name}): stop what uses it or choose another port`);
+  const ports: [port: number, variable: string, host: string][] = [
+    [config.API_PORT, 'API_PORT', config.API_HOST],
+    [config.CODEC_SERVER_PORT, 'CODEC_SERVER_PORT', config.CODEC_SERVER_HOST],
+    ...metricsPorts.map((port): [number, string, string] => [port, 'METRICS_BASE_PORT', config.METRICS_HOST]),
+  ];
+  if (collectTraces) ports.push([config.OTLP_RECEIVER_PORT, 'OTLP_RECEIVER_PORT', '127.0.0.1']);
+  for (const [port, variable, host] of ports) {
+    if (await portInUse(port, host)) {
+      throw new Error(`port ${port} is in use (${variable}): stop what uses it or choose another port`);
     }
   }
 

@@ -3,7 +3,7 @@ import {
   OpenTelemetryActivityOutboundInterceptor,
   makeWorkflowExporter,
 } from '@temporalio/interceptors-opentelemetry';
-import type { ActivityInterceptorsFactory, InjectedSinks, WorkerOptions } from '@temporalio/worker';
+import type { ActivityInterceptorsFactory, InjectedSinks } from '@temporalio/worker';
 import type { Registry } from 'prom-client';
 import { BUSINESS_ERROR_TYPES, type ActivityMeta } from '../shared/activity-meta';
 import type { ServiceName } from '../shared/config';
@@ -19,19 +19,17 @@ import type { SagaTelemetrySinks } from '../workflows/saga/telemetry';
 /** Workflow interceptor modules; every workflow bundle (worker, tests, Docker image) must include them. */
 export const WORKFLOW_INTERCEPTOR_MODULES = [require.resolve('../workflows/interceptors')];
 
-/** Spans for activities (children of the workflow's span) and the sink that exports workflow spans. */
-export function tracingWorkerOptions(tracing: Tracing): Pick<WorkerOptions, 'sinks'> & {
-  activityInterceptors: ActivityInterceptorsFactory[];
-} {
-  return {
-    activityInterceptors: [
-      (ctx) => ({
-        inbound: new OpenTelemetryActivityInboundInterceptor(ctx, { tracer: tracing.tracer }),
-        outbound: new OpenTelemetryActivityOutboundInterceptor(ctx),
-      }),
-    ],
-    sinks: { exporter: makeWorkflowExporter(tracing.spanProcessor, tracing.resource) },
-  };
+/** Spans for activities, children of the workflow's span (context from the activity's headers). */
+export function activityTracingInterceptor(tracing: Tracing): ActivityInterceptorsFactory {
+  return (ctx) => ({
+    inbound: new OpenTelemetryActivityInboundInterceptor(ctx, { tracer: tracing.tracer }),
+    outbound: new OpenTelemetryActivityOutboundInterceptor(ctx),
+  });
+}
+
+/** The sink the workflow interceptors hand their spans to; the orchestrator registers it in any case. */
+export function workflowSpanSinks(tracing: Tracing) {
+  return { exporter: makeWorkflowExporter(tracing.spanProcessor, tracing.resource) };
 }
 
 const OUTCOMES: Partial<Record<SagaStatus, SagaOutcomeLabel>> = {

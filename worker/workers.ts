@@ -14,8 +14,9 @@ import { crashAfterCommitInterceptor } from './fault-injection';
 import {
   WORKFLOW_INTERCEPTOR_MODULES,
   activityMetricsInterceptor,
+  activityTracingInterceptor,
   sagaTelemetrySinks,
-  tracingWorkerOptions,
+  workflowSpanSinks,
 } from './telemetry';
 
 export interface RunningWorker {
@@ -46,8 +47,6 @@ export async function createOrchestratorWorker(
   const source: Partial<WorkerOptions> = config.WORKFLOW_BUNDLE_PATH
     ? { workflowBundle: { codePath: config.WORKFLOW_BUNDLE_PATH } }
     : { workflowsPath: require.resolve('../workflows') };
-  // The workflow interceptors are in every bundle and always report to the exporter sink.
-  const tracing = tracingWorkerOptions(telemetry.tracing ?? noTracing());
   const worker = await Worker.create({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
@@ -62,7 +61,8 @@ export async function createOrchestratorWorker(
         telemetry.tracing?.enabled && !config.WORKFLOW_BUNDLE_PATH ? WORKFLOW_INTERCEPTOR_MODULES : [],
     },
     sinks: {
-      ...tracing.sinks,
+      // A prebuilt bundle has the workflow interceptors whether traced or not, and they call this sink.
+      ...workflowSpanSinks(telemetry.tracing ?? noTracing()),
       // Registered even without a registry: the workflows call it either way.
       ...sagaTelemetrySinks(telemetry.metrics ?? new Registry()),
     },
@@ -81,7 +81,7 @@ export async function createServiceWorker(
   const { activities, close, probe } = connectServiceActivities(service, config.databaseUrl, config.poolSize);
   await probe();
   const interceptors: ActivityInterceptorsFactory[] = [
-    ...(telemetry.tracing ? tracingWorkerOptions(telemetry.tracing).activityInterceptors : []),
+    ...(telemetry.tracing?.enabled ? [activityTracingInterceptor(telemetry.tracing)] : []),
     ...(telemetry.metrics ? [activityMetricsInterceptor(service, telemetry.metrics)] : []),
   ];
   const crash = crashAfterCommitInterceptor(process.env.SAGA_FAULT_CRASH_AFTER_COMMIT);

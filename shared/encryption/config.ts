@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { DataConverter } from '@temporalio/common';
-import { codecKeysConfigSchema } from '../config';
+import { codecKeysConfigSchema, loadConfig } from '../config';
 import type { z } from '../zod';
 import { AesGcmPayloadCodec } from './payload-codec';
 
@@ -34,6 +34,11 @@ export function encryptingDataConverter(config: CodecConfig): DataConverter {
     payloadCodecs: [payloadCodecFromConfig(config)],
     failureConverterPath: FAILURE_CONVERTER_PATH,
   };
+}
+
+/** The encrypting data converter with the keys of the environment (SAGA_CODEC_KEYS), as every process uses it. */
+export function dataConverterFromEnv(env: NodeJS.ProcessEnv = process.env): DataConverter {
+  return encryptingDataConverter(loadConfig(codecConfigSchema, env));
 }
 
 /** A fresh `keyId:base64key` entry, for tests and tools that run a throwaway stack. */

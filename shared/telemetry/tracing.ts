@@ -9,6 +9,8 @@ import {
 } from '@opentelemetry/sdk-trace-base';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { PrismaInstrumentation } from '@prisma/instrumentation';
+import type { ClientInterceptors } from '@temporalio/client';
+import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 import type { TelemetryConfig } from '../config';
 
@@ -34,23 +36,18 @@ export interface TracingOptions {
   spanProcessor?: SpanProcessor;
 }
 
-export function spanProcessorFor(config: TelemetryConfig): SpanProcessor {
-  switch (config.OTEL_TRACES_EXPORTER) {
-    case 'otlp':
-      // The exporter reads OTEL_EXPORTER_OTLP_ENDPOINT / _TRACES_ENDPOINT and _HEADERS itself.
-      return new BatchSpanProcessor(new OTLPTraceExporter());
-    case 'console':
-      return new BatchSpanProcessor(new ConsoleSpanExporter());
-    case 'none':
-      return new NoopSpanProcessor();
-  }
+function spanProcessorFor(exporter: 'otlp' | 'console'): SpanProcessor {
+  // The OTLP exporter reads OTEL_EXPORTER_OTLP_ENDPOINT / _TRACES_ENDPOINT and _HEADERS itself.
+  return new BatchSpanProcessor(exporter === 'otlp' ? new OTLPTraceExporter() : new ConsoleSpanExporter());
 }
 
 export function startTracing(options: TracingOptions): Tracing {
+  const exporter = options.config.OTEL_TRACES_EXPORTER;
+  const spanProcessor =
+    options.spanProcessor ?? (exporter === 'none' ? undefined : spanProcessorFor(exporter));
   // Off means off: no SDK, no instrumentation, the API's no-op tracer (nothing recorded, nothing to collect).
-  if (!options.spanProcessor && options.config.OTEL_TRACES_EXPORTER === 'none') return noTracing();
+  if (!spanProcessor) return noTracing();
   const resource = new Resource({ [ATTR_SERVICE_NAME]: options.serviceName });
-  const spanProcessor = options.spanProcessor ?? spanProcessorFor(options.config);
   const sdk = new NodeSDK({
     resource,
     autoDetectResources: false,
@@ -66,6 +63,16 @@ export function startTracing(options: TracingOptions): Tracing {
     resource,
     tracer: trace.getTracer('saga'),
     shutdown: () => sdk.shutdown(),
+  };
+}
+
+/** The Temporal client's interceptors: starts, queries and updates become spans whose context travels to
+ * the workflow in headers. None when tracing is off. */
+export function clientInterceptors(tracing: Tracing | undefined): ClientInterceptors {
+  return {
+    workflow: tracing?.enabled
+      ? [new OpenTelemetryWorkflowClientInterceptor({ tracer: tracing.tracer })]
+      : [],
   };
 }
 

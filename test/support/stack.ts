@@ -7,11 +7,11 @@ import {
   makeTelemetryFilterString,
   type Worker,
 } from '@temporalio/worker';
-import { SERVICES, loadConfig, type ServiceName } from '../../shared/config';
-import { codecConfigSchema, encryptingDataConverter } from '../../shared/encryption/config';
+import { SERVICES, type ServiceName } from '../../shared/config';
+import { dataConverterFromEnv } from '../../shared/encryption/config';
 import { sagaSettingsFromConfig, type SagaSettings } from '../../shared/saga-settings';
 import { taskQueues, type TaskQueues } from '../../shared/task-queues';
-import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry';
+import { clientInterceptors } from '../../shared/telemetry/tracing';
 import {
   createOrchestratorWorker,
   createServiceWorker,
@@ -76,9 +76,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const client = new Client({
     connection,
     dataConverter: telemetry.dataConverter,
-    interceptors: {
-      workflow: [new OpenTelemetryWorkflowClientInterceptor({ tracer: telemetry.tracing?.tracer })],
-    },
+    interceptors: clientInterceptors(telemetry.tracing),
   });
 
   const workers: Worker[] = [];
@@ -126,7 +124,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 
 /** The run's encrypting data converter (keys from global-setup), as the real processes use it. */
 export function testDataConverter() {
-  return encryptingDataConverter(loadConfig(codecConfigSchema));
+  return dataConverterFromEnv();
 }
 
 export function dbEnv(service: ServiceName): string {

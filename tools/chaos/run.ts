@@ -13,7 +13,7 @@ import { prepareDatabases } from '../../scripts/db/prepare';
 import { freePort } from '../../scripts/lib/ports';
 import { startDevServer, type DevServer } from '../../scripts/temporal/dev-server';
 import { appConfigSchema, loadConfig, SERVICES } from '../../shared/config';
-import { codecConfigSchema, encryptingDataConverter, generateCodecKey } from '../../shared/encryption/config';
+import { dataConverterFromEnv, generateCodecKey } from '../../shared/encryption/config';
 import { FINAL_SAGA_STATUSES, type SagaStatus } from '../../shared/saga-state';
 import { sagaStatusKey } from '../../shared/search-attributes';
 import { checkInvariants } from '../invariants/check';
@@ -93,7 +93,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     SAGA_CODEC_KEYS: process.env.SAGA_CODEC_KEYS ?? generateCodecKey('chaos'),
   };
   const config = loadConfig(appConfigSchema, env);
-  const dataConverter = encryptingDataConverter(loadConfig(codecConfigSchema, env));
+  const dataConverter = dataConverterFromEnv(env);
   const databases = await prepareDatabases(config);
   // The shipments worker reaches its database through a proxy the run can cut.
   const proxy = await startTcpProxy({ host: '127.0.0.1', port: 5432 });

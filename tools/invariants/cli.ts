@@ -9,7 +9,7 @@ import { createOrdersDb } from '../../activities/orders/db';
 import { createPaymentsDb } from '../../activities/payments/db';
 import { createShipmentsDb } from '../../activities/shipments/db';
 import { databaseConfigSchema, loadConfig, temporalConfigSchema } from '../../shared/config';
-import { codecConfigSchema, encryptingDataConverter } from '../../shared/encryption/config';
+import { dataConverterFromEnv } from '../../shared/encryption/config';
 import { connectOrExplain } from '../../shared/temporal-connection';
 import { checkInvariants } from './check';
 
@@ -26,7 +26,7 @@ async function main(): Promise<number> {
       connection,
       namespace: config.TEMPORAL_NAMESPACE,
       // Saga states come back through queries, encrypted like every payload.
-      dataConverter: encryptingDataConverter(loadConfig(codecConfigSchema)),
+      dataConverter: dataConverterFromEnv(),
     }),
     orders: createOrdersDb(config.ORDERS_DATABASE_URL, 2),
     payments: createPaymentsDb(config.PAYMENTS_DATABASE_URL, 2),
