@@ -27,7 +27,8 @@ export default async function globalSetup(): Promise<void> {
       const url = new URL(
         process.env[`TEST_${service.toUpperCase()}_DATABASE_URL`] ?? DEFAULT_DATABASE_URLS[service],
       );
-      url.pathname = `/saga_test_${service}`;
+      // A prefix of one's own lets two checkouts run their suites side by side on one PostgreSQL.
+      url.pathname = `/${process.env.TEST_DATABASE_PREFIX ?? 'saga_test_'}${service}`;
       return [service, url.toString()];
     }),
   ) as Record<(typeof SERVICES)[number], string>;
