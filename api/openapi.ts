@@ -41,6 +41,9 @@ export function buildOpenApiDocument(): ReturnType<OpenApiGeneratorV31['generate
     400: problem('Invalid query, path or header'),
     401: problem('Missing or wrong API key'),
     429: problem('Rate limit exceeded (see Retry-After)'),
+    503: problem(
+      'Temporal (or the orchestrator, for a cancel) is not reachable now; retry after Retry-After',
+    ),
   };
 
   registry.registerPath({
@@ -96,7 +99,7 @@ export function buildOpenApiDocument(): ReturnType<OpenApiGeneratorV31['generate
         [action === 'resolve' ? 200 : 202]: json('Accepted', OperatorActionResponse),
         ...common,
         404: problem('No such saga'),
-        409: problem('The saga is not in a state that allows this'),
+        409: problem('The saga is not in a state that allows this (already final, compensating or parked)'),
         ...(body ? { 422: problem('Body invalid') } : {}),
       },
     });

@@ -1,6 +1,8 @@
 import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
+import { status as grpcStatus } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { z } from '../shared/zod';
+import { grpcCodeOf } from './grpc-status';
 
 /**
  * Every error leaves the API as application/problem+json (RFC 9457), naming the field and the rule.
@@ -79,6 +81,14 @@ export function validationProblem(
   return new HttpProblem(where === 'body' ? 422 : 400, 'validation-error', detail, errors);
 }
 
+const TEMPORAL_RETRY_AFTER_SECONDS = 5;
+
+/** Temporal down or not answering is the server side's fault, for a while: 503, never a 4xx or a 500. */
+function temporalUnreachable(error: unknown): boolean {
+  const code = grpcCodeOf(error);
+  return code === grpcStatus.UNAVAILABLE || code === grpcStatus.DEADLINE_EXCEEDED;
+}
+
 /** Maps body-parser's own errors (malformed JSON, too large) and anything unexpected to problems. */
 export function problemMiddleware(onUnexpected: (error: unknown) => void): ErrorRequestHandler {
   return (error: unknown, req, res, _next) => {
@@ -105,6 +115,14 @@ export function problemMiddleware(onUnexpected: (error: unknown) => void): Error
       return sendProblem(
         res,
         new HttpProblem(415, 'unsupported-encoding', 'unsupported body encoding or charset'),
+        req.originalUrl,
+      );
+    }
+    if (temporalUnreachable(error)) {
+      res.set('Retry-After', String(TEMPORAL_RETRY_AFTER_SECONDS));
+      return sendProblem(
+        res,
+        new HttpProblem(503, 'temporal-unavailable', 'Temporal is not reachable; retry later'),
         req.originalUrl,
       );
     }

@@ -1,4 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
+import { status as grpcStatus } from '@grpc/grpc-js';
 import {
   WorkflowExecutionAlreadyStartedError,
   WorkflowNotFoundError,
@@ -8,17 +9,34 @@ import {
   type WorkflowExecutionInfo,
 } from '@temporalio/client';
 import { executionInfoFromRaw } from '@temporalio/client/lib/helpers';
+import { decodeOptionalFailureToOptionalError } from '@temporalio/common/lib/internal-non-workflow';
+import { optionalTsToDate } from '@temporalio/common/lib/time';
+import type { temporal } from '@temporalio/proto';
 import type { OrderRequest } from '../shared/order';
 import type { SagaSettings } from '../shared/saga-settings';
-import { FINAL_SAGA_STATUSES, type SagaState, type SagaStatus } from '../shared/saga-state';
+import {
+  FINAL_SAGA_STATUSES,
+  type RetryProgress,
+  type SagaState,
+  type SagaStatus,
+} from '../shared/saga-state';
 import { customerIdKey, orderIdKey, sagaStatusKey } from '../shared/search-attributes';
 import type { OrderSagaInput } from '../workflows/order-saga';
-import { markResolvedUpdate, resumeCompensationUpdate, sagaStateQuery } from '../workflows/saga/messages';
+import { describeFailure } from '../workflows/saga/errors';
+import {
+  cancelSagaUpdate,
+  markResolvedUpdate,
+  resumeCompensationUpdate,
+  sagaStateQuery,
+} from '../workflows/saga/messages';
+import { grpcCodeOf } from './grpc-status';
 import { HttpProblem } from './problem';
 import type { ListSagasQuery, SagaSummary, SagaView } from './schemas';
 import { buildListQuery } from './visibility-query';
 
 const WORKFLOW_TYPE = 'orderSaga';
+/** How long a cancel waits for the orchestrator to decide it before answering 503. */
+const CANCEL_DECISION_SECONDS = 10;
 
 export interface SagaServiceOptions {
   client: Client;
@@ -116,6 +134,11 @@ export class SagaService {
       )?.data;
     }
     const summary = this.summarize(description);
+    const retrying = await this.retryProgress(description);
+    const live = <R extends RetryProgress>(record: R, activityId: (id: string) => boolean): R => {
+      const found = [...retrying.entries()].find(([id]) => activityId(id));
+      return found ? { ...record, ...found[1] } : record;
+    };
     return {
       ...summary,
       status: state?.status ?? summary.status ?? 'RUNNING',
@@ -125,20 +148,44 @@ export class SagaService {
       parkedReason: state?.parkedReason,
       resolution: state?.resolution,
       compensationMode: state?.compensationMode,
-      steps: state?.steps ?? [],
-      compensations: state?.compensations ?? [],
+      ...(state?.cancelRequestedAt ? { cancelRequestedAt: state.cancelRequestedAt } : {}),
+      steps: (state?.steps ?? []).map((step) =>
+        step.status === 'RUNNING' ? live(step, (id) => id === `step/${step.name}`) : step,
+      ),
+      compensations: (state?.compensations ?? []).map((c) =>
+        c.status === 'RUNNING' ? live(c, (id) => id.startsWith(`compensate/${c.step}/`)) : c,
+      ),
       result,
     };
   }
 
   async list(query: ListSagasQuery): Promise<{ sagas: SagaSummary[]; nextCursor?: string }> {
     const { client } = this;
-    const response = await client.workflowService.listWorkflowExecutions({
-      namespace: this.options.namespace,
-      query: buildListQuery(WORKFLOW_TYPE, query),
-      pageSize: query.pageSize,
-      nextPageToken: query.cursor ? Buffer.from(query.cursor, 'base64url') : undefined,
-    });
+    const response = await client.workflowService
+      .listWorkflowExecutions({
+        namespace: this.options.namespace,
+        query: buildListQuery(WORKFLOW_TYPE, query),
+        pageSize: query.pageSize,
+        nextPageToken: query.cursor ? Buffer.from(query.cursor, 'base64url') : undefined,
+      })
+      .catch((error: unknown) => {
+        // Temporal refuses a page token it did not issue (forged, stale, or of another query).
+        if (query.cursor && grpcCodeOf(error) === grpcStatus.INVALID_ARGUMENT) {
+          throw new HttpProblem(
+            400,
+            'invalid-cursor',
+            'query.cursor: not a cursor of this list; start again without it',
+            [
+              {
+                field: 'query.cursor',
+                rule: 'invalid_cursor',
+                message: 'not a cursor returned by this list',
+              },
+            ],
+          );
+        }
+        throw error;
+      });
     const infos = await Promise.all(
       response.executions.map((raw) =>
         executionInfoFromRaw(raw, client.options.loadedDataConverter, raw, this.options.namespace),
@@ -151,17 +198,40 @@ export class SagaService {
     };
   }
 
+  /**
+   * Asks the saga itself: it accepts a cancel only while it runs forward, so the answer is what will
+   * happen (COMPENSATING), or a 409 with what the saga is doing instead.
+   */
   async cancel(sagaId: string): Promise<SagaStatus> {
-    const view = await this.get(sagaId);
-    if (view.temporalStatus !== 'RUNNING' || view.status !== 'RUNNING') {
-      throw new HttpProblem(
-        409,
-        'not-cancellable',
-        `saga is ${view.status}; only a RUNNING saga can be cancelled`,
+    const description = await this.describe(sagaId);
+    if (description.status.name !== 'RUNNING') throw this.ended(description);
+    const handle = this.client.workflow.getHandle(sagaId);
+    try {
+      const { status } = await this.client.withAbortSignal(
+        AbortSignal.timeout(CANCEL_DECISION_SECONDS * 1000),
+        () => handle.executeUpdate(cancelSagaUpdate),
       );
+      return status;
+    } catch (error) {
+      if (error instanceof WorkflowUpdateFailedError) {
+        throw new HttpProblem(409, 'not-cancellable', error.cause?.message ?? 'the saga refused the cancel');
+      }
+      const now = await this.describe(sagaId).catch(() => undefined);
+      if (now && now.status.name !== 'RUNNING') throw this.ended(now);
+      if (grpcCodeOf(error) === grpcStatus.CANCELLED) {
+        throw new HttpProblem(
+          503,
+          'orchestrator-unavailable',
+          `the saga did not decide the cancel within ${CANCEL_DECISION_SECONDS} s (no orchestrator running?); it may still apply it: GET the saga before retrying`,
+        );
+      }
+      throw error;
     }
-    await this.client.workflow.getHandle(sagaId).cancel();
-    return 'COMPENSATING';
+  }
+
+  private ended(description: WorkflowExecutionDescription): HttpProblem {
+    const status = this.summarize(description).status ?? description.status.name;
+    return new HttpProblem(409, 'not-cancellable', `saga has ended (${status}); there is nothing to cancel`);
   }
 
   async resume(sagaId: string): Promise<SagaStatus> {
@@ -199,6 +269,34 @@ export class SagaService {
       }
       throw error;
     }
+  }
+
+  /** What Temporal knows of the calls it is retrying (the workflow does not see retries), by activity id. */
+  private async retryProgress(
+    description: WorkflowExecutionDescription,
+  ): Promise<Map<string, RetryProgress>> {
+    const pending = description.raw.pendingActivities ?? [];
+    const converter = this.client.options.loadedDataConverter;
+    const entries = await Promise.all(
+      pending.map(async (activity): Promise<[string, RetryProgress]> => {
+        const failure = await decodeOptionalFailureToOptionalError(
+          converter,
+          activity.lastFailure as temporal.api.failure.v1.IFailure | undefined,
+        ).catch(() => undefined);
+        const next = optionalTsToDate(activity.nextAttemptScheduleTime);
+        const deadline = optionalTsToDate(activity.expirationTime);
+        return [
+          activity.activityId ?? '',
+          {
+            attempts: activity.attempt ?? 1,
+            ...(failure ? { lastError: describeFailure(failure) } : {}),
+            ...(next ? { nextRetryAt: next.toISOString() } : {}),
+            ...(deadline && deadline.getTime() > 0 ? { deadlineAt: deadline.toISOString() } : {}),
+          },
+        ];
+      }),
+    );
+    return new Map(entries);
   }
 
   private async describe(sagaId: string): Promise<WorkflowExecutionDescription> {

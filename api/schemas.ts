@@ -12,8 +12,15 @@ export const sagaStatusSchema = z.enum(SAGA_STATUSES);
 export const stepViewSchema = z.object({
   name: z.string(),
   status: z.enum(STEP_STATUSES),
-  attempts: z.number().int(),
+  attempts: z.number().int().meta({
+    description: 'While the call runs: the attempt running or next to run (Temporal retries it)',
+  }),
   lastError: z.string().optional(),
+  nextRetryAt: z.string().optional().meta({ description: 'While in backoff: when the next attempt starts' }),
+  deadlineAt: z
+    .string()
+    .optional()
+    .meta({ description: 'While the call runs: when its deadline passes and retrying stops' }),
   startedAt: z.string().optional(),
   endedAt: z.string().optional(),
 });
@@ -22,8 +29,15 @@ export const compensationViewSchema = z.object({
   step: z.string(),
   activity: z.string(),
   status: z.enum(COMPENSATION_STATUSES),
-  attempts: z.number().int(),
+  attempts: z.number().int().meta({
+    description: 'While the call runs: the attempt running or next to run (Temporal retries it)',
+  }),
   lastError: z.string().optional(),
+  nextRetryAt: z.string().optional().meta({ description: 'While in backoff: when the next attempt starts' }),
+  deadlineAt: z
+    .string()
+    .optional()
+    .meta({ description: 'While the call runs: when its deadline passes and retrying stops' }),
   startedAt: z.string().optional(),
   endedAt: z.string().optional(),
 });
@@ -44,6 +58,7 @@ export const sagaViewSchema = z.object({
   failure: z.object({ step: z.string().optional(), reason: z.string(), cancelled: z.boolean() }).optional(),
   parkedReason: z.string().optional(),
   resolution: z.object({ note: z.string(), at: z.string() }).optional(),
+  cancelRequestedAt: z.string().optional(),
   compensationMode: z.enum(['sequential', 'parallel']).optional(),
   steps: z.array(stepViewSchema),
   compensations: z.array(compensationViewSchema),

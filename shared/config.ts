@@ -71,14 +71,33 @@ export const databaseConfigSchema = z.object({
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(10),
 });
 
-/** Timeouts and retry limits of the order saga; every one is configurable so tests can use short ones. */
+/**
+ * Timeouts and retry budgets of the saga engine. Technical failures are retried until a deadline (forward
+ * recovery), so an outage of minutes delays a saga instead of rolling it back; see the README's failure model.
+ */
 export const sagaConfigSchema = z.object({
+  /** One attempt of a step's activity: a call that has not answered by then is retried. */
   SAGA_STEP_TIMEOUT: durationSchema.default('10s'),
-  SAGA_STEP_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(5),
+  /** All attempts of one step: only when it passes does a technical failure compensate the saga. */
+  SAGA_STEP_DEADLINE: durationSchema.default('10m'),
   SAGA_RETRY_INITIAL_INTERVAL: durationSchema.default('200ms'),
+  /** Cap of the exponential backoff between a step's attempts. */
   SAGA_RETRY_MAX_INTERVAL: durationSchema.default('10s'),
-  SAGA_COMPENSATION_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(1000).default(10),
+  /** All attempts of one compensation before the saga parks for an operator (COMPENSATION_FAILED). */
+  SAGA_COMPENSATION_DEADLINE: durationSchema.default('6h'),
+  /** Cap of the backoff between a compensation's attempts. */
+  SAGA_COMPENSATION_MAX_INTERVAL: durationSchema.default('1m'),
+  /** The whole forward path of a saga: past it, the saga compensates whatever step it is at. */
+  SAGA_DEADLINE: durationSchema.default('1h'),
   SAGA_COMPENSATION_MODE: z.enum(['sequential', 'parallel']).default('sequential'),
+  // Attempt counts were the budget before forward recovery; a deployment still setting them must hear why
+  // they no longer apply rather than silently run with other limits.
+  SAGA_STEP_MAX_ATTEMPTS: z
+    .never({ error: 'is no longer supported: steps retry until SAGA_STEP_DEADLINE' })
+    .optional(),
+  SAGA_COMPENSATION_MAX_ATTEMPTS: z
+    .never({ error: 'is no longer supported: compensations retry until SAGA_COMPENSATION_DEADLINE' })
+    .optional(),
 });
 
 export const workerConfigSchema = z.object({

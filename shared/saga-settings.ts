@@ -5,11 +5,15 @@ import type { TaskQueues } from './task-queues';
 
 /** Retry and timeout policy of one activity call made by the saga engine. */
 export interface CallPolicy {
+  /** One attempt. */
   startToCloseTimeout: Duration;
-  maximumAttempts: number;
+  /** All attempts (Temporal's schedule-to-close timeout): technical failures are retried until then. */
+  deadline?: Duration;
   initialInterval: Duration;
   maximumInterval: Duration;
   backoffCoefficient: number;
+  /** The attempt budget of sagas started before forward recovery; their histories still carry it. */
+  maximumAttempts?: number;
 }
 
 /**
@@ -21,19 +25,28 @@ export interface SagaSettings {
   stepPolicy: CallPolicy;
   compensationPolicy: CallPolicy;
   compensationMode: CompensationMode;
+  /** The forward path of the whole saga; absent in the input of sagas started before it existed. */
+  sagaDeadline?: Duration;
 }
 
 export function sagaSettingsFromConfig(config: SagaConfig, queues: TaskQueues): SagaSettings {
-  const base = {
-    startToCloseTimeout: config.SAGA_STEP_TIMEOUT,
-    initialInterval: config.SAGA_RETRY_INITIAL_INTERVAL,
-    maximumInterval: config.SAGA_RETRY_MAX_INTERVAL,
-    backoffCoefficient: 2,
-  };
   return {
     taskQueues: { orders: queues.orders, payments: queues.payments, shipments: queues.shipments },
-    stepPolicy: { ...base, maximumAttempts: config.SAGA_STEP_MAX_ATTEMPTS },
-    compensationPolicy: { ...base, maximumAttempts: config.SAGA_COMPENSATION_MAX_ATTEMPTS },
+    stepPolicy: {
+      startToCloseTimeout: config.SAGA_STEP_TIMEOUT,
+      deadline: config.SAGA_STEP_DEADLINE,
+      initialInterval: config.SAGA_RETRY_INITIAL_INTERVAL,
+      maximumInterval: config.SAGA_RETRY_MAX_INTERVAL,
+      backoffCoefficient: 2,
+    },
+    compensationPolicy: {
+      startToCloseTimeout: config.SAGA_STEP_TIMEOUT,
+      deadline: config.SAGA_COMPENSATION_DEADLINE,
+      initialInterval: config.SAGA_RETRY_INITIAL_INTERVAL,
+      maximumInterval: config.SAGA_COMPENSATION_MAX_INTERVAL,
+      backoffCoefficient: 2,
+    },
     compensationMode: config.SAGA_COMPENSATION_MODE,
+    sagaDeadline: config.SAGA_DEADLINE,
   };
 }

@@ -23,22 +23,32 @@ export type StepStatus = (typeof STEP_STATUSES)[number];
 export const COMPENSATION_STATUSES = ['PENDING', 'RUNNING', 'SUCCEEDED', 'FAILED'] as const;
 export type CompensationStatus = (typeof COMPENSATION_STATUSES)[number];
 
-export interface StepRecord {
-  name: string;
-  status: StepStatus;
+/**
+ * What a call is doing while Temporal retries it. The workflow does not see retries, so the API fills
+ * these in from the pending activity Temporal reports.
+ */
+export interface RetryProgress {
+  /** The attempt running or next to run (1 for the first). */
   attempts: number;
   lastError?: string;
+  /** When the next attempt starts, while the call waits in backoff. */
+  nextRetryAt?: string;
+  /** When the call's deadline passes and the saga stops retrying it. */
+  deadlineAt?: string;
+}
+
+export interface StepRecord extends RetryProgress {
+  name: string;
+  status: StepStatus;
   startedAt?: string;
   endedAt?: string;
 }
 
-export interface CompensationRecord {
+export interface CompensationRecord extends RetryProgress {
   /** The step whose effect this compensation undoes. */
   step: string;
   activity: string;
   status: CompensationStatus;
-  attempts: number;
-  lastError?: string;
   startedAt?: string;
   endedAt?: string;
 }
@@ -54,6 +64,8 @@ export interface SagaState {
   /** Why the saga waits for an operator (COMPENSATION_FAILED). */
   parkedReason?: string;
   resolution?: { note: string; at: string };
+  /** When a user's cancel was accepted (the saga then compensates, after any step in flight has ended). */
+  cancelRequestedAt?: string;
   compensationMode: CompensationMode;
   steps: StepRecord[];
   compensations: CompensationRecord[];

@@ -45,7 +45,10 @@ export function createPaymentsActivities(db: PaymentsDb) {
   return {
     async authorizePayment(input: AuthorizePaymentInput, meta: ActivityMeta): Promise<PaymentResult> {
       const paymentId = paymentIdOf(meta.sagaId);
-      const decision = decideAuthorization(input.paymentToken, meta.attempt);
+      const decision = decideAuthorization(
+        input.paymentToken,
+        meta.attempt ?? Context.current().info.attempt,
+      );
       if (decision.kind === 'unavailable') throw transientFailure('ProviderUnavailable', decision.reason);
       if (decision.kind === 'hang') {
         // Outlive the activity's timeout without effect, as a provider that never answers would.

@@ -12,6 +12,7 @@ import { customerIdKey, orderIdKey, sagaStatusKey } from '../../shared/search-at
 import type { orderSaga } from '../../workflows/order-saga';
 import { sagaStateQuery } from '../../workflows/saga/messages';
 import type { Stack } from './stack';
+import { CURRENT_HISTORY_VERSION } from './history-versions';
 
 /** A valid order; tests override what they exercise. */
 export const sampleOrder = exampleOrder;
@@ -62,7 +63,7 @@ export async function waitForState(
  */
 export async function recordHistory(handle: WorkflowHandle, name: string): Promise<void> {
   if (process.env.RECORD_HISTORIES !== '1') return;
-  const dir = path.resolve(__dirname, '../fixtures/histories');
+  const dir = path.resolve(__dirname, '../fixtures/histories', CURRENT_HISTORY_VERSION);
   mkdirSync(dir, { recursive: true });
   // The CLI writes the canonical proto3 JSON that Worker.runReplayHistories reads.
   const cli = await resolveTemporalCli();
@@ -77,4 +78,29 @@ export async function recordHistory(handle: WorkflowHandle, name: string): Promi
     requireEnv(TEST_ENV.temporalAddress),
   ]);
   writeFileSync(path.join(dir, `${name}.json`), json);
+}
+
+/**
+ * How Temporal ran one activity of the saga, from its history: how many times the workflow scheduled it
+ * and the attempt that ended it (Temporal records one started event per activity, for the last attempt).
+ */
+export async function attemptsOf(
+  handle: WorkflowHandle,
+  activityId: string,
+): Promise<{ started: number; lastAttempt: number }> {
+  const { events } = await handle.fetchHistory();
+  const scheduled = new Set<number>();
+  let started = 0;
+  let lastAttempt = 0;
+  for (const event of events ?? []) {
+    if (event.activityTaskScheduledEventAttributes?.activityId === activityId) {
+      scheduled.add(Number(event.eventId));
+    }
+    const start = event.activityTaskStartedEventAttributes;
+    if (start && scheduled.has(Number(start.scheduledEventId))) {
+      started += 1;
+      lastAttempt = start.attempt ?? 0;
+    }
+  }
+  return { started, lastAttempt };
 }

@@ -7,7 +7,7 @@ import {
   makeTelemetryFilterString,
   type Worker,
 } from '@temporalio/worker';
-import { SERVICES, type ServiceName } from '../../shared/config';
+import { SERVICES, loadConfig, sagaConfigSchema, type ServiceName } from '../../shared/config';
 import { dataConverterFromEnv } from '../../shared/encryption/config';
 import { sagaSettingsFromConfig, type SagaSettings } from '../../shared/saga-settings';
 import { taskQueues, type TaskQueues } from '../../shared/task-queues';
@@ -48,15 +48,11 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
-/** Short timeouts: the tests exercise retries and timeouts without waiting long. */
-export const TEST_SAGA_CONFIG = {
-  SAGA_STEP_TIMEOUT: '3s',
-  SAGA_STEP_MAX_ATTEMPTS: 3,
-  SAGA_RETRY_INITIAL_INTERVAL: '50ms',
-  SAGA_RETRY_MAX_INTERVAL: '200ms',
-  SAGA_COMPENSATION_MAX_ATTEMPTS: 3,
-  SAGA_COMPENSATION_MODE: 'sequential',
-} as const;
+/**
+ * The shipped defaults: a fault is tested with the deadlines users get. A test of a deadline itself sets
+ * a short one for its own saga.
+ */
+export const TEST_SAGA_CONFIG = loadConfig(sagaConfigSchema, {});
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
   if (!runtimeInstalled) {

@@ -5,36 +5,31 @@ import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { loadConfig } from '../../shared/config';
 import { codecConfigSchema, encryptingDataConverter } from '../../shared/encryption/config';
 import { WORKFLOW_INTERCEPTOR_MODULES } from '../../worker/telemetry';
+import { HISTORY_VERSIONS, endingsOf } from '../support/history-versions';
 
 /**
- * Replays recorded histories of every saga ending against the current workflow code. A change that makes
- * the workflow non-deterministic fails here. Re-record with `npm run test:record-histories`.
+ * Replays recorded histories of every saga ending against the current workflow code, one folder per
+ * version of the engine: sagas started by an older engine must keep replaying after a change (a change to
+ * workflow code goes behind `patched()`, and its new histories go into a new folder). A change that makes
+ * the workflow non-deterministic fails here. Record the current version with `npm run test:record-histories`.
  */
 const FIXTURES = path.resolve(__dirname, '../fixtures/histories');
 /** A test-only key: `npm run test:record-histories` records with it, so the fixtures stay readable. */
 const FIXTURE_KEYS = readFileSync(path.join(FIXTURES, 'codec-keys'), 'utf8').trim();
-const ENDINGS = [
-  'completed',
-  'completed-after-retries',
-  'compensated-declined',
-  'compensated-parallel',
-  'compensated-cancelled',
-  'compensated-after-resume',
-  'resolved',
-];
+describe.each(HISTORY_VERSIONS)('workflow determinism: histories of %s', (version) => {
+  const dir = path.join(FIXTURES, version);
 
-describe('workflow determinism', () => {
   test('a fixture exists for every ending', () => {
-    const names = readdirSync(FIXTURES)
+    const names = readdirSync(dir)
       .filter((f) => f.endsWith('.json'))
       .map((f) => f.replace(/\.json$/, ''));
-    expect(names.sort()).toEqual([...ENDINGS].sort());
+    expect(names.sort()).toEqual(endingsOf(version));
   });
 
   test('every recorded history replays without a determinism error', async () => {
-    const histories = ENDINGS.map((name) => ({
+    const histories = endingsOf(version).map((name) => ({
       workflowId: name,
-      history: historyFromJSON(JSON.parse(readFileSync(path.join(FIXTURES, `${name}.json`), 'utf8'))),
+      history: historyFromJSON(JSON.parse(readFileSync(path.join(dir, `${name}.json`), 'utf8'))),
     }));
     const results: { workflowId: string; error?: unknown }[] = [];
     for await (const result of Worker.runReplayHistories(
@@ -51,7 +46,7 @@ describe('workflow determinism', () => {
       results.push({ workflowId: result.workflowId, error: result.error });
     }
     expect(results.map((r) => [r.workflowId, r.error ? String(r.error) : undefined])).toEqual(
-      ENDINGS.map((name) => [name, undefined]),
+      endingsOf(version).map((name) => [name, undefined]),
     );
   }, 120_000);
 });

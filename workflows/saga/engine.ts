@@ -1,15 +1,16 @@
 import {
   CancellationScope,
+  CancelledFailure,
   condition,
   isCancellation,
   log,
-  proxyActivities,
+  patched,
   setHandler,
   sleep,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { ActivityMeta } from '../../shared/activity-meta';
+import type { Duration } from '@temporalio/common';
 import type { CallPolicy, SagaSettings } from '../../shared/saga-settings';
 import type {
   CompensationRecord,
@@ -20,10 +21,20 @@ import type {
 } from '../../shared/saga-state';
 import { sagaStatusKey } from '../../shared/search-attributes';
 import { sagaTelemetry } from './telemetry';
-import { backoffDelay } from './backoff';
+import {
+  FALLBACK_COMPENSATION_DEADLINE,
+  FALLBACK_STEP_DEADLINE,
+  callUntilDeadline,
+  callWithAttemptBudget,
+  type Call,
+} from './calls';
 import type { ActivityCall, SagaContext, SagaDefinition, SagaStep } from './definition';
-import { describeFailure, isBusinessFailure } from './errors';
-import { markResolvedUpdate, resumeCompensationUpdate, sagaStateQuery } from './messages';
+import { describeFailure } from './errors';
+import { cancelSagaUpdate, markResolvedUpdate, resumeCompensationUpdate, sagaStateQuery } from './messages';
+
+/** Marks the histories of sagas run with forward recovery; those without it replay the attempt budget. */
+export const FORWARD_RECOVERY_PATCH = 'forward-recovery';
+const FALLBACK_SAGA_DEADLINE: Duration = '1h';
 
 interface RegisteredCompensation {
   record: CompensationRecord;
@@ -42,7 +53,12 @@ export async function runSaga<Input, Data>(
   input: Input,
   settings: SagaSettings,
 ): Promise<SagaOutcome<Data>> {
-  const sagaId = workflowInfo().workflowId;
+  const forwardRecovery = patched(FORWARD_RECOVERY_PATCH);
+  const callActivity = forwardRecovery ? callUntilDeadline : callWithAttemptBudget;
+  const info = workflowInfo();
+  const sagaId = info.workflowId;
+  // Per run: a saga id used again after Temporal's retention must not find the old run's ledger entries.
+  const runKey = forwardRecovery ? `${sagaId}/${info.firstExecutionRunId}` : sagaId;
   const ctx: SagaContext<Input, Data> = { sagaId, input, data: definition.initialData() };
   const state: SagaState = {
     sagaId,
@@ -57,7 +73,47 @@ export async function runSaga<Input, Data>(
   sagaTelemetry.started(definition.name);
   log.info('saga started', { saga: definition.name });
 
+  const setStatus = (status: SagaStatus) => {
+    state.status = status;
+    upsertSearchAttributes([{ key: sagaStatusKey, value: status }]);
+    sagaTelemetry.statusChanged(definition.name, status);
+    // Step names only: failure reasons can quote customer data and stay in the (encrypted) state.
+    const fields = { saga: definition.name, sagaStatus: status, failedStep: state.failure?.step };
+    // A parked saga needs a human: the line an alert fires on.
+    if (status === 'COMPENSATION_FAILED') log.warn(`saga ${status}`, fields);
+    else log.info(`saga ${status}`, fields);
+  };
+
+  // The forward path runs in its own scope: a user's cancel or the saga's deadline cancels it, never
+  // the compensations that follow.
+  const forward = new CancellationScope();
+  const deadline = new CancellationScope();
+  let deadlinePassed = false;
+  let cancelledAtStep: string | undefined;
+  if (forwardRecovery) {
+    void deadline
+      .run(() => sleep(settings.sagaDeadline ?? FALLBACK_SAGA_DEADLINE))
+      .then(
+        () => {
+          deadlinePassed = true;
+          forward.cancel();
+        },
+        () => undefined, // the forward path ended first
+      );
+  }
+
   setHandler(sagaStateQuery, () => state);
+  setHandler(
+    cancelSagaUpdate,
+    () => {
+      state.cancelRequestedAt = now();
+      cancelledAtStep = state.steps.find((s) => s.status === 'RUNNING')?.name;
+      forward.cancel();
+      setStatus('COMPENSATING');
+      return { status: state.status };
+    },
+    { validator: () => requireCancellable(state) },
+  );
   setHandler(
     resumeCompensationUpdate,
     () => {
@@ -82,48 +138,48 @@ export async function runSaga<Input, Data>(
     },
   );
 
-  const setStatus = (status: SagaStatus) => {
-    state.status = status;
-    upsertSearchAttributes([{ key: sagaStatusKey, value: status }]);
-    sagaTelemetry.statusChanged(definition.name, status);
-    // Step names only: failure reasons can quote customer data and stay in the (encrypted) state.
-    log.info(`saga ${status}`, {
-      saga: definition.name,
-      sagaStatus: status,
-      failedStep: state.failure?.step,
-    });
-  };
-
   const registered: RegisteredCompensation[] = [];
   try {
-    for (const [index, sagaStep] of definition.steps.entries()) {
-      const record = state.steps[index] as StepRecord;
-      if (sagaStep.compensation) registered.push(registerCompensation(sagaStep, ctx, settings));
-      const result = await callWithRetries(
-        settings,
-        sagaStep.action(ctx),
-        { ...settings.stepPolicy, ...sagaStep.policy },
-        `${sagaId}/${sagaStep.name}`,
-        record,
-        'step',
-      );
-      sagaStep.onResult?.(ctx, result as never);
-    }
+    await forward.run(async () => {
+      for (const [index, sagaStep] of definition.steps.entries()) {
+        // Cancelled while the previous step was in flight: that step has ended, and no other starts.
+        if (forwardRecovery && forward.consideredCancelled) throw new CancelledFailure('cancelled');
+        const record = state.steps[index] as StepRecord;
+        if (sagaStep.compensation) registered.push(registerCompensation(sagaStep, ctx, settings));
+        const result = await callActivity({
+          settings,
+          call: sagaStep.action(ctx),
+          policy: { ...settings.stepPolicy, ...sagaStep.policy },
+          idempotencyKey: `${runKey}/${sagaStep.name}`,
+          activityId: `step/${sagaStep.name}`,
+          record,
+          role: 'step',
+          fallbackDeadline: FALLBACK_STEP_DEADLINE,
+        });
+        sagaStep.onResult?.(ctx, result as never);
+      }
+      // A cancel accepted while the last step was in flight: that step has ended, and is undone too.
+      if (forwardRecovery && forward.consideredCancelled) throw new CancelledFailure('cancelled');
+    });
+    deadline.cancel();
     setStatus('COMPLETED');
   } catch (error) {
+    deadline.cancel();
     const failedStep = state.steps.find((s) => s.status === 'RUNNING' || s.status === 'FAILED');
+    const sagaDeadline = settings.sagaDeadline ?? FALLBACK_SAGA_DEADLINE;
     state.failure = {
-      step: failedStep?.name,
-      reason: describeFailure(error),
-      cancelled: isCancellation(error),
+      step: failedStep?.name ?? cancelledAtStep,
+      reason: deadlinePassed ? `saga deadline (${String(sagaDeadline)}) passed` : describeFailure(error),
+      // A cancelled step can also end by its own timeout: the cancel is still why the saga compensates.
+      cancelled: (isCancellation(error) || forward.consideredCancelled) && !deadlinePassed,
     };
     // A user's cancel must not interrupt the undoing of what was done.
     await CancellationScope.nonCancellable(async () => {
-      setStatus('COMPENSATING');
+      if (state.status !== 'COMPENSATING') setStatus('COMPENSATING');
       state.compensations = registered.reverse().map((c) => c.record);
       let pending = registered;
-      for (;;) {
-        pending = await compensate(pending);
+      for (let round = 1; ; round++) {
+        pending = await compensate(pending, round);
         if (pending.length === 0) return setStatus('COMPENSATED');
         state.parkedReason = `compensation ${pending[0]?.record.activity} of step ${pending[0]?.record.step} failed: ${pending[0]?.record.lastError}`;
         setStatus('COMPENSATION_FAILED');
@@ -143,16 +199,21 @@ export async function runSaga<Input, Data>(
   return { sagaId, status: state.status, failure: state.failure, data: ctx.data };
 
   /** Runs the given compensations (already in reverse order); returns those still to do. */
-  async function compensate(list: RegisteredCompensation[]): Promise<RegisteredCompensation[]> {
+  async function compensate(
+    list: RegisteredCompensation[],
+    round: number,
+  ): Promise<RegisteredCompensation[]> {
     const run = (c: RegisteredCompensation) =>
-      callWithRetries(
+      callActivity({
         settings,
-        c.call,
-        c.policy,
-        `${sagaId}/${c.record.step}/compensate`,
-        c.record,
-        'compensation',
-      );
+        call: c.call,
+        policy: c.policy,
+        idempotencyKey: `${runKey}/${c.record.step}/compensate`,
+        activityId: `compensate/${c.record.step}/${round}`,
+        record: c.record,
+        role: 'compensation',
+        fallbackDeadline: FALLBACK_COMPENSATION_DEADLINE,
+      } satisfies Call);
     if (settings.compensationMode === 'parallel') {
       const results = await Promise.allSettled(list.map(run));
       return list.filter((_, i) => results[i]?.status === 'rejected');
@@ -182,54 +243,14 @@ function registerCompensation<Input, Data>(
   };
 }
 
-/**
- * Calls one activity, retrying with backoff per the policy. The engine retries (each activity call has
- * a single attempt) so that attempts and the last error are visible in the saga's state while it runs.
- * Business failures are not retried; cancellation is passed through.
- */
-async function callWithRetries(
-  settings: SagaSettings,
-  call: ActivityCall,
-  policy: CallPolicy,
-  idempotencyKey: string,
-  record: StepRecord | CompensationRecord,
-  role: ActivityMeta['role'],
-): Promise<unknown> {
-  const taskQueue = settings.taskQueues[call.service as keyof SagaSettings['taskQueues']];
-  if (!taskQueue) throw new Error(`no task queue configured for service ${call.service}`);
-  const activities = proxyActivities<
-    Record<string, (input: unknown, meta: ActivityMeta) => Promise<unknown>>
-  >({
-    taskQueue,
-    startToCloseTimeout: policy.startToCloseTimeout,
-    retry: { maximumAttempts: 1 },
-  });
-  const activity = activities[call.activity] as (input: unknown, meta: ActivityMeta) => Promise<unknown>;
-  record.status = 'RUNNING';
-  record.startedAt ??= now();
-  for (let attempt = 1; ; attempt++) {
-    record.attempts += 1;
-    try {
-      const result = await activity(call.input, {
-        sagaId: workflowInfo().workflowId,
-        idempotencyKey,
-        attempt,
-        role,
-      });
-      record.status = 'SUCCEEDED';
-      record.endedAt = now();
-      return result;
-    } catch (error) {
-      if (isCancellation(error)) throw error;
-      record.lastError = describeFailure(error);
-      if (isBusinessFailure(error) || attempt >= policy.maximumAttempts) {
-        record.status = 'FAILED';
-        record.endedAt = now();
-        throw error;
-      }
-      await sleep(backoffDelay(policy, attempt));
-    }
+function requireCancellable(state: SagaState): void {
+  if (state.cancelRequestedAt || state.status === 'COMPENSATING') {
+    throw new Error('saga is already COMPENSATING; nothing more to cancel');
   }
+  if (state.status === 'COMPENSATION_FAILED') {
+    throw new Error('saga is parked in COMPENSATION_FAILED; an operator resumes or resolves it');
+  }
+  if (state.status !== 'RUNNING') throw new Error(`saga is ${state.status}; there is nothing to cancel`);
 }
 
 function requireParked(state: SagaState): void {

@@ -10,7 +10,13 @@ export function isBusinessFailure(error: unknown): boolean {
 export function describeFailure(error: unknown): string {
   if (isCancellation(error)) return 'cancelled';
   const cause = error instanceof ActivityFailure && error.cause ? error.cause : error;
-  if (cause instanceof TimeoutFailure) return `timeout (${timeoutName(cause)})`;
+  if (cause instanceof TimeoutFailure) {
+    const kind = timeoutName(cause);
+    if (kind !== 'schedule_to_close') return `timeout (${kind})`;
+    // Temporal retried until the call's deadline; what the last attempt said is what an operator needs.
+    const last = cause.cause ? `; last error: ${describeFailure(cause.cause)}` : '';
+    return `deadline passed while retrying${last}`;
+  }
   if (cause instanceof ApplicationFailure) return `${cause.type ?? 'Error'}: ${cause.message}`;
   if (cause instanceof Error) return cause.message;
   return String(cause);

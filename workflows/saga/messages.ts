@@ -4,6 +4,13 @@ import type { SagaState, SagaStatus } from '../../shared/saga-state';
 /** The saga's live state: status, steps, attempts, errors, compensation records. */
 export const sagaStateQuery = defineQuery<SagaState>('sagaState');
 
+/**
+ * A user's cancel. Decided inside the workflow, so the answer is the truth: accepted (the saga now
+ * compensates) only while the saga runs forward; refused with the reason once it completed, compensates
+ * or is parked.
+ */
+export const cancelSagaUpdate = defineUpdate<{ status: SagaStatus }, []>('cancelSaga');
+
 /** Operator action on a parked saga: retry the compensations that failed. */
 export const resumeCompensationUpdate = defineUpdate<{ status: SagaStatus }, []>('resumeCompensation');
 

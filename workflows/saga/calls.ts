@@ -1,0 +1,132 @@
+import {
+  ActivityCancellationType,
+  isCancellation,
+  proxyActivities,
+  sleep,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { Duration } from '@temporalio/common';
+import { BUSINESS_ERROR_TYPES, type ActivityMeta } from '../../shared/activity-meta';
+import type { CallPolicy, SagaSettings } from '../../shared/saga-settings';
+import type { CompensationRecord, StepRecord } from '../../shared/saga-state';
+import { backoffDelay } from './backoff';
+import type { ActivityCall } from './definition';
+import { describeFailure, isBusinessFailure } from './errors';
+
+/** Deadlines for a saga whose input predates them (started by an older API, run by this engine). */
+export const FALLBACK_STEP_DEADLINE: Duration = '10m';
+export const FALLBACK_COMPENSATION_DEADLINE: Duration = '6h';
+
+export interface Call {
+  settings: SagaSettings;
+  call: ActivityCall;
+  policy: CallPolicy;
+  /** Unique per run, step and role: the service's ledger applies the effect once under it. */
+  idempotencyKey: string;
+  /** The activity id Temporal shows; the API matches pending activities to records by it. */
+  activityId: string;
+  record: StepRecord | CompensationRecord;
+  role: ActivityMeta['role'];
+  fallbackDeadline: Duration;
+}
+
+type Activity = (input: unknown, meta: ActivityMeta) => Promise<unknown>;
+
+function taskQueueOf(settings: SagaSettings, service: string): string {
+  const taskQueue = settings.taskQueues[service as keyof SagaSettings['taskQueues']];
+  if (!taskQueue) throw new Error(`no task queue configured for service ${service}`);
+  return taskQueue;
+}
+
+function finish(record: Call['record'], status: 'SUCCEEDED' | 'FAILED'): void {
+  record.status = status;
+  record.endedAt = new Date().toISOString();
+}
+
+/**
+ * Forward recovery: Temporal's retry policy retries technical failures with capped exponential backoff
+ * until the call's deadline (schedule-to-close), however long an outage lasts, without adding a history
+ * event per attempt. A business failure (non-retryable) ends the call at once. On cancel the workflow
+ * waits for an attempt in flight to end (bounded by the attempt's timeout), so a compensation that
+ * follows always sees what the step did.
+ */
+export async function callUntilDeadline({
+  settings,
+  call,
+  policy,
+  idempotencyKey,
+  activityId,
+  record,
+  role,
+  fallbackDeadline,
+}: Call): Promise<unknown> {
+  const activity = proxyActivities<Record<string, Activity>>({
+    taskQueue: taskQueueOf(settings, call.service),
+    activityId,
+    startToCloseTimeout: policy.startToCloseTimeout,
+    scheduleToCloseTimeout: policy.deadline ?? fallbackDeadline,
+    retry: {
+      initialInterval: policy.initialInterval,
+      maximumInterval: policy.maximumInterval,
+      backoffCoefficient: policy.backoffCoefficient,
+      nonRetryableErrorTypes: [...BUSINESS_ERROR_TYPES],
+    },
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+  })[call.activity] as Activity;
+  record.status = 'RUNNING';
+  record.startedAt ??= new Date().toISOString();
+  record.attempts = Math.max(record.attempts, 1);
+  try {
+    const result = await activity(call.input, { sagaId: workflowInfo().workflowId, idempotencyKey, role });
+    finish(record, 'SUCCEEDED');
+    return result;
+  } catch (error) {
+    if (!isCancellation(error)) {
+      record.lastError = describeFailure(error);
+      finish(record, 'FAILED');
+    }
+    throw error;
+  }
+}
+
+/**
+ * The engine's own retry loop (one activity attempt per call, a timer between them), as sagas started
+ * before forward recovery ran it: kept so that their histories replay.
+ */
+export async function callWithAttemptBudget({
+  settings,
+  call,
+  policy,
+  idempotencyKey,
+  record,
+  role,
+}: Call): Promise<unknown> {
+  const activity = proxyActivities<Record<string, Activity>>({
+    taskQueue: taskQueueOf(settings, call.service),
+    startToCloseTimeout: policy.startToCloseTimeout,
+    retry: { maximumAttempts: 1 },
+  })[call.activity] as Activity;
+  record.status = 'RUNNING';
+  record.startedAt ??= new Date().toISOString();
+  for (let attempt = 1; ; attempt++) {
+    record.attempts += 1;
+    try {
+      const result = await activity(call.input, {
+        sagaId: workflowInfo().workflowId,
+        idempotencyKey,
+        attempt,
+        role,
+      });
+      finish(record, 'SUCCEEDED');
+      return result;
+    } catch (error) {
+      if (isCancellation(error)) throw error;
+      record.lastError = describeFailure(error);
+      if (isBusinessFailure(error) || attempt >= (policy.maximumAttempts ?? 1)) {
+        finish(record, 'FAILED');
+        throw error;
+      }
+      await sleep(backoffDelay(policy, attempt));
+    }
+  }
+}
