@@ -37,6 +37,8 @@ import { buildListQuery } from './visibility-query';
 const WORKFLOW_TYPE = 'orderSaga';
 /** How long a cancel waits for the orchestrator to decide it before answering 503. */
 const CANCEL_DECISION_SECONDS = 10;
+/** How long a list with a cursor may take before the cursor is checked (a foreign one fails slowly). */
+const CURSOR_DEADLINE_MS = 5000;
 
 export interface SagaServiceOptions {
   client: Client;
@@ -161,31 +163,37 @@ export class SagaService {
 
   async list(query: ListSagasQuery): Promise<{ sagas: SagaSummary[]; nextCursor?: string }> {
     const { client } = this;
-    const response = await client.workflowService
-      .listWorkflowExecutions({
-        namespace: this.options.namespace,
-        query: buildListQuery(WORKFLOW_TYPE, query),
-        pageSize: query.pageSize,
+    const request = {
+      namespace: this.options.namespace,
+      query: buildListQuery(WORKFLOW_TYPE, query),
+      pageSize: query.pageSize,
+    };
+    const list = () =>
+      client.workflowService.listWorkflowExecutions({
+        ...request,
         nextPageToken: query.cursor ? Buffer.from(query.cursor, 'base64url') : undefined,
-      })
-      .catch((error: unknown) => {
-        // Temporal refuses a page token it did not issue (forged, stale, or of another query).
-        if (query.cursor && grpcCodeOf(error) === grpcStatus.INVALID_ARGUMENT) {
-          throw new HttpProblem(
-            400,
-            'invalid-cursor',
-            'query.cursor: not a cursor of this list; start again without it',
-            [
-              {
-                field: 'query.cursor',
-                rule: 'invalid_cursor',
-                message: 'not a cursor returned by this list',
-              },
-            ],
-          );
-        }
-        throw error;
       });
+    // Temporal fails a foreign page token with a retryable internal error: bound the retries.
+    const response = await (
+      query.cursor ? client.connection.withDeadline(Date.now() + CURSOR_DEADLINE_MS, list) : list()
+    ).catch(async (error: unknown) => {
+      // Temporal answers a page token it did not issue (forged, stale, or of another query) with an
+      // internal error; the same list without it working shows the cursor was the caller's mistake.
+      if (!query.cursor || grpcCodeOf(error) === undefined) throw error;
+      const withoutCursor = await client.workflowService
+        .listWorkflowExecutions({ ...request, pageSize: 1 })
+        .then(
+          () => true,
+          () => false,
+        );
+      if (!withoutCursor) throw error;
+      throw new HttpProblem(
+        400,
+        'invalid-cursor',
+        'query.cursor: not a cursor of this list; start again without it',
+        [{ field: 'query.cursor', rule: 'invalid_cursor', message: 'not a cursor returned by this list' }],
+      );
+    });
     const infos = await Promise.all(
       response.executions.map((raw) =>
         executionInfoFromRaw(raw, client.options.loadedDataConverter, raw, this.options.namespace),

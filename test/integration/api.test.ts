@@ -10,6 +10,11 @@ import { openApiConformance } from '../support/openapi-conformance';
 import { SAMPLE_TOTAL, sampleOrder } from '../support/orders';
 import { openServiceDbs } from '../support/rows';
 import { startStack, type Stack } from '../support/stack';
+import { Client, Connection } from '@temporalio/client';
+import { freePort } from '../../scripts/lib/ports';
+import type { SagaView } from '../../api/schemas';
+
+type SagaBody = Partial<SagaView>;
 
 /**
  * End to end through the REST API: the real app, the real Temporal server, the three real databases.
@@ -220,29 +225,76 @@ describe('REST API', () => {
     expect(malformed.body.errors[0].field).toBe('path.sagaId');
   });
 
-  test('cancel of a running saga compensates it; actions on a finished saga are refused with 409', async () => {
+  const waitFor = async (sagaId: string, predicate: (body: SagaBody) => boolean) => {
+    let last: request.Response | undefined;
+    for (let i = 0; i < 600; i++) {
+      last = await send(request(app).get(`/sagas/${sagaId}`).set(auth));
+      if (predicate(last.body as SagaBody)) return last.body as SagaBody;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    throw new Error(`saga ${sagaId} never reached the state; last: ${JSON.stringify(last?.body)}`);
+  };
+
+  test('a retrying step shows its attempts, last error and next retry; cancel in its backoff compensates', async () => {
+    // The provider fails this payment for its first 99 calls: Temporal keeps retrying (deadline 10 min).
     const started = await send(
       request(app)
         .post('/sagas')
         .set(auth)
-        .send(sampleOrder({ paymentToken: 'tok_timeout' })),
+        .send(sampleOrder({ paymentToken: 'tok_processingError_99' })),
     );
-    const cancel = await send(request(app).post(`/sagas/${started.body.sagaId}/cancel`).set(auth));
-    expect(cancel.status).toBe(202);
-    await stack.client.workflow.getHandle(started.body.sagaId).result();
-    const after = await send(request(app).get(`/sagas/${started.body.sagaId}`).set(auth));
-    expect(after.body).toMatchObject({ status: 'COMPENSATED', failure: { cancelled: true } });
-    expect((await dbs.rowsOf(started.body.sagaId)).order?.status).toBe('CANCELLED');
+    const { sagaId } = started.body;
+    const retrying = await waitFor(sagaId, (body) => (body.steps?.[1]?.attempts ?? 0) >= 3);
+    expect(retrying.status).toBe('RUNNING');
+    expect(retrying.steps?.[1]).toMatchObject({
+      name: 'authorizePayment',
+      status: 'RUNNING',
+      lastError: expect.stringMatching(/ProviderUnavailable/),
+      deadlineAt: expect.any(String),
+    });
+    const deadlineIn = Date.parse(retrying.steps?.[1]?.deadlineAt ?? '') - Date.now();
+    expect(deadlineIn).toBeGreaterThan(5 * 60_000);
+    await waitFor(sagaId, (body) => body.steps?.[1]?.nextRetryAt !== undefined);
 
-    const again = await send(request(app).post(`/sagas/${started.body.sagaId}/cancel`).set(auth));
-    expect(again.status).toBe(409);
-    const resume = await send(request(app).post(`/sagas/${started.body.sagaId}/resume`).set(auth));
+    const cancel = await send(request(app).post(`/sagas/${sagaId}/cancel`).set(auth));
+    expect(cancel.status).toBe(202);
+    expect(cancel.body).toEqual({ sagaId, status: 'COMPENSATING' });
+    const twice = await send(request(app).post(`/sagas/${sagaId}/cancel`).set(auth));
+    expect(twice.status).toBe(409);
+    expect(twice.body.detail).toMatch(/COMPENSATING|ended \(COMPENSATED\)/);
+    await stack.client.workflow.getHandle(sagaId).result();
+    const after = await send(request(app).get(`/sagas/${sagaId}`).set(auth));
+    expect(after.body).toMatchObject({
+      status: 'COMPENSATED',
+      failure: { cancelled: true },
+      cancelRequestedAt: expect.any(String),
+    });
+    const rows = await dbs.rowsOf(sagaId);
+    expect(rows.order?.status).toBe('CANCELLED');
+    expect(rows.payment).toMatchObject({ status: 'VOIDED', voidedBeforeAuthorize: true });
+
+    const ended = await send(request(app).post(`/sagas/${sagaId}/cancel`).set(auth));
+    expect(ended.status).toBe(409);
+    expect(ended.body.detail).toMatch(/ended \(COMPENSATED\)/);
+    const resume = await send(request(app).post(`/sagas/${sagaId}/resume`).set(auth));
     expect(resume.status).toBe(409);
     expect(resume.body.detail).toMatch(/COMPENSATION_FAILED/);
   });
 
-  test('an operator resumes a parked saga through the API', async () => {
-    // The provider refuses to release this saga's payment from the start, so it parks whatever the timing.
+  test('cancel of a completed saga is 409 and changes nothing; of an unknown saga 404', async () => {
+    const done = await send(request(app).post('/sagas?waitSeconds=30').set(auth).send(sampleOrder()));
+    expect(done.body.status).toBe('COMPLETED');
+    const cancel = await send(request(app).post(`/sagas/${done.body.sagaId}/cancel`).set(auth));
+    expect(cancel.status).toBe(409);
+    expect(cancel.body.detail).toMatch(/ended \(COMPLETED\)/);
+    const rows = await dbs.rowsOf(done.body.sagaId);
+    expect(rows.order?.status).toBe('APPROVED');
+    expect(rows.payment?.status).toBe('CAPTURED');
+    expect((await send(request(app).post(`/sagas/order-${randomUUID()}/cancel`).set(auth))).status).toBe(404);
+  });
+
+  /** Shipment is refused and the provider refuses to release this saga's payment until the fault is cleared. */
+  async function startSagaWithStuckRelease(client: Express) {
     const key = `park-${randomUUID()}`;
     const sagaId = idempotentSagaId(keyIdOf(TEST_API_KEY), key);
     await dbs.payments.providerFault.create({
@@ -250,23 +302,54 @@ describe('REST API', () => {
     });
     const order = sampleOrder();
     const started = await send(
-      request(app)
+      request(client)
         .post('/sagas')
         .set(auth)
         .set('Idempotency-Key', key)
         .send({ ...order, shippingAddress: { ...order.shippingAddress, country: 'AQ' } }),
     );
     expect(started.body.sagaId).toBe(sagaId);
-    let parked: request.Response | undefined;
-    for (let i = 0; i < 300; i++) {
-      parked = await send(request(app).get(`/sagas/${sagaId}`).set(auth));
-      if (parked.body.status === 'COMPENSATION_FAILED') break;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    expect(parked?.body).toMatchObject({
-      status: 'COMPENSATION_FAILED',
-      parkedReason: expect.stringMatching(/outage/),
+    return sagaId;
+  }
+
+  test('a compensation is patient: it retries through an outage, and cancel meanwhile is 409', async () => {
+    const sagaId = await startSagaWithStuckRelease(app);
+    const retrying = await waitFor(
+      sagaId,
+      (body) => (body.compensations?.find((c) => c.activity === 'releasePayment')?.attempts ?? 0) >= 3,
+    );
+    expect(retrying.status).toBe('COMPENSATING');
+    expect(retrying.compensations?.find((c) => c.activity === 'releasePayment')).toMatchObject({
+      status: 'RUNNING',
+      lastError: expect.stringMatching(/outage/),
     });
+    const cancel = await send(request(app).post(`/sagas/${sagaId}/cancel`).set(auth));
+    expect(cancel.status).toBe(409);
+    expect(cancel.body.detail).toMatch(/already COMPENSATING/);
+    // The order is not cancelled before the payment is released: compensations run in reverse.
+    expect((await dbs.rowsOf(sagaId)).order?.status).toBe('PENDING');
+    await dbs.payments.providerFault.deleteMany({ where: { sagaId } });
+    await stack.client.workflow.getHandle(sagaId).result();
+    const rows = await dbs.rowsOf(sagaId);
+    expect(rows.order?.status).toBe('CANCELLED');
+    expect(rows.payment?.status).toBe('VOIDED');
+  });
+
+  test('an operator resumes a parked saga through the API; cancel of a parked saga is 409', async () => {
+    // Parking is what this test is about, so this API starts sagas with a short compensation deadline.
+    const parking = createTestApp(stack, {
+      settings: {
+        ...stack.settings,
+        compensationPolicy: { ...stack.settings.compensationPolicy, deadline: '3s' },
+      },
+    });
+    const sagaId = await startSagaWithStuckRelease(parking);
+    const parked = await waitFor(sagaId, (body) => body.status === 'COMPENSATION_FAILED');
+    // The last attempt's error, or the deadline if it passed during a backoff.
+    expect(parked.parkedReason).toMatch(/releasePayment.*(outage|deadline passed)/);
+    const cancel = await send(request(app).post(`/sagas/${sagaId}/cancel`).set(auth));
+    expect(cancel.status).toBe(409);
+    expect(cancel.body.detail).toMatch(/parked/);
     const noNote = await send(request(app).post(`/sagas/${sagaId}/resolve`).set(auth).send({}));
     expect(noNote.status).toBe(422);
     await dbs.payments.providerFault.deleteMany({ where: { sagaId } });
@@ -275,6 +358,31 @@ describe('REST API', () => {
     await stack.client.workflow.getHandle(sagaId).result();
     expect((await send(request(app).get(`/sagas/${sagaId}`).set(auth))).body.status).toBe('COMPENSATED');
   });
+
+  test('a forged or stale list cursor is 400 naming the field', async () => {
+    const forged = await send(request(app).get('/sagas?cursor=bm90LWEtcGFnZS10b2tlbg').set(auth));
+    expect(forged.status).toBe(400);
+    expect(forged.body.errors[0].field).toBe('query.cursor');
+  });
+
+  test('Temporal unreachable is 503 with Retry-After, never a 4xx or a 500', async () => {
+    const port = await freePort();
+    const connection = Connection.lazy({ address: `127.0.0.1:${port}`, connectTimeout: '1s' });
+    const down = createTestApp(stack, { client: new Client({ connection }) });
+    try {
+      for (const pending of [
+        request(down).get(`/sagas/order-${randomUUID()}`).set(auth),
+        request(down).post('/sagas').set(auth).send(sampleOrder()),
+      ]) {
+        const res = await send(pending);
+        expect(res.status).toBe(503);
+        expect(res.headers['retry-after']).toEqual(expect.stringMatching(/^\d+$/));
+        expect(res.body.type).toMatch(/temporal-unavailable/);
+      }
+    } finally {
+      await connection.close().catch(() => undefined);
+    }
+  }, 120_000);
 
   test('list sagas with filters and cursor pagination through Temporal visibility', async () => {
     const customerId = `cust-${randomUUID().slice(0, 8)}`;

@@ -16,18 +16,20 @@ export function createTestApp(
     tracer?: Tracer;
     metrics?: Registry;
     logger?: Logger;
+    settings?: Stack['settings'];
+    client?: Stack['client'];
   } = {},
 ) {
   const sagas = new SagaService({
-    client: stack.client,
+    client: overrides.client ?? stack.client,
     namespace: 'default',
     orchestratorTaskQueue: stack.queues.orchestrator,
-    settings: stack.settings,
+    settings: overrides.settings ?? stack.settings,
     webUiUrl: 'http://127.0.0.1:8233',
     apiBase: '',
   });
   return createApp({
-    client: stack.client,
+    client: overrides.client ?? stack.client,
     namespace: 'default',
     sagas,
     apiKeys: [TEST_API_KEY],

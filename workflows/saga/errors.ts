@@ -9,6 +9,15 @@ export function isBusinessFailure(error: unknown): boolean {
 /** One line for the saga's state: the error type and message, never a stack trace. */
 export function describeFailure(error: unknown): string {
   if (isCancellation(error)) return 'cancelled';
+  // Temporal stopped retrying because the next attempt would start after the call's deadline.
+  if (
+    error instanceof ActivityFailure &&
+    error.retryState === 'TIMEOUT' &&
+    error.cause &&
+    !(error.cause instanceof TimeoutFailure)
+  ) {
+    return `deadline passed while retrying; last error: ${describeFailure(error.cause)}`;
+  }
   const cause = error instanceof ActivityFailure && error.cause ? error.cause : error;
   if (cause instanceof TimeoutFailure) {
     const kind = timeoutName(cause);
