@@ -1,6 +1,7 @@
 /**
  * `npm start`: the whole stack on this machine. Temporal dev server (+ Web UI) on a persistent SQLite
- * file, the three databases, the four workers and the API; Ctrl-C stops all of it.
+ * file, the three databases, the four workers, the codec server and the API. A child that crashes is
+ * restarted with growing delays; a crash loop stops everything (exit 1); Ctrl-C stops all of it.
  */
 import { appendFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
@@ -11,7 +12,8 @@ import { portInUse } from './lib/ports';
 import { codecConfigSchema } from '../shared/encryption/config';
 import { localCodecKeys } from './lib/local-codec-key';
 import { LOCAL_DEV_API_KEY, localStackConfigSchema } from './lib/local-stack-config';
-import { runTs, waitForHttp, type Supervised } from './lib/processes';
+import { waitForHttp } from './lib/processes';
+import { Supervisor, workerSpec } from './lib/supervisor';
 import { startDevServer, type DevServer } from './temporal/dev-server';
 
 const say = (line: string) => console.log(`[start] ${line}`);
@@ -42,13 +44,13 @@ async function main(): Promise<void> {
   }
 
   const stops: (() => Promise<void>)[] = [];
-  const children: Supervised[] = [];
+  let children: Supervisor | undefined;
   let stopping = false;
   const shutdown = async (code: number) => {
     if (stopping) return;
     stopping = true;
     say('stopping...');
-    await Promise.all(children.map((child) => child.stop()));
+    await children?.stop();
     for (const stop of stops.reverse())
       await stop().catch((error: Error) => say(`stop failed: ${error.message}`));
     say('stopped');
@@ -105,25 +107,27 @@ async function main(): Promise<void> {
       PAYMENTS_DATABASE_URL: databases.urls.payments,
       SHIPMENTS_DATABASE_URL: databases.urls.shipments,
     };
-    for (const [i, kind] of workerKinds.entries()) {
-      children.push(
-        runTs(kind, 'worker/main.ts', [kind], { ...childEnv, METRICS_PORT: String(metricsPorts[i]) }),
-      );
-    }
-    const codecServer = runTs('codec-server', 'codec-server/main.ts', [], childEnv);
-    children.push(codecServer);
-    const api = runTs('api', 'api/main.ts', [], childEnv);
-    children.push(api);
-    for (const child of children) {
-      void child.exited.then(({ code, signal }) => {
-        if (stopping) return;
-        say(`${child.name} exited unexpectedly (${signal ?? `code ${code}`}); stopping everything`);
-        void shutdown(1);
-      });
-    }
+    children = new Supervisor(
+      [
+        ...workerKinds.map((kind, i) =>
+          workerSpec(kind, { ...childEnv, METRICS_PORT: String(metricsPorts[i]) }),
+        ),
+        { name: 'codec-server', entry: 'codec-server/main.ts', env: childEnv },
+        { name: 'api', entry: 'api/main.ts', env: childEnv },
+      ],
+      { log: say },
+    );
+    children.start();
+    // A crash loop: the supervisor said why and stopped its children; stop the rest and exit 1.
+    void children.failed.then(() => shutdown(1));
     const apiUrl = `http://${config.API_HOST}:${config.API_PORT}`;
-    await waitForHttp(`${apiUrl}/health/ready`, api);
-    await waitForHttp(`${codecUrl}/health`, codecServer);
+    await Promise.race([
+      children.failed.then((error) => Promise.reject(error)),
+      Promise.all([
+        waitForHttp(`${apiUrl}/health/ready`, 'api'),
+        waitForHttp(`${codecUrl}/health`, 'codec-server'),
+      ]),
+    ]);
 
     console.log(
       [
@@ -147,7 +151,7 @@ async function main(): Promise<void> {
         `  Try: curl -s -X POST '${apiUrl}/sagas?waitSeconds=10' -H 'Authorization: Bearer <key>' \\`,
         `         -H 'Content-Type: application/json' -d @examples/order.json`,
         '',
-        '  Ctrl-C stops everything.',
+        '  A process that crashes is restarted; Ctrl-C stops everything.',
         '',
       ]
         .filter((line, i, all) => line !== '' || all[i - 1] !== '')

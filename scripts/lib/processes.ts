@@ -47,12 +47,23 @@ export function runTs(
   };
 }
 
-/** Polls an HTTP URL until it answers 2xx, the process dies, or the time is up. */
-export async function waitForHttp(url: string, process: Supervised, timeoutMs = 60_000): Promise<void> {
+/**
+ * Polls an HTTP URL until it answers 2xx or the time is up; given a process (not just its name), it fails
+ * as soon as that process dies.
+ */
+export async function waitForHttp(
+  url: string,
+  process: Supervised | string,
+  timeoutMs = 60_000,
+): Promise<void> {
+  const name = typeof process === 'string' ? process : process.name;
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (process.child.exitCode !== null || process.child.signalCode !== null) {
-      throw new Error(`${process.name} exited during start-up`);
+    if (
+      typeof process !== 'string' &&
+      (process.child.exitCode !== null || process.child.signalCode !== null)
+    ) {
+      throw new Error(`${name} exited during start-up`);
     }
     try {
       const res = await fetch(url, { signal: AbortSignal.timeout(1000) });
@@ -60,8 +71,7 @@ export async function waitForHttp(url: string, process: Supervised, timeoutMs = 
     } catch {
       // not listening yet
     }
-    if (Date.now() > deadline)
-      throw new Error(`${process.name} did not answer ${url} within ${timeoutMs / 1000} s`);
+    if (Date.now() > deadline) throw new Error(`${name} did not answer ${url} within ${timeoutMs / 1000} s`);
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
 }

@@ -10,7 +10,7 @@ import { requireEnv, TEST_ENV } from '../support/env';
 import { startOtlpReceiver, type ReceivedSpan } from '../../tools/traces/otlp-receiver';
 import { renderTrace } from '../../tools/traces/tree';
 import { sampleOrder } from '../support/orders';
-import { spawnWorker, waitForWorkerStart, type WorkerProcess } from '../support/processes';
+import { startWorkers, type TestProcesses } from '../support/processes';
 import { startStack, type Stack } from '../support/stack';
 import { listen, type Listening } from '../support/listen';
 
@@ -30,7 +30,7 @@ describe('traces, metrics and logs of a saga', () => {
   let stack: Stack;
   let server: Listening;
   let apiUrl: string;
-  const workers = new Map<string, WorkerProcess>();
+  let workers: TestProcesses;
 
   beforeAll(async () => {
     receiver = await startOtlpReceiver();
@@ -53,8 +53,8 @@ describe('traces, metrics and logs of a saga', () => {
       OTEL_BSP_SCHEDULE_DELAY: '100',
       METRICS_PORT: '0',
     };
-    for (const kind of KINDS) workers.set(kind, spawnWorker(kind, env));
-    await Promise.all([...workers.values()].map((worker) => waitForWorkerStart(worker)));
+    workers = startWorkers(KINDS, env);
+    await Promise.all(KINDS.map((kind) => workers.waitForWorkerStart(kind)));
 
     const logStream = new Writable({
       write(chunk: Buffer, _encoding, done) {
@@ -73,7 +73,7 @@ describe('traces, metrics and logs of a saga', () => {
 
   afterAll(async () => {
     await server?.close();
-    await Promise.all([...workers.values()].map((worker) => worker.stop()));
+    await workers?.stop();
     await stack?.stop();
     await tracing?.shutdown();
     await receiver?.close();
@@ -189,8 +189,7 @@ describe('traces, metrics and logs of a saga', () => {
 
   async function workerMetrics(kind: string): Promise<string> {
     const started = workers
-      .get(kind)!
-      .output()
+      .output(kind)
       .split('\n')
       .find((line) => line.includes('worker started'));
     const url = (JSON.parse(started ?? '{}') as { metrics?: string }).metrics;
@@ -251,8 +250,7 @@ describe('traces, metrics and logs of a saga', () => {
     let completed: Record<string, unknown> | undefined;
     while (!completed && Date.now() < deadline) {
       completed = workers
-        .get('orchestrator')!
-        .output()
+        .output('orchestrator')
         .split('\n')
         .filter((line) => line.startsWith('{'))
         .map((line) => JSON.parse(line) as Record<string, unknown>)
@@ -263,9 +261,9 @@ describe('traces, metrics and logs of a saga', () => {
     expect(typeof completed?.runId).toBe('string');
     // Nothing sensitive: no payment token or street address in any worker's log.
     const order = sampleOrder();
-    for (const worker of workers.values()) {
-      expect(worker.output()).not.toContain(order.paymentToken);
-      expect(worker.output()).not.toContain(order.shippingAddress.line1);
+    for (const kind of KINDS) {
+      expect(workers.output(kind)).not.toContain(order.paymentToken);
+      expect(workers.output(kind)).not.toContain(order.shippingAddress.line1);
     }
   });
 });

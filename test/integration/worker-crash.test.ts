@@ -1,6 +1,6 @@
 import { openServiceDbs } from '../support/rows';
 import { attemptsOf, SAMPLE_TOTAL, startSaga, stateOf } from '../support/orders';
-import { spawnWorker, waitForWorkerStart, type WorkerProcess } from '../support/processes';
+import { startWorkers, type TestProcesses } from '../support/processes';
 import { startStack, type Stack } from '../support/stack';
 import { requireEnv, TEST_ENV } from '../support/env';
 
@@ -12,7 +12,7 @@ import { requireEnv, TEST_ENV } from '../support/env';
 describe('payments worker killed after commit, before reporting', () => {
   let stack: Stack;
   const dbs = openServiceDbs();
-  const workers: WorkerProcess[] = [];
+  const workers: TestProcesses[] = [];
 
   beforeAll(async () => {
     stack = await startStack({ services: ['orders', 'shipments'] });
@@ -31,15 +31,19 @@ describe('payments worker killed after commit, before reporting', () => {
   });
 
   test('a restarted worker completes the saga with exactly one effect', async () => {
-    const crashing = spawnWorker('payments', {
-      ...paymentsEnv(),
-      SAGA_FAULT_CRASH_AFTER_COMMIT: 'authorizePayment',
-    });
+    // Not restarted by its supervisor: with the same fault it would crash again on the retry.
+    const crashing = startWorkers(
+      ['payments'],
+      { ...paymentsEnv(), SAGA_FAULT_CRASH_AFTER_COMMIT: 'authorizePayment' },
+      { restart: false },
+    );
     workers.push(crashing);
-    await waitForWorkerStart(crashing);
+    await crashing.waitForWorkerStart('payments');
+    const running = crashing.supervisor.process('payments');
+    if (!running) throw new Error(`payments is not running: ${crashing.output('payments')}`);
 
     const handle = await startSaga(stack);
-    const ended = await crashing.exited;
+    const ended = await running.exited;
     expect(ended.signal).toBe('SIGKILL');
 
     // The effect is committed although Temporal never got the result.
@@ -47,9 +51,9 @@ describe('payments worker killed after commit, before reporting', () => {
     expect(committed.payment?.status).toBe('AUTHORIZED');
     expect(committed.effects.payments).toEqual(['authorize:authorized']);
 
-    const restarted = spawnWorker('payments', paymentsEnv());
+    const restarted = startWorkers(['payments'], paymentsEnv());
     workers.push(restarted);
-    await waitForWorkerStart(restarted);
+    await restarted.waitForWorkerStart('payments');
     const outcome = await handle.result();
     expect(outcome.status).toBe('COMPLETED');
 

@@ -1,51 +1,51 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
+import { Supervisor, workerSpec, type ProcessSpec, type RestartPolicy } from '../../scripts/lib/supervisor';
 
-const ROOT = path.resolve(__dirname, '../..');
-
-export interface WorkerProcess {
-  child: ChildProcess;
-  /** Resolves with the signal or exit code once the process has ended. */
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  output(): string;
+/** Worker processes (`npm run worker -- <kind>`) under the supervisor `npm start` uses, with their output. */
+export interface TestProcesses {
+  supervisor: Supervisor;
+  /** Everything a process printed so far, over all its runs (without the `[name] ` prefix). */
+  output(name: string): string;
+  /** The supervisor's own lines (restarts, giving up). */
+  log(): string[];
+  /** Waits until the process logged "worker started" `times` times (its first start, then restarts). */
+  waitForWorkerStart(name: string, times?: number, timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
 }
 
-/** Runs `npm run worker -- <kind>`'s entry point as a real, separate process (so it can be killed). */
-export function spawnWorker(kind: string, env: NodeJS.ProcessEnv): WorkerProcess {
-  // One process (node with tsx's loader), so a SIGKILL hits the worker itself.
-  const child = spawn(process.execPath, ['--import', 'tsx', 'worker/main.ts', kind], {
-    cwd: ROOT,
-    env: { ...process.env, ...env },
-    stdio: 'pipe',
-  });
-  let output = '';
-  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal })),
+/** Starts real, separate worker processes (so they can be killed), supervised. */
+export function startWorkers(
+  kinds: readonly string[],
+  env: NodeJS.ProcessEnv,
+  policy: Partial<RestartPolicy> = {},
+): TestProcesses {
+  return startProcesses(
+    kinds.map((kind) => workerSpec(kind, { ...process.env, ...env })),
+    policy,
   );
-  return {
-    child,
-    exited,
-    output: () => output,
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(timer);
-    },
-  };
 }
 
-/** Waits until the worker logged that it polls its task queue. */
-export async function waitForWorkerStart(worker: WorkerProcess, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!/worker started/.test(worker.output())) {
-    if (worker.child.exitCode !== null || worker.child.signalCode !== null) {
-      throw new Error(`worker exited early: ${worker.output()}`);
-    }
-    if (Date.now() > deadline) throw new Error(`worker did not start: ${worker.output()}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+export function startProcesses(specs: ProcessSpec[], policy: Partial<RestartPolicy> = {}): TestProcesses {
+  const outputs = new Map<string, string>();
+  const lines: string[] = [];
+  const supervisor = new Supervisor(specs, {
+    policy,
+    log: (line) => lines.push(line),
+    output: (line, name) =>
+      outputs.set(name, `${outputs.get(name) ?? ''}${line.slice(`[${name}] `.length)}\n`),
+  });
+  supervisor.start();
+  const output = (name: string) => outputs.get(name) ?? '';
+  return {
+    supervisor,
+    output,
+    log: () => lines,
+    async waitForWorkerStart(name, times = 1, timeoutMs = 60_000) {
+      const deadline = Date.now() + timeoutMs;
+      while ((output(name).match(/worker started/g) ?? []).length < times) {
+        if (Date.now() > deadline) throw new Error(`${name} did not start: ${output(name)}`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    },
+    stop: () => supervisor.stop(),
+  };
 }

@@ -18,7 +18,7 @@ import { FINAL_SAGA_STATUSES, type SagaStatus } from '../../shared/saga-state';
 import { sagaStatusKey } from '../../shared/search-attributes';
 import { checkInvariants } from '../invariants/check';
 import type { Violation } from '../invariants/rules';
-import { WorkerSupervisor } from './supervisor';
+import { Supervisor, workerSpec } from '../../scripts/lib/supervisor';
 import { startTcpProxy } from './tcp-proxy';
 import { chaosOrder, seeded } from './workload';
 
@@ -99,10 +99,18 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const proxy = await startTcpProxy({ host: '127.0.0.1', port: 5432 });
   const proxied = new URL(dbUrls.shipments as string);
   proxied.port = String(proxy.port);
-  const workers = new WorkerSupervisor(['orchestrator', ...SERVICES], {
-    ...env,
-    SHIPMENTS_DATABASE_URL: proxied.toString(),
-  });
+  const workerEnv = { ...env, SHIPMENTS_DATABASE_URL: proxied.toString() };
+  const workers = new Supervisor(
+    ['orchestrator', ...SERVICES].map((kind) => workerSpec(kind, workerEnv)),
+    // Killing workers is the point here: restart them quickly, never give up.
+    {
+      policy: { initialDelayMs: 1000, maxDelayMs: 5000, maxCrashes: Number.POSITIVE_INFINITY },
+      log: () => undefined,
+      output: (line) => {
+        if (/"level":(50|60)|failed:/.test(line)) process.stderr.write(`${line}\n`);
+      },
+    },
+  );
   workers.start();
   const api = await startApiServer(config, pino({ level: 'silent' }), { dataConverter });
   const connection = await Connection.connect({ address: server.address });
