@@ -60,6 +60,8 @@ async function main(): Promise<void> {
       connection,
       { ...config, ...loadServiceDatabaseConfig(kind) },
       telemetry,
+      undefined,
+      (line) => log.warn(`waiting for the database: ${line}`),
     );
   }
   log.info(

@@ -1,3 +1,4 @@
+import { backOff } from 'exponential-backoff';
 import {
   NativeConnection,
   Worker,
@@ -77,9 +78,21 @@ export async function createServiceWorker(
   config: TemporalConfig & WorkerConfig & { databaseUrl: string; poolSize: number },
   telemetry: WorkerTelemetry = {},
   wrap?: ActivityWrapper,
+  onWaiting?: (line: string) => void,
 ): Promise<RunningWorker> {
   const { activities, close, probe } = connectServiceActivities(service, config.databaseUrl, config.poolSize);
-  await probe();
+  // A database that is down (a restart, an outage) is waited for, not a crash: a worker restarted during
+  // an outage must not crash-loop its supervisor into giving up. Its tasks wait in Temporal meanwhile.
+  await backOff(probe, {
+    numOfAttempts: Number.MAX_SAFE_INTEGER,
+    startingDelay: 500,
+    maxDelay: 10_000,
+    jitter: 'full',
+    retry: (error: Error, attempt) => {
+      onWaiting?.(`${error.message}; retrying (attempt ${attempt})`);
+      return true;
+    },
+  });
   const interceptors: ActivityInterceptorsFactory[] = [
     ...(telemetry.tracing?.enabled ? [activityTracingInterceptor(telemetry.tracing)] : []),
     ...(telemetry.metrics ? [activityMetricsInterceptor(service, telemetry.metrics)] : []),
