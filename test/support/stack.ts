@@ -34,6 +34,8 @@ export interface StackOptions {
   orchestrator?: boolean;
   /** Tracing, metrics registry and data converter for the client and every worker of the stack. */
   telemetry?: WorkerTelemetry;
+  /** A service's database reached another way, e.g. through a proxy a test can cut. */
+  databaseUrls?: Partial<Record<ServiceName, string>>;
 }
 
 /**
@@ -95,7 +97,11 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const running = await createServiceWorker(
       service,
       nativeConnection,
-      { ...workerConfig, databaseUrl: requireEnv(dbEnv(service)), poolSize: 5 },
+      {
+        ...workerConfig,
+        databaseUrl: options.databaseUrls?.[service] ?? requireEnv(dbEnv(service)),
+        poolSize: 5,
+      },
       telemetry,
       options.wrap,
     );
