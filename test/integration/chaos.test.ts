@@ -1,33 +1,48 @@
-import { runChaos } from '../../tools/chaos/run';
+import { runChaos, type ChaosReport } from '../../tools/chaos/run';
 
 /**
- * A small chaos run in CI (`npm run chaos` is the full one): 50 sagas while each worker is killed once,
- * the Temporal server restarts on its database and the shipments database is cut off for a while.
+ * A small chaos run in CI (`npm run chaos` is the full one), with the shipped saga settings: 50 sagas
+ * paced over about 160 s while each worker is killed once, the payments database is cut off for 60 s,
+ * the Temporal server restarts on its database and the shipments worker is held down for 60 s.
+ * About three and a half minutes.
  */
-describe('chaos run', () => {
-  test('no saga is lost and no invariant is violated', async () => {
-    const report = await runChaos({
+describe('chaos run (scripted faults)', () => {
+  let report: ChaosReport;
+  beforeAll(async () => {
+    report = await runChaos({
       sagas: 50,
       concurrency: 10,
       faultRate: 0,
       scripted: true,
       seed: 7,
       quiescenceTimeoutMs: 240_000,
+      databasePrefix: `${process.env.TEST_DATABASE_PREFIX ?? 'saga_test_'}chaos_`,
       log: () => undefined,
     });
+  }, 600_000);
+
+  test('no saga is lost and no invariant is violated', () => {
     expect(report.started).toBe(50);
-    expect(report.faults).toMatchObject({
+    expect(report.faults).toEqual({
       'kill-orchestrator': 1,
       'kill-orders': 1,
       'kill-payments': 1,
       'kill-shipments': 1,
+      'db-outage-payments': 1,
       'temporal-restart': 1,
-      'db-outage-shipments': 1,
+      'hold-down-shipments': 1,
     });
     expect(report.lostSagas).toEqual([]);
     expect(report.violations).toEqual([]);
     expect(report.completed + report.compensated + report.parked).toBe(50);
     expect(report.completed).toBeGreaterThan(0);
     expect(report.compensated).toBeGreaterThan(0);
-  }, 420_000);
+  });
+
+  // KNOWN BUG, until the forward-recovery engine lands: today's engine gives a step 5 attempts over about
+  // 3 s, so the 60 s database outage rolls back orders that would have completed. When the engine
+  // retries until its step deadline this test passes, test.failing then fails: make it a plain test.
+  test.failing('no saga is compensated that would have completed without the faults', () => {
+    expect(report.compensatedWouldHaveCompleted).toEqual([]);
+  });
 });
