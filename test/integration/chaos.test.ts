@@ -2,9 +2,8 @@ import { runChaos, type ChaosReport } from '../../tools/chaos/run';
 
 /**
  * A small chaos run in CI (`npm run chaos` is the full one), with the shipped saga settings: 50 sagas
- * paced over about 160 s while each worker is killed once, the payments database is cut off for 60 s,
- * the Temporal server restarts on its database and the shipments worker is held down for 60 s.
- * About three and a half minutes.
+ * paced over 165 s while the payments database is cut off for 60 s, the Temporal server restarts on its
+ * database, each worker is killed once and the shipments worker is held down for 60 s. About four minutes.
  */
 describe('chaos run (scripted faults)', () => {
   let report: ChaosReport;

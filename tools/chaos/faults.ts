@@ -69,14 +69,19 @@ export function drawFault(random: () => number): Fault {
 /**
  * `--scripted` (run by `npm test`): one fault of each kind, one after the other, at fixed offsets from
  * the start of the fault window. The database outage is 60 s and the hold-down 60 s (not 2 minutes) to
- * keep the run to about three minutes; the sagas are paced across the whole window.
+ * keep the run to about three minutes; the sagas are paced across the whole window. The outage comes
+ * first: a service worker killed just before it would still be restarting when its database goes away,
+ * and would crash-loop on its start-up probe for the whole outage, so no activity would even be tried.
  */
 export const SCRIPTED_FAULTS: { atMs: number; fault: Fault }[] = [
-  ...WORKER_KINDS.map((worker, i) => ({ atMs: i * 2_000, fault: { kind: 'kill', worker } as Fault })),
-  { atMs: 10_000, fault: { kind: 'db-outage', service: 'payments', ms: 60_000 } },
-  { atMs: 80_000, fault: { kind: 'temporal-restart', downMs: TEMPORAL_DOWN_MS } },
-  { atMs: 95_000, fault: { kind: 'hold-down', worker: 'shipments', ms: 60_000 } },
-  // provider-outage: { atMs: 165_000, fault: { kind: 'provider-outage', ms: 60_000 } } once it exists.
+  { atMs: 5_000, fault: { kind: 'db-outage', service: 'payments', ms: 60_000 } },
+  { atMs: 72_000, fault: { kind: 'temporal-restart', downMs: TEMPORAL_DOWN_MS } },
+  ...WORKER_KINDS.map((worker, i) => ({
+    atMs: 85_000 + i * 2_000,
+    fault: { kind: 'kill', worker } as Fault,
+  })),
+  { atMs: 100_000, fault: { kind: 'hold-down', worker: 'shipments', ms: 60_000 } },
+  // provider-outage: { atMs: 170_000, fault: { kind: 'provider-outage', ms: 60_000 } } once it exists.
 ];
 /** When the scripted faults are over (the last one ends), from the start of the fault window. */
-export const SCRIPTED_WINDOW_MS = 160_000;
+export const SCRIPTED_WINDOW_MS = 165_000;
