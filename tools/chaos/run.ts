@@ -134,6 +134,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const api = await startApiServer(config, pino({ level: 'silent' }), { dataConverter });
   const connection = await Connection.connect({ address: server.address });
   const client = new Client({ connection, dataConverter });
+  // Faults start once every worker polls: a service worker still starting when its database goes away
+  // would crash-loop on its start-up probe, and the outage would test nothing.
+  await waitForPollers(client, config.TASK_QUEUE_PREFIX);
 
   const faults: Record<string, number> = {};
   const faultLog: ChaosReport['faultLog'] = [];
@@ -301,6 +304,23 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     workerRestarts: workers.restarts,
     durationSeconds: Math.round((Date.now() - began) / 1000),
   };
+}
+
+/** Waits until each of the four task queues has a poller (a worker that started). */
+async function waitForPollers(client: Client, prefix: string): Promise<void> {
+  const deadline = Date.now() + 120_000;
+  for (const kind of WORKER_KINDS) {
+    for (;;) {
+      const { pollers } = await client.workflowService.describeTaskQueue({
+        namespace: client.options.namespace,
+        taskQueue: { name: `${prefix}${kind}` },
+        taskQueueType: kind === 'orchestrator' ? 1 : 2, // workflow or activity task queue
+      });
+      if (pollers.length > 0) break;
+      if (Date.now() > deadline) throw new Error(`no ${kind} worker polls its task queue after 120 s`);
+      await sleep(250);
+    }
+  }
 }
 
 /** The API may be briefly unable to reach Temporal (restarts): retry with the same Idempotency-Key. */
