@@ -1,3 +1,6 @@
+import { randomUUID } from 'node:crypto';
+import { transientFailure } from '../../activities/shared/failures';
+import type { ActivityMeta } from '../../shared/activity-meta';
 import { checkInvariants } from '../../tools/invariants/check';
 import { openServiceDbs } from '../support/rows';
 import { sampleOrder, startSaga } from '../support/orders';
@@ -42,12 +45,80 @@ describe('invariant checker', () => {
     expect(report.sagasChecked).toBe(4);
     expect(report.byStatus).toEqual({ COMPLETED: 1, COMPENSATED: 3 });
     expect(report.violations).toEqual([]);
+    // Each compensated saga's input fails on its own (declined, not serviceable, on hold).
+    expect(report.compensatedWouldHaveCompleted).toEqual([]);
+    expect(report.undetermined).toEqual([]);
 
     const completed = handles[0]!.workflowId;
     await dbs.payments.payment.update({ where: { sagaId: completed }, data: { status: 'REFUNDED' } });
     report = await checkInvariants(sources, { narrow });
     expect(report.violations).toEqual([
       expect.objectContaining({ sagaId: completed, rule: 'completed-payment' }),
+    ]);
+  });
+});
+
+/** Sagas rolled back by a technical fault although their input would have completed are counted. */
+describe('invariant checker: compensated that would have completed', () => {
+  const dbs = openServiceDbs();
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack({
+      wrap:
+        (name, activity) =>
+        async (...args) => {
+          const { sagaId } = args[1] as ActivityMeta;
+          // A dependency that stays down longer than the test settings' 3 attempts.
+          if (name === 'capturePayment' && sagaId.startsWith('order-faulty-'))
+            throw transientFailure('DatabaseUnavailable', "Can't reach database server");
+          if (name === 'authorizePayment' && sagaId.startsWith('order-cancelled-'))
+            await new Promise((resolve) => setTimeout(resolve, 1000));
+          return activity(...args);
+        },
+    });
+  });
+  afterAll(async () => {
+    await stack?.stop();
+    await dbs.close();
+  });
+
+  test('counts the fault victim, not the cancelled saga nor the one that fails anyway', async () => {
+    const faulty = await startSaga(stack, sampleOrder(), stack.settings, `order-faulty-${randomUUID()}`);
+    const declined = await startSaga(
+      stack,
+      sampleOrder({ paymentToken: 'tok_chargeDeclined' }),
+      stack.settings,
+      `order-faulty-${randomUUID()}`,
+    );
+    const cancelled = await startSaga(
+      stack,
+      sampleOrder(),
+      stack.settings,
+      `order-cancelled-${randomUUID()}`,
+    );
+    await cancelled.cancel();
+    const outcomes = await Promise.all([faulty, declined, cancelled].map((h) => h.result()));
+    expect(outcomes.map((o) => [o.status, o.failure?.cancelled])).toEqual([
+      ['COMPENSATED', false],
+      ['COMPENSATED', false],
+      ['COMPENSATED', true],
+    ]);
+    const sources = { client: stack.client, ...dbs };
+    const narrow = `TaskQueue = '${stack.queues.orchestrator}'`;
+    let report = await checkInvariants(sources, { narrow });
+    for (let i = 0; i < 50 && report.sagasChecked < 3; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      report = await checkInvariants(sources, { narrow });
+    }
+    expect(report.violations).toEqual([]);
+    expect(report.undetermined).toEqual([]);
+    expect(report.compensatedWouldHaveCompleted).toEqual([
+      {
+        sagaId: faulty.workflowId,
+        detail: expect.stringMatching(
+          /^COMPENSATED \(step capturePayment failed\); its input would have completed/,
+        ),
+      },
     ]);
   });
 });

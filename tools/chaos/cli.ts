@@ -1,7 +1,8 @@
 /**
- * `npm run chaos -- --sagas N --fault-rate P [--concurrency C] [--seed S] [--scripted]`: a chaos run
- * against a stack it starts itself. Writes tools/chaos/results/latest.{json,md}; exits 1 if any saga was
- * lost or any invariant violated.
+ * `npm run chaos -- --sagas N --fault-rate P [--rate R] [--concurrency C] [--seed S] [--scripted]
+ * [--database-prefix saga_chaos_]`: a chaos run against a stack it starts itself, with the shipped saga
+ * settings. Writes tools/chaos/results/latest.{json,md}; exits 1 if any saga was lost, any invariant
+ * violated, or any saga compensated that would have completed without the faults.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -10,7 +11,7 @@ import { runChaos, type ChaosReport } from './run';
 
 function markdown(r: ChaosReport): string {
   return [
-    `Chaos run: ${r.started} sagas, concurrency ${r.options.concurrency}, fault rate ${r.options.faultRate}/s${r.options.scripted ? ' (scripted faults)' : ''}, seed ${r.options.seed}, ${r.durationSeconds} s.`,
+    `Chaos run: ${r.started} sagas, concurrency ${r.options.concurrency}, ${r.options.scripted ? 'scripted faults' : `fault rate ${r.options.faultRate}/s, ${r.options.ratePerSecond ?? 2} sagas/s`}, seed ${r.options.seed}, ${r.durationSeconds} s; shipped saga settings.`,
     '',
     '| sagas | count |',
     '| --- | --- |',
@@ -20,13 +21,23 @@ function markdown(r: ChaosReport): string {
     `| parked | ${r.parked} |`,
     `| **lost** (must be 0) | **${r.lost}** |`,
     `| **invariant violations** (must be 0) | **${r.violations.length}** |`,
+    `| **compensated that would have completed without the faults** (must be 0) | **${r.compensatedWouldHaveCompleted.length}** |`,
+    ...(r.undetermined.length ? [`| undetermined (not counted) | ${r.undetermined.length} |`] : []),
     '',
     '| fault injected | count |',
     '| --- | --- |',
     ...Object.entries(r.faults).map(([k, v]) => `| ${k} | ${v} |`),
     `| worker restarts (by the supervisor) | ${r.workerRestarts} |`,
     '',
+    '| fault timeline | began at (s) | lasted (s) |',
+    '| --- | --- | --- |',
+    ...r.faultLog.map((f) => `| ${f.fault} | ${f.at} | ${f.seconds} |`),
+    '',
     ...r.violations.map((v) => `- ${v.sagaId} ${v.rule}: ${v.detail}`),
+    ...r.compensatedWouldHaveCompleted.map(
+      (f) => `- COMPENSATED_WOULD_HAVE_COMPLETED ${f.sagaId}: ${f.detail}`,
+    ),
+    ...r.undetermined.map((f) => `- UNDETERMINED ${f.sagaId}: ${f.detail}`),
     '',
   ].join('\n');
 }
@@ -36,6 +47,8 @@ async function main(): Promise<number> {
     options: {
       sagas: { type: 'string', default: '200' },
       'fault-rate': { type: 'string', default: '0.3' },
+      rate: { type: 'string', default: '2' },
+      'database-prefix': { type: 'string' },
       concurrency: { type: 'string', default: '20' },
       seed: { type: 'string', default: String(Date.now() % 100000) },
       scripted: { type: 'boolean', default: false },
@@ -45,6 +58,8 @@ async function main(): Promise<number> {
   const report = await runChaos({
     sagas: Number(values.sagas),
     faultRate: Number(values['fault-rate']),
+    ratePerSecond: Number(values.rate),
+    databasePrefix: values['database-prefix'],
     concurrency: Number(values.concurrency),
     seed: Number(values.seed),
     scripted: values.scripted ?? false,
@@ -56,7 +71,9 @@ async function main(): Promise<number> {
   writeFileSync(path.join(dir, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
   writeFileSync(path.join(dir, 'latest.md'), markdown(report));
   console.log(markdown(report));
-  return report.lost === 0 && report.violations.length === 0 ? 0 : 1;
+  const clean =
+    report.lost === 0 && report.violations.length === 0 && report.compensatedWouldHaveCompleted.length === 0;
+  return clean ? 0 : 1;
 }
 
 main().then(

@@ -12,23 +12,38 @@ import { dropDatabaseIfExists } from '../../scripts/db/ensure-database';
 import { prepareDatabases } from '../../scripts/db/prepare';
 import { freePort } from '../../scripts/lib/ports';
 import { startDevServer, type DevServer } from '../../scripts/temporal/dev-server';
-import { appConfigSchema, loadConfig, SERVICES } from '../../shared/config';
+import { appConfigSchema, loadConfig, SERVICES, type ServiceName } from '../../shared/config';
 import { dataConverterFromEnv, generateCodecKey } from '../../shared/encryption/config';
 import { FINAL_SAGA_STATUSES, type SagaStatus } from '../../shared/saga-state';
 import { sagaStatusKey } from '../../shared/search-attributes';
 import { checkInvariants } from '../invariants/check';
 import type { Violation } from '../invariants/rules';
 import { Supervisor, workerSpec } from '../../scripts/lib/supervisor';
-import { startTcpProxy } from './tcp-proxy';
+import type { Finding } from '../invariants/would-complete';
+import {
+  CALM_AFTER_LONG_MS,
+  drawFault,
+  faultName,
+  isLong,
+  SCRIPTED_FAULTS,
+  SCRIPTED_WINDOW_MS,
+  WORKER_KINDS,
+  type Fault,
+} from './faults';
+import { startTcpProxy, type TcpProxy } from './tcp-proxy';
 import { chaosOrder, seeded } from './workload';
 
 export interface ChaosOptions {
   sagas: number;
   concurrency: number;
-  /** Faults injected per second on average while sagas are driven. */
+  /** Faults drawn per second on average while sagas are driven (long ones are skipped while one is on). */
   faultRate: number;
-  /** Instead of random faults: kill each worker once, restart the server once, one database outage. */
+  /** Instead of random faults: SCRIPTED_FAULTS, one of each kind, with the sagas paced across them. */
   scripted: boolean;
+  /** Sagas started per second (random mode; the scripted mode spreads them over its fault window). */
+  ratePerSecond?: number;
+  /** Prefix of the run's database names (default CHAOS_DATABASE_PREFIX, else saga_chaos_). */
+  databasePrefix?: string;
   seed: number;
   quiescenceTimeoutMs: number;
   log: (line: string) => void;
@@ -45,17 +60,26 @@ export interface ChaosReport {
   lostSagas: string[];
   cancelled: number;
   violations: Violation[];
+  /** Sagas that went backwards although their input would have completed and the run did not cancel them. */
+  compensatedWouldHaveCompleted: Finding[];
+  /** Sagas that went backwards for which the checker cannot tell (not counted either way). */
+  undetermined: Finding[];
   faults: Record<string, number>;
+  /** Each fault with when it began (s from the start of the run) and how long it lasted (s). */
+  faultLog: { at: number; fault: string; seconds: number }[];
   workerRestarts: number;
   durationSeconds: number;
 }
 
 const API_KEY = 'chaos-key-0123456789abcdef';
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const DEFAULT_DATABASE_PREFIX = 'saga_chaos_';
+const DEFAULT_RATE_PER_SECOND = 2;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
 
 /**
- * Drives sagas through the API while killing workers, restarting the Temporal server on its persistent
- * database and cutting one service's database off; then waits for quiescence and checks the invariants.
+ * Drives sagas through the API while killing workers, holding one down, restarting the Temporal server
+ * on its persistent database and cutting each service's database off through a proxy of its own; then
+ * waits for quiescence and checks the invariants. The saga engine runs with the shipped defaults.
  */
 export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const began = Date.now();
@@ -70,39 +94,45 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   };
   let server: DevServer = await startDevServer(serverOptions);
 
+  const prefix = options.databasePrefix ?? process.env.CHAOS_DATABASE_PREFIX ?? DEFAULT_DATABASE_PREFIX;
+  if (!/^[a-z_][a-z0-9_]*$/.test(prefix)) throw new Error(`database prefix ${prefix} is not a plain name`);
   const dbUrls = Object.fromEntries(
-    SERVICES.map((s) => [s, `postgresql://postgres@127.0.0.1:5432/saga_chaos_${s}`]),
-  ) as Record<string, string>;
+    SERVICES.map((s) => [s, `postgresql://postgres@127.0.0.1:5432/${prefix}${s}`]),
+  ) as Record<ServiceName, string>;
   await Promise.all(Object.values(dbUrls).map(dropDatabaseIfExists));
+  // The shipped saga settings: no SAGA_* retry or timeout setting is inherited or overridden.
+  const inherited = Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !k.startsWith('SAGA_') || k.startsWith('SAGA_CODEC_')),
+  ) as Record<string, string>;
   const env = {
-    ...(process.env as Record<string, string>),
+    ...inherited,
     TEMPORAL_ADDRESS: server.address,
-    ORDERS_DATABASE_URL: dbUrls.orders as string,
-    PAYMENTS_DATABASE_URL: dbUrls.payments as string,
-    SHIPMENTS_DATABASE_URL: dbUrls.shipments as string,
+    ORDERS_DATABASE_URL: dbUrls.orders,
+    PAYMENTS_DATABASE_URL: dbUrls.payments,
+    SHIPMENTS_DATABASE_URL: dbUrls.shipments,
     API_KEYS: API_KEY,
     API_PORT: String(ports.api),
     API_RATE_LIMIT_PER_MINUTE: '1000000',
     TASK_QUEUE_PREFIX: `chaos-${randomUUID().slice(0, 6)}-`,
-    SAGA_STEP_TIMEOUT: '3s',
-    SAGA_STEP_MAX_ATTEMPTS: '8',
-    SAGA_RETRY_INITIAL_INTERVAL: '200ms',
-    SAGA_RETRY_MAX_INTERVAL: '2s',
-    SAGA_COMPENSATION_MAX_ATTEMPTS: '100',
     LOG_LEVEL: 'warn',
     SAGA_CODEC_KEYS: process.env.SAGA_CODEC_KEYS ?? generateCodecKey('chaos'),
   };
   const config = loadConfig(appConfigSchema, env);
   const dataConverter = dataConverterFromEnv(env);
   const databases = await prepareDatabases(config);
-  // The shipments worker reaches its database through a proxy the run can cut.
-  const proxy = await startTcpProxy({ host: '127.0.0.1', port: 5432 });
-  const proxied = new URL(dbUrls.shipments as string);
-  proxied.port = String(proxy.port);
-  const workerEnv = { ...env, SHIPMENTS_DATABASE_URL: proxied.toString() };
+  // Each service worker reaches its database through a proxy of its own, which the run can cut.
+  const proxies = {} as Record<ServiceName, TcpProxy>;
+  const proxiedEnv: Record<string, string> = {};
+  for (const service of SERVICES) {
+    proxies[service] = await startTcpProxy({ host: '127.0.0.1', port: 5432 });
+    const proxied = new URL(dbUrls[service]);
+    proxied.port = String(proxies[service].port);
+    proxiedEnv[`${service.toUpperCase()}_DATABASE_URL`] = proxied.toString();
+  }
+  const workerEnv = { ...env, ...proxiedEnv };
+  // npm start's supervisor; killing workers is the point here: restart them quickly, never give up.
   const workers = new Supervisor(
-    ['orchestrator', ...SERVICES].map((kind) => workerSpec(kind, workerEnv)),
-    // Killing workers is the point here: restart them quickly, never give up.
+    WORKER_KINDS.map((kind) => workerSpec(kind, workerEnv)),
     {
       policy: { initialDelayMs: 1000, maxDelayMs: 5000, maxCrashes: Number.POSITIVE_INFINITY },
       log: () => undefined,
@@ -115,55 +145,82 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const api = await startApiServer(config, pino({ level: 'silent' }), { dataConverter });
   const connection = await Connection.connect({ address: server.address });
   const client = new Client({ connection, dataConverter });
+  // Faults start once every worker polls: a service worker still starting when its database goes away
+  // would crash-loop on its start-up probe, and the outage would test nothing.
+  await waitForPollers(client, config.TASK_QUEUE_PREFIX);
 
   const faults: Record<string, number> = {};
-  const count = (kind: string) => (faults[kind] = (faults[kind] ?? 0) + 1);
-  const restartServer = async () => {
-    count('temporal-restart');
-    await server.stop();
-    await sleep(1000);
-    server = await startDevServer(serverOptions);
-  };
-  const injectOne = async () => {
-    const roll = random();
-    if (roll < 0.6) {
-      const kind = ['orchestrator', ...SERVICES][Math.floor(random() * 4)] as string;
-      count(`kill-${kind}`);
-      workers.kill(kind);
-    } else if (roll < 0.85) {
-      count('db-outage-shipments');
-      await proxy.outage(2000 + random() * 3000);
-    } else {
-      await restartServer();
+  const faultLog: ChaosReport['faultLog'] = [];
+  const seconds = (ms: number) => Math.round(ms / 100) / 10;
+  const inject = async (fault: Fault) => {
+    const name = faultName(fault);
+    const at = Date.now();
+    faults[name] = (faults[name] ?? 0) + 1;
+    options.log(`fault ${name}${'ms' in fault ? ` for ${seconds(fault.ms)} s` : ''}`);
+    switch (fault.kind) {
+      case 'kill':
+        workers.kill(fault.worker);
+        break;
+      case 'db-outage':
+        await proxies[fault.service].outage(fault.ms);
+        break;
+      case 'hold-down':
+        // Down for the whole time (hold resolves once it is stopped), then started again by the supervisor.
+        await workers.hold(fault.worker, fault.ms);
+        await sleep(fault.ms);
+        break;
+      case 'temporal-restart':
+        await server.stop();
+        await sleep(fault.downMs);
+        server = await startDevServer(serverOptions);
+        break;
+      case 'provider-outage':
+        // The payment provider's outage switch goes here once the provider has its own store.
+        throw new Error('provider-outage is not available yet');
     }
+    faultLog.push({ at: seconds(at - began), fault: name, seconds: seconds(Date.now() - at) });
   };
 
   let driving = true;
+  const faultWindowStart = Date.now() + 1500;
   const faultLoop = (async () => {
-    await sleep(1500);
+    await sleep(faultWindowStart - Date.now());
     if (options.scripted) {
-      for (const kind of ['orchestrator', ...SERVICES]) {
-        count(`kill-${kind}`);
-        workers.kill(kind);
-        await sleep(2000);
+      for (const { atMs, fault } of SCRIPTED_FAULTS) {
+        await sleep(faultWindowStart + atMs - Date.now());
+        await inject(fault);
       }
-      count('db-outage-shipments');
-      await proxy.outage(3000);
-      await restartServer();
       return;
     }
+    // Long faults one at a time, with calm in between, so the run also shows how the engine recovers.
+    let long: Promise<void> | undefined;
+    let calmUntil = 0;
     while (driving) {
       await sleep(1000);
-      if (driving && random() < options.faultRate) await injectOne();
+      if (!driving || random() >= options.faultRate) continue;
+      const fault = drawFault(random);
+      if (!isLong(fault)) await inject(fault);
+      else if (!long && Date.now() >= calmUntil) {
+        long = inject(fault).finally(() => {
+          long = undefined;
+          calmUntil = Date.now() + CALM_AFTER_LONG_MS;
+        });
+      }
     }
+    await long;
   })();
 
+  // Sagas are paced so that they are in flight while the faults happen.
+  const intervalMs = options.scripted
+    ? SCRIPTED_WINDOW_MS / options.sagas
+    : 1000 / (options.ratePerSecond ?? DEFAULT_RATE_PER_SECOND);
   const accepted: string[] = [];
   let cancelled = 0;
   let next = 0;
   const lane = async () => {
     while (next < options.sagas) {
       const i = next++;
+      await sleep(faultWindowStart + i * intervalMs - Date.now());
       const { order, cancel } = chaosOrder(i, random);
       const sagaId = await startWithRetries(api.url, order, `chaos-${options.seed}-${i}-${randomUUID()}`);
       accepted.push(sagaId);
@@ -236,7 +293,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   await api.close();
   await workers.stop();
   await connection.close();
-  await proxy.close();
+  await Promise.all(Object.values(proxies).map((p) => p.close()));
   await server.stop();
   await databases.stop();
   rmSync(dataDir, { recursive: true, force: true });
@@ -253,10 +310,30 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     lostSagas,
     cancelled,
     violations: report.violations,
+    compensatedWouldHaveCompleted: report.compensatedWouldHaveCompleted,
+    undetermined: report.undetermined,
     faults,
+    faultLog,
     workerRestarts: workers.restarts,
     durationSeconds: Math.round((Date.now() - began) / 1000),
   };
+}
+
+/** Waits until each of the four task queues has a poller (a worker that started). */
+async function waitForPollers(client: Client, prefix: string): Promise<void> {
+  const deadline = Date.now() + 120_000;
+  for (const kind of WORKER_KINDS) {
+    for (;;) {
+      const { pollers } = await client.workflowService.describeTaskQueue({
+        namespace: client.options.namespace,
+        taskQueue: { name: `${prefix}${kind}` },
+        taskQueueType: kind === 'orchestrator' ? 1 : 2, // workflow or activity task queue
+      });
+      if (pollers.length > 0) break;
+      if (Date.now() > deadline) throw new Error(`no ${kind} worker polls its task queue after 120 s`);
+      await sleep(250);
+    }
+  }
 }
 
 /** The API may be briefly unable to reach Temporal (restarts): retry with the same Idempotency-Key. */

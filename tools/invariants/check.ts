@@ -1,10 +1,15 @@
 import { checkSaga, sequenceViolation, type SagaFacts, type Violation } from './rules';
-import { compensationModeOf, gatherFacts, listSagas, type Sources } from './facts';
+import { compensationModeOf, gatherFacts, listSagas, sagaStory, type Sources } from './facts';
+import { BACKWARD_STATUSES, classifyCompensation, type Finding } from './would-complete';
 
 export interface InvariantReport {
   sagasChecked: number;
   byStatus: Record<string, number>;
   violations: Violation[];
+  /** Sagas that went backwards although their input would have completed and no user cancelled them. */
+  compensatedWouldHaveCompleted: Finding[];
+  /** Sagas that went backwards for which the facts cannot tell (e.g. a retry just at the deadline). */
+  undetermined: Finding[];
 }
 
 export interface CheckOptions {
@@ -33,8 +38,23 @@ export async function checkInvariants(
       }),
     );
   }
-  return { sagasChecked: facts.length, byStatus, violations };
+  const compensatedWouldHaveCompleted: Finding[] = [];
+  const undetermined: Finding[] = [];
+  const backward = facts.filter((f) => f.status && BACKWARD_STATUSES.includes(f.status));
+  for (let i = 0; i < backward.length; i += STORY_BATCH) {
+    const stories = await Promise.all(
+      backward.slice(i, i + STORY_BATCH).map((f) => sagaStory(sources.client, f.sagaId, f.status)),
+    );
+    for (const story of stories) {
+      const c = classifyCompensation(story);
+      if (c) (c.kind === 'counted' ? compensatedWouldHaveCompleted : undetermined).push(c.finding);
+    }
+  }
+  return { sagasChecked: facts.length, byStatus, violations, compensatedWouldHaveCompleted, undetermined };
 }
+
+/** Histories read at a time. */
+const STORY_BATCH = 20;
 
 /** Only a saga whose compensations are out of reverse order needs to say whether it ran them in parallel. */
 async function withMode(sources: Sources, saga: SagaFacts): Promise<SagaFacts> {

@@ -1,6 +1,7 @@
 /**
  * `npm run check:invariants`: checks every saga ever accepted (Temporal visibility) against the three
- * service databases. Exits 1 on any violation, naming the saga and the rule. Configuration as for the
+ * service databases. Exits 1 on any violation, naming the saga and the rule, and on any saga compensated
+ * although its input would have completed and no user cancelled it (COMPENSATED_WOULD_HAVE_COMPLETED). Configuration as for the
  * workers (TEMPORAL_ADDRESS, *_DATABASE_URL); `-- --narrow "<visibility filter>"` narrows the sagas.
  */
 import { parseArgs } from 'node:util';
@@ -39,8 +40,17 @@ async function main(): Promise<number> {
     });
     console.log(`checked ${report.sagasChecked} sagas: ${JSON.stringify(report.byStatus)}`);
     for (const v of report.violations) console.log(`VIOLATION ${v.sagaId} ${v.rule}: ${v.detail}`);
+    for (const f of report.compensatedWouldHaveCompleted) {
+      console.log(`COMPENSATED_WOULD_HAVE_COMPLETED ${f.sagaId}: ${f.detail}`);
+    }
+    for (const f of report.undetermined) console.log(`UNDETERMINED ${f.sagaId}: ${f.detail}`);
     console.log(report.violations.length ? `${report.violations.length} violations` : 'no violations');
-    return report.violations.length ? 1 : 0;
+    const wrongly = report.compensatedWouldHaveCompleted.length;
+    console.log(
+      `${wrongly} sagas compensated that would have completed without the faults` +
+        (report.undetermined.length ? ` (${report.undetermined.length} undetermined)` : ''),
+    );
+    return report.violations.length || wrongly ? 1 : 0;
   } finally {
     await Promise.all([
       sources.orders.$disconnect(),

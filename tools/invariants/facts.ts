@@ -1,11 +1,13 @@
 import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
+import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow';
 import type { OrdersDb } from '../../activities/orders/db';
 import type { PaymentsDb } from '../../activities/payments/db';
 import type { ShipmentsDb } from '../../activities/shipments/db';
-import type { SagaStatus } from '../../shared/saga-state';
+import type { SagaOutcome, SagaStatus } from '../../shared/saga-state';
 import { sagaStatusKey } from '../../shared/search-attributes';
 import { sagaStateQuery } from '../../workflows/saga/messages';
 import type { Effect, SagaFacts } from './rules';
+import type { SagaStory } from './would-complete';
 
 export interface Sources {
   client: Client;
@@ -87,4 +89,42 @@ export async function compensationModeOf(
   } catch {
     return undefined;
   }
+}
+
+/**
+ * What a saga was asked to do and why it went backwards, from the saga itself: its start input and its
+ * result are read from its Temporal history and decoded with the client's data converter (encrypted like
+ * every payload); a saga still running (parked) is asked for its state instead.
+ */
+export async function sagaStory(
+  client: Client,
+  sagaId: string,
+  status: SagaStatus | undefined,
+): Promise<SagaStory> {
+  const story: SagaStory = { sagaId, status };
+  const converter = client.workflow.options.loadedDataConverter;
+  const handle = client.workflow.getHandle(sagaId);
+  try {
+    const events = (await handle.fetchHistory()).events ?? [];
+    const started = events[0]?.workflowExecutionStartedEventAttributes;
+    if (started) story.input = await decodeFromPayloadsAtIndex(converter, 0, started.input?.payloads);
+    story.cancelRequested = events.some((e) => e.workflowExecutionCancelRequestedEventAttributes);
+    const completed = events.find(
+      (e) => e.workflowExecutionCompletedEventAttributes,
+    )?.workflowExecutionCompletedEventAttributes;
+    if (completed) {
+      const outcome = await decodeFromPayloadsAtIndex<SagaOutcome>(converter, 0, completed.result?.payloads);
+      story.failure = outcome.failure;
+    }
+  } catch {
+    // Left undefined: the classification says "undetermined" rather than guess.
+  }
+  if (!story.failure && status !== 'COMPLETED') {
+    try {
+      story.failure = (await handle.query(sagaStateQuery)).failure;
+    } catch {
+      // No worker to answer the query (or the saga is gone): as above.
+    }
+  }
+  return story;
 }
