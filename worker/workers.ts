@@ -6,7 +6,7 @@ import {
 } from '@temporalio/worker';
 import type { DataConverter } from '@temporalio/common';
 import { Registry } from 'prom-client';
-import type { ServiceName, TemporalConfig, WorkerConfig } from '../shared/config';
+import type { ServiceDatabaseConfig, ServiceName, TemporalConfig, WorkerConfig } from '../shared/config';
 import { noTracing, type Tracing } from '../shared/telemetry/tracing';
 import { taskQueues } from '../shared/task-queues';
 import { connectServiceActivities } from './service-activities';
@@ -74,11 +74,11 @@ export async function createOrchestratorWorker(
 export async function createServiceWorker(
   service: ServiceName,
   connection: NativeConnection,
-  config: TemporalConfig & WorkerConfig & { databaseUrl: string; poolSize: number },
+  config: TemporalConfig & WorkerConfig & ServiceDatabaseConfig,
   telemetry: WorkerTelemetry = {},
   wrap?: ActivityWrapper,
 ): Promise<RunningWorker> {
-  const { activities, close, probe } = connectServiceActivities(service, config.databaseUrl, config.poolSize);
+  const { activities, close, probe } = connectServiceActivities(service, config);
   await probe();
   const interceptors: ActivityInterceptorsFactory[] = [
     ...(telemetry.tracing?.enabled ? [activityTracingInterceptor(telemetry.tracing)] : []),

@@ -40,7 +40,7 @@ describe('migrations', () => {
 
   test('orders: applied once, then a no-op; every model works through the client', async () => {
     const url = await scratch();
-    expect((await applyMigrations(url, MIGRATIONS('orders'))).applied).toHaveLength(1);
+    expect((await applyMigrations(url, MIGRATIONS('orders'))).applied).toHaveLength(2);
     expect((await applyMigrations(url, MIGRATIONS('orders'))).applied).toEqual([]);
     const db = createOrdersDb(url, 1);
     try {
@@ -65,10 +65,24 @@ describe('migrations', () => {
           outcome: { effect: 'created' },
         },
       });
-      expect(await db.order.findUnique({ where: { sagaId: 's1' } })).toMatchObject({
+      expect(await db.order.findFirst({ where: { sagaId: 's1' } })).toMatchObject({
         status: 'PENDING',
         cancelledBeforeCreate: false,
       });
+      // A saga id re-used after Temporal's retention: the new run's order has its own id.
+      await db.order.create({
+        data: {
+          id: 'o2',
+          sagaId: 's1',
+          customerId: 'c',
+          currency: 'EUR',
+          totalAmount: 5,
+          items: [],
+          shippingAddress: {},
+          status: 'PENDING',
+        },
+      });
+      expect(await db.order.count({ where: { sagaId: 's1' } })).toBe(2);
       await expect(
         db.orderOperation.create({
           data: { idempotencyKey: 'k', sagaId: 's1', orderId: 'o1', operation: 'create', outcome: {} },

@@ -99,7 +99,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const running = await createServiceWorker(
       service,
       nativeConnection,
-      { ...workerConfig, databaseUrl: requireEnv(dbEnv(service)), poolSize: 5 },
+      {
+        ...workerConfig,
+        databaseUrl: requireEnv(dbEnv(service)),
+        poolSize: 5,
+        providerDatabaseUrl: requireEnv(TEST_ENV.providerDb),
+      },
       telemetry,
       options.wrap,
     );
