@@ -15,11 +15,11 @@ export type RunRef = string | { orderId: string };
  * may be re-used by a later run (after Temporal's retention); every row of a run derives from its order
  * id, so rows are read by order id, and a saga id naming rows of more than one run is refused.
  */
-export function openServiceDbs() {
+export function openServiceDbs(options: { providerDatabaseUrl?: string } = {}) {
   const orders = createOrdersDb(requireEnv(TEST_ENV.ordersDb), 2);
   const payments = createPaymentsDb(requireEnv(TEST_ENV.paymentsDb), 2);
   const shipments = createShipmentsDb(requireEnv(TEST_ENV.shipmentsDb), 2);
-  const provider = new SimulatedProvider(requireEnv(TEST_ENV.providerDb), 2);
+  const provider = new SimulatedProvider(options.providerDatabaseUrl ?? requireEnv(TEST_ENV.providerDb), 2);
 
   /** The order id of the only run whose rows carry this saga id (undefined while there are none). */
   async function orderIdOf(sagaId: string): Promise<string | undefined> {
