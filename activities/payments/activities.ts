@@ -179,11 +179,6 @@ export function createPaymentsActivities(db: PaymentsDb, provider: SimulatedProv
       const paymentId = paymentIdOf(input.orderId);
       const fault = await injectedFault(meta.sagaId, 'release');
       if (fault) throw transientFailure('ProviderUnavailable', fault);
-      // Whatever the provider holds for the payment is released first, even without a payment row here:
-      // the worker may have died after the provider authorized and before it recorded the payment.
-      await callProvider(() =>
-        provider.release({ idempotencyKey: providerKeys(paymentId).release, paymentId }),
-      );
       const outcome = await applyOnce(
         transaction,
         paymentsLedger(meta.sagaId, paymentId, 'release'),
@@ -211,6 +206,14 @@ export function createPaymentsActivities(db: PaymentsDb, provider: SimulatedProv
           }
           return { status: payment.status, amount: 0, effect: 'none' };
         },
+      );
+      // Then whatever the provider holds for the payment is released, also when this service recorded
+      // nothing (the worker may have died after the provider authorized and before it recorded the
+      // payment), and also on a retry that found the outcome above already recorded. Only after the
+      // commit: an authorization racing this release either is seen here, or finds the payment released
+      // when it commits and voids its own charge (see authorizePayment).
+      await callProvider(() =>
+        provider.release({ idempotencyKey: providerKeys(paymentId).release, paymentId }),
       );
       return { paymentId, status: outcome.status as PaymentStatus };
     },
