@@ -116,6 +116,11 @@ describe('migrations', () => {
       });
       await pay.providerFault.create({ data: { id: 'f', sagaId: 's1', operation: 'release', message: 'm' } });
       expect(await pay.payment.count()).toBe(1);
+      // A saga id re-used after Temporal's retention: the new run's payment has its own id.
+      await pay.payment.create({
+        data: { id: 'p2', sagaId: 's1', orderId: 'o2', amount: 5, currency: 'EUR', status: 'AUTHORIZED' },
+      });
+      expect(await pay.payment.count({ where: { sagaId: 's1' } })).toBe(2);
       await ship.shipment.create({
         data: {
           id: 'h1',
@@ -129,7 +134,11 @@ describe('migrations', () => {
       await ship.shipmentOperation.create({
         data: { idempotencyKey: 'k', sagaId: 's1', shipmentId: 'h1', operation: 'schedule', outcome: {} },
       });
-      expect(await ship.shipment.findFirst()).toMatchObject({
+      await ship.shipment.create({
+        data: { id: 'h2', sagaId: 's1', orderId: 'o2', address: {}, status: 'SCHEDULED' },
+      });
+      expect(await ship.shipment.count({ where: { sagaId: 's1' } })).toBe(2);
+      expect(await ship.shipment.findFirst({ where: { id: 'h1' } })).toMatchObject({
         status: 'SCHEDULED',
         cancelledBeforeSchedule: false,
       });
