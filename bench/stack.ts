@@ -43,7 +43,7 @@ export async function startBenchStack(
     logFile: path.join(dataDir, 'temporal.log'),
   });
   const dbUrls = Object.fromEntries(
-    SERVICES.map((s) => [
+    [...SERVICES, 'provider'].map((s) => [
       `${s.toUpperCase()}_DATABASE_URL`,
       `postgresql://postgres@127.0.0.1:5432/saga_bench_${s}`,
     ]),

@@ -2,3 +2,5 @@
 CREATE DATABASE saga_orders;
 CREATE DATABASE saga_payments;
 CREATE DATABASE saga_shipments;
+-- The simulated payment provider's own store; it creates its tables on first use.
+CREATE DATABASE saga_provider;

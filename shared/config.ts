@@ -53,6 +53,21 @@ export const DATABASE_URL_VARS: Record<ServiceName, string> = {
   shipments: 'SHIPMENTS_DATABASE_URL',
 };
 
+/**
+ * The simulated payment provider's own store (activities/payments/provider-store.ts): a database of its
+ * own, as a real provider keeps its charges on its side, never in the payments service's database. Only
+ * the payments worker reaches it (and db:prepare creates it).
+ */
+export const PROVIDER_DATABASE_URL_VAR = 'PROVIDER_DATABASE_URL';
+export const DEFAULT_PROVIDER_DATABASE_URL = 'postgresql://postgres@127.0.0.1:5432/saga_provider';
+
+/** Database URL variables a service worker reads besides its own database's (the payments provider's). */
+export const EXTRA_DATABASE_URL_VARS: Record<ServiceName, readonly string[]> = {
+  orders: [],
+  payments: [PROVIDER_DATABASE_URL_VAR],
+  shipments: [],
+};
+
 export const temporalConfigSchema = z.object({
   TEMPORAL_ADDRESS: hostPort.default('127.0.0.1:7233'),
   TEMPORAL_NAMESPACE: z.string().trim().min(1).default('default'),
@@ -68,7 +83,12 @@ export const databaseConfigSchema = z.object({
   ORDERS_DATABASE_URL: postgresUrl.default(DEFAULT_DATABASE_URLS.orders),
   PAYMENTS_DATABASE_URL: postgresUrl.default(DEFAULT_DATABASE_URLS.payments),
   SHIPMENTS_DATABASE_URL: postgresUrl.default(DEFAULT_DATABASE_URLS.shipments),
+  PROVIDER_DATABASE_URL: postgresUrl.default(DEFAULT_PROVIDER_DATABASE_URL),
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(10),
+});
+
+export const providerConfigSchema = z.object({
+  PROVIDER_DATABASE_URL: databaseConfigSchema.shape.PROVIDER_DATABASE_URL,
 });
 
 /**
@@ -230,16 +250,31 @@ export function databaseUrl(config: DatabaseConfig, service: ServiceName): strin
   return config[DATABASE_URL_VARS[service] as keyof DatabaseConfig] as string;
 }
 
+/** What a service worker connects to: its own database, and for payments the provider's store. */
+export interface ServiceDatabaseConfig {
+  databaseUrl: string;
+  poolSize: number;
+  /** Payments only: the simulated provider's own database. */
+  providerDatabaseUrl?: string;
+}
+
 /** A service worker's database settings: only its own URL is read, never another service's. */
 export function loadServiceDatabaseConfig(
   service: ServiceName,
   env: NodeJS.ProcessEnv = process.env,
-): { databaseUrl: string; poolSize: number } {
+): ServiceDatabaseConfig {
   const urlVar = DATABASE_URL_VARS[service];
   const schema = z.object({
     [urlVar]: postgresUrl.default(DEFAULT_DATABASE_URLS[service]),
     DATABASE_POOL_SIZE: databaseConfigSchema.shape.DATABASE_POOL_SIZE,
   });
   const config = loadConfig(schema, env) as Record<string, unknown>;
-  return { databaseUrl: config[urlVar] as string, poolSize: config.DATABASE_POOL_SIZE as number };
+  const loaded: ServiceDatabaseConfig = {
+    databaseUrl: config[urlVar] as string,
+    poolSize: config.DATABASE_POOL_SIZE as number,
+  };
+  if (service === 'payments') {
+    loaded.providerDatabaseUrl = loadConfig(providerConfigSchema, env).PROVIDER_DATABASE_URL;
+  }
+  return loaded;
 }

@@ -1,8 +1,9 @@
-import type { ServiceName } from '../shared/config';
+import type { ServiceDatabaseConfig, ServiceName } from '../shared/config';
 import { createOrdersActivities } from '../activities/orders/activities';
 import { createOrdersDb } from '../activities/orders/db';
 import { createPaymentsActivities } from '../activities/payments/activities';
 import { createPaymentsDb } from '../activities/payments/db';
+import { SimulatedProvider } from '../activities/payments/provider-store';
 import { createShipmentsActivities } from '../activities/shipments/activities';
 import { createShipmentsDb } from '../activities/shipments/db';
 
@@ -30,11 +31,13 @@ function lifecycle(service: ServiceName, db: Db) {
   };
 }
 
-/** Connects to one service's own database (and no other) and binds its activities to it. */
+/**
+ * Connects to one service's own database (and no other) and binds its activities to it; the payments
+ * service also reaches the payment provider (its own store, see activities/payments/provider-store.ts).
+ */
 export function connectServiceActivities(
   service: ServiceName,
-  databaseUrl: string,
-  poolSize: number,
+  { databaseUrl, poolSize, providerDatabaseUrl }: ServiceDatabaseConfig,
 ): ServiceActivities {
   switch (service) {
     case 'orders': {
@@ -42,8 +45,24 @@ export function connectServiceActivities(
       return { activities: createOrdersActivities(db), ...lifecycle('orders', db) };
     }
     case 'payments': {
+      if (!providerDatabaseUrl) throw new Error('the payments worker needs the provider database URL');
       const db = createPaymentsDb(databaseUrl, poolSize);
-      return { activities: createPaymentsActivities(db), ...lifecycle('payments', db) };
+      const provider = new SimulatedProvider(providerDatabaseUrl, Math.min(poolSize, 5));
+      const own = lifecycle('payments', db);
+      return {
+        activities: createPaymentsActivities(db, provider),
+        async probe() {
+          await own.probe();
+          try {
+            await provider.probe();
+          } catch (error) {
+            throw new Error(`payment provider store is not reachable: ${(error as Error).message}`);
+          }
+        },
+        async close() {
+          await Promise.all([own.close(), provider.close()]);
+        },
+      };
     }
     case 'shipments': {
       const db = createShipmentsDb(databaseUrl, poolSize);

@@ -7,7 +7,7 @@ import {
 } from '@temporalio/worker';
 import type { DataConverter } from '@temporalio/common';
 import { Registry } from 'prom-client';
-import type { ServiceName, TemporalConfig, WorkerConfig } from '../shared/config';
+import type { ServiceDatabaseConfig, ServiceName, TemporalConfig, WorkerConfig } from '../shared/config';
 import { noTracing, type Tracing } from '../shared/telemetry/tracing';
 import { taskQueues } from '../shared/task-queues';
 import { connectServiceActivities } from './service-activities';
@@ -75,12 +75,12 @@ export async function createOrchestratorWorker(
 export async function createServiceWorker(
   service: ServiceName,
   connection: NativeConnection,
-  config: TemporalConfig & WorkerConfig & { databaseUrl: string; poolSize: number },
+  config: TemporalConfig & WorkerConfig & ServiceDatabaseConfig,
   telemetry: WorkerTelemetry = {},
   wrap?: ActivityWrapper,
   onWaiting?: (line: string) => void,
 ): Promise<RunningWorker> {
-  const { activities, close, probe } = connectServiceActivities(service, config.databaseUrl, config.poolSize);
+  const { activities, close, probe } = connectServiceActivities(service, config);
   // A database that is down (a restart, an outage) is waited for, not a crash: a worker restarted during
   // an outage must not crash-loop its supervisor into giving up. Its tasks wait in Temporal meanwhile.
   await backOff(probe, {

@@ -2,7 +2,7 @@ import type { ActivityMeta } from '../../shared/activity-meta';
 import type { Address, OrderItem } from '../../shared/order';
 import { orderTotal } from '../../shared/order';
 import { businessFailure } from '../shared/failures';
-import { applyOnce } from '../shared/idempotency';
+import { applyOnce, scopedKey } from '../shared/idempotency';
 import { ordersLedger, type OrdersDb, type OrdersTx } from './db';
 import { orderStateMachine } from './state-machine';
 import type { OrderStatus } from './generated/prisma/client';
@@ -46,7 +46,7 @@ export function createOrdersActivities(db: OrdersDb) {
       const outcome = await applyOnce(
         transaction,
         ordersLedger(meta.sagaId, input.orderId, 'create'),
-        meta.idempotencyKey,
+        scopedKey(input.orderId, meta.idempotencyKey),
         async (tx) => {
           const existing = await tx.order.findUnique({ where: { id: input.orderId } });
           if (existing) return { orderId: existing.id, status: existing.status, effect: 'none' };
@@ -82,7 +82,7 @@ export function createOrdersActivities(db: OrdersDb) {
       const outcome = await applyOnce(
         transaction,
         ordersLedger(meta.sagaId, input.orderId, 'approve'),
-        meta.idempotencyKey,
+        scopedKey(input.orderId, meta.idempotencyKey),
         async (tx) => {
           if (await transition(input.orderId, 'APPROVED', tx))
             return { status: 'APPROVED', effect: 'approved' };
@@ -107,7 +107,7 @@ export function createOrdersActivities(db: OrdersDb) {
       await applyOnce(
         transaction,
         ordersLedger(meta.sagaId, input.orderId, 'cancel'),
-        meta.idempotencyKey,
+        scopedKey(input.orderId, meta.idempotencyKey),
         async (tx) => {
           if (await transition(input.orderId, 'CANCELLED', tx)) return { effect: 'cancelled' };
           const created = await tx.order.createMany({

@@ -1,9 +1,15 @@
-import { Context } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { ActivityMeta } from '../../shared/activity-meta';
 import { businessFailure, transientFailure } from '../shared/failures';
-import { applyOnce } from '../shared/idempotency';
+import { applyOnce, scopedKey } from '../shared/idempotency';
 import { paymentsLedger, type PaymentsDb, type PaymentsTx } from './db';
-import { decideAuthorization } from './provider';
+import { providerKeys } from './provider';
+import {
+  ProviderError,
+  type CallOptions,
+  type ChargeResponse,
+  type SimulatedProvider,
+} from './provider-store';
 import { paymentStateMachine } from './state-machine';
 import type { PaymentStatus } from './generated/prisma/client';
 
@@ -19,13 +25,42 @@ export interface PaymentResult {
   status: PaymentStatus;
 }
 
-/** One payment per saga; its id is derived from the saga so every retry addresses the same payment. */
-export function paymentIdOf(sagaId: string): string {
-  return `pay_${sagaId}`;
+/**
+ * One payment per order; its id is derived from the order (new for every saga run, even one that re-uses
+ * an earlier run's saga id) so every retry addresses the same payment and no run meets another's.
+ */
+export function paymentIdOf(orderId: string): string {
+  return `pay_${orderId}`;
 }
 
-/** The payments service's activities, bound to its own database only. */
-export function createPaymentsActivities(db: PaymentsDb) {
+/** The provider's answer, or the activity failure it means: 5xx and timeouts are retried. */
+async function callProvider(call: () => Promise<ChargeResponse>): Promise<ChargeResponse> {
+  try {
+    return await call();
+  } catch (error) {
+    if (!(error instanceof ProviderError)) throw error;
+    if (error.retryable) throw transientFailure(error.code, error.message);
+    throw ApplicationFailure.create({ type: error.code, message: error.message, nonRetryable: true });
+  }
+}
+
+/** A provider that never answers outlives the activity's timeout, as a real one would. */
+function hangOptions(): CallOptions {
+  let context: Context;
+  try {
+    context = Context.current();
+  } catch {
+    return {}; // called outside a Temporal activity (tests drive the activities directly)
+  }
+  return { hangMs: context.info.startToCloseTimeoutMs + 1000, signal: context.cancellationSignal };
+}
+
+/**
+ * The payments service's activities, bound to its own database and to the payment provider. Each calls
+ * the provider before its own commit, with an idempotency key of the operation (providerKeys): a worker
+ * that dies between the two is retried, and the provider answers the retry with the charge it made.
+ */
+export function createPaymentsActivities(db: PaymentsDb, provider: SimulatedProvider) {
   const transaction = <T>(work: (tx: PaymentsTx) => Promise<T>) => db.$transaction(work);
 
   async function transition(paymentId: string, to: PaymentStatus, tx: PaymentsTx) {
@@ -44,25 +79,28 @@ export function createPaymentsActivities(db: PaymentsDb) {
 
   return {
     async authorizePayment(input: AuthorizePaymentInput, meta: ActivityMeta): Promise<PaymentResult> {
-      const paymentId = paymentIdOf(meta.sagaId);
-      const decision = decideAuthorization(
-        input.paymentToken,
-        meta.attempt ?? Context.current().info.attempt,
+      const paymentId = paymentIdOf(input.orderId);
+      const keys = providerKeys(paymentId);
+      const charge = await callProvider(() =>
+        provider.authorize(
+          {
+            idempotencyKey: keys.authorize,
+            paymentId,
+            amount: input.amount,
+            currency: input.currency,
+            token: input.paymentToken,
+          },
+          hangOptions(),
+        ),
       );
-      if (decision.kind === 'unavailable') throw transientFailure('ProviderUnavailable', decision.reason);
-      if (decision.kind === 'hang') {
-        // Outlive the activity's timeout without effect, as a provider that never answers would.
-        await Context.current().sleep(Context.current().info.startToCloseTimeoutMs + 1000);
-        throw transientFailure('ProviderTimeout', 'provider did not answer');
-      }
+      const declined = charge.status === 'declined';
       const outcome = await applyOnce(
         transaction,
         paymentsLedger(meta.sagaId, paymentId, 'authorize'),
-        meta.idempotencyKey,
+        scopedKey(paymentId, meta.idempotencyKey),
         async (tx) => {
           const existing = await tx.payment.findUnique({ where: { id: paymentId } });
           if (existing) return { status: existing.status, amount: 0, effect: 'none', reason: null };
-          const declined = decision.kind === 'decline';
           await tx.payment.create({
             data: {
               id: paymentId,
@@ -71,12 +109,12 @@ export function createPaymentsActivities(db: PaymentsDb) {
               amount: input.amount,
               currency: input.currency,
               status: declined ? 'DECLINED' : 'AUTHORIZED',
-              declineReason: declined ? decision.reason : null,
-              providerRef: declined ? null : `auth_${meta.sagaId}`,
+              declineReason: declined ? charge.declineReason : null,
+              providerRef: charge.chargeId,
             },
           });
           return declined
-            ? { status: 'DECLINED', amount: 0, effect: 'declined', reason: decision.reason }
+            ? { status: 'DECLINED', amount: 0, effect: 'declined', reason: charge.declineReason }
             : { status: 'AUTHORIZED', amount: input.amount, effect: 'authorized', reason: null };
         },
       );
@@ -84,17 +122,35 @@ export function createPaymentsActivities(db: PaymentsDb) {
         throw businessFailure('PaymentDeclined', `payment declined: ${outcome.reason ?? 'declined'}`);
       }
       if (outcome.status !== 'AUTHORIZED' && outcome.status !== 'CAPTURED') {
+        // The saga released the payment before this (late) authorization: its tombstone refuses it, and
+        // the provider must not keep holding the money it just authorized.
+        if (charge.status === 'authorized') {
+          await callProvider(() => provider.release({ idempotencyKey: keys.lateVoid, paymentId }));
+        }
         throw businessFailure('InvalidTransition', `payment ${paymentId} is already ${outcome.status}`);
       }
       return { paymentId, status: outcome.status as PaymentStatus };
     },
 
-    async capturePayment(_input: { orderId: string }, meta: ActivityMeta): Promise<PaymentResult> {
-      const paymentId = paymentIdOf(meta.sagaId);
+    async capturePayment(input: { orderId: string }, meta: ActivityMeta): Promise<PaymentResult> {
+      const paymentId = paymentIdOf(input.orderId);
+      const current = await db.payment.findUnique({ where: { id: paymentId } });
+      if (current?.status === 'AUTHORIZED' && current.providerRef) {
+        const { providerRef } = current;
+        const captured = await callProvider(() =>
+          provider.capture({ idempotencyKey: providerKeys(paymentId).capture, chargeId: providerRef }),
+        );
+        if (captured.status !== 'captured') {
+          throw businessFailure(
+            'InvalidTransition',
+            `payment ${paymentId} cannot be captured: the provider's charge is ${captured.status}`,
+          );
+        }
+      }
       const outcome = await applyOnce(
         transaction,
         paymentsLedger(meta.sagaId, paymentId, 'capture'),
-        meta.idempotencyKey,
+        scopedKey(paymentId, meta.idempotencyKey),
         async (tx) => {
           const payment = await tx.payment.findUnique({ where: { id: paymentId } });
           if (payment && (await transition(paymentId, 'CAPTURED', tx))) {
@@ -120,13 +176,13 @@ export function createPaymentsActivities(db: PaymentsDb) {
       input: { orderId: string; currency: string },
       meta: ActivityMeta,
     ): Promise<PaymentResult> {
-      const paymentId = paymentIdOf(meta.sagaId);
+      const paymentId = paymentIdOf(input.orderId);
       const fault = await injectedFault(meta.sagaId, 'release');
       if (fault) throw transientFailure('ProviderUnavailable', fault);
       const outcome = await applyOnce(
         transaction,
         paymentsLedger(meta.sagaId, paymentId, 'release'),
-        meta.idempotencyKey,
+        scopedKey(paymentId, meta.idempotencyKey),
         async (tx) => {
           const payment = await tx.payment.findUnique({ where: { id: paymentId } });
           if (!payment) {
@@ -150,6 +206,14 @@ export function createPaymentsActivities(db: PaymentsDb) {
           }
           return { status: payment.status, amount: 0, effect: 'none' };
         },
+      );
+      // Then whatever the provider holds for the payment is released, also when this service recorded
+      // nothing (the worker may have died after the provider authorized and before it recorded the
+      // payment), and also on a retry that found the outcome above already recorded. Only after the
+      // commit: an authorization racing this release either is seen here, or finds the payment released
+      // when it commits and voids its own charge (see authorizePayment).
+      await callProvider(() =>
+        provider.release({ idempotencyKey: providerKeys(paymentId).release, paymentId }),
       );
       return { paymentId, status: outcome.status as PaymentStatus };
     },

@@ -39,3 +39,13 @@ export async function applyOnce<Tx, O extends Outcome>(
 export function isUniqueViolation(error: unknown): boolean {
   return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'P2002';
 }
+
+/**
+ * The ledger key of an operation on one business object (an order, a payment, a shipment): the caller's
+ * idempotency key scoped by the object's id. Business ids are new for every saga run (they derive from
+ * the run's order id), so a run that re-uses an earlier run's saga id never meets that run's outcomes,
+ * whether or not the caller's key tells runs apart.
+ */
+export function scopedKey(businessId: string, idempotencyKey: string): string {
+  return `${businessId}|${idempotencyKey}`;
+}

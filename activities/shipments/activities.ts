@@ -1,7 +1,7 @@
 import type { ActivityMeta } from '../../shared/activity-meta';
 import type { Address } from '../../shared/order';
 import { businessFailure } from '../shared/failures';
-import { applyOnce } from '../shared/idempotency';
+import { applyOnce, scopedKey } from '../shared/idempotency';
 import { shipmentsLedger, type ShipmentsDb, type ShipmentsTx } from './db';
 import { unserviceableReason } from './serviceability';
 import { shipmentStateMachine } from './state-machine';
@@ -13,9 +13,17 @@ export interface ShipmentResult {
   trackingNumber: string | null;
 }
 
-/** One shipment per saga; its id is derived from the saga so every retry addresses the same shipment. */
-export function shipmentIdOf(sagaId: string): string {
-  return `shp_${sagaId}`;
+/**
+ * One shipment per order; its id is derived from the order (new for every saga run, even one that re-uses
+ * an earlier run's saga id) so every retry addresses the same shipment and no run meets another's.
+ */
+export function shipmentIdOf(orderId: string): string {
+  return `shp_${orderId}`;
+}
+
+/** The tracking number of an order's shipment. */
+export function trackingNumberOf(orderId: string): string {
+  return `TRK-${orderId}`;
 }
 
 /** The shipments service's activities, bound to its own database only. */
@@ -34,14 +42,14 @@ export function createShipmentsActivities(db: ShipmentsDb) {
       input: { orderId: string; address: Address },
       meta: ActivityMeta,
     ): Promise<ShipmentResult> {
-      const shipmentId = shipmentIdOf(meta.sagaId);
+      const shipmentId = shipmentIdOf(input.orderId);
       const refusal = unserviceableReason(input.address);
       if (refusal) throw businessFailure('AddressNotServiceable', `address not serviceable: ${refusal}`);
-      const trackingNumber = `TRK-${meta.sagaId}`;
+      const trackingNumber = trackingNumberOf(input.orderId);
       const outcome = await applyOnce(
         transaction,
         shipmentsLedger(meta.sagaId, shipmentId, 'schedule'),
-        meta.idempotencyKey,
+        scopedKey(shipmentId, meta.idempotencyKey),
         async (tx) => {
           const existing = await tx.shipment.findUnique({ where: { id: shipmentId } });
           if (existing) return { status: existing.status, effect: 'none' };
@@ -66,11 +74,11 @@ export function createShipmentsActivities(db: ShipmentsDb) {
 
     /** Compensation of scheduleShipment; leaves a cancelled tombstone when nothing was scheduled yet. */
     async cancelShipment(input: { orderId: string }, meta: ActivityMeta): Promise<ShipmentResult> {
-      const shipmentId = shipmentIdOf(meta.sagaId);
+      const shipmentId = shipmentIdOf(input.orderId);
       await applyOnce(
         transaction,
         shipmentsLedger(meta.sagaId, shipmentId, 'cancel'),
-        meta.idempotencyKey,
+        scopedKey(shipmentId, meta.idempotencyKey),
         async (tx) => {
           if (await cancel(tx, shipmentId)) return { effect: 'cancelled' };
           const created = await tx.shipment.createMany({

@@ -1,10 +1,13 @@
 /**
  * Prepares the three service databases: starts a local cluster if no server answers, creates each
- * database if missing and applies its committed migrations. `npm run db:prepare` runs it alone.
+ * database if missing and applies its committed migrations; and creates the simulated payment provider's
+ * own database (PROVIDER_DATABASE_URL; the provider creates its tables on first use). `npm run
+ * db:prepare` runs it alone.
  */
 import path from 'node:path';
 import {
   DATABASE_URL_VARS,
+  PROVIDER_DATABASE_URL_VAR,
   SERVICES,
   databaseConfigSchema,
   databaseUrl,
@@ -18,6 +21,8 @@ import { applyMigrations } from './migrate';
 
 export interface PreparedDatabases {
   urls: Record<ServiceName, string>;
+  /** The payment provider's own database. */
+  providerUrl: string;
   stop(): Promise<void>;
 }
 
@@ -32,15 +37,20 @@ export async function prepareDatabases(
     ServiceName,
     string
   >;
+  const providerUrl = config.PROVIDER_DATABASE_URL;
   const stops: (() => Promise<void>)[] = [];
 
   // Services may share a server; start at most one local cluster per unreachable local address.
   const started = new Set<string>();
-  for (const service of SERVICES) {
-    const url = new URL(urls[service]);
-    if (await serverReachable(urls[service])) continue;
+  const targets: [string, string][] = [
+    ...SERVICES.map((s): [string, string] => [DATABASE_URL_VARS[s], urls[s]]),
+    [PROVIDER_DATABASE_URL_VAR, providerUrl],
+  ];
+  for (const [variable, target] of targets) {
+    const url = new URL(target);
+    if (await serverReachable(target)) continue;
     if (!LOCAL_HOSTS.has(url.hostname)) {
-      throw new Error(`no PostgreSQL server answers at ${url.host} (${DATABASE_URL_VARS[service]})`);
+      throw new Error(`no PostgreSQL server answers at ${url.host} (${variable})`);
     }
     const port = Number(url.port || 5432);
     if (!started.has(url.host)) {
@@ -61,8 +71,11 @@ export async function prepareDatabases(
         (applied.length ? `applied ${applied.join(', ')}` : 'migrations up to date'),
     );
   }
+  const providerCreated = await ensureDatabase(providerUrl);
+  log(`payment provider: ${maskUrl(providerUrl)}${providerCreated ? ' (created)' : ''}`);
   return {
     urls,
+    providerUrl,
     async stop() {
       for (const stop of stops.reverse()) await stop();
     },

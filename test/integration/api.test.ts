@@ -85,7 +85,7 @@ describe('REST API', () => {
     const got = await send(request(app).get(`/sagas/${res.body.sagaId}`).set(auth));
     expect(got.status).toBe(200);
     expect(got.body.steps).toHaveLength(5);
-    expect(got.body.result.trackingNumber).toBe(`TRK-${res.body.sagaId}`);
+    expect(got.body.result.trackingNumber).toBe(`TRK-${res.body.orderId}`);
   });
 
   test('without waiting, POST /sagas answers 202 with a Location', async () => {

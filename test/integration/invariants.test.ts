@@ -50,7 +50,7 @@ describe('invariant checker', () => {
     expect(report.undetermined).toEqual([]);
 
     const completed = handles[0]!.workflowId;
-    await dbs.payments.payment.update({ where: { sagaId: completed }, data: { status: 'REFUNDED' } });
+    await dbs.payments.payment.updateMany({ where: { sagaId: completed }, data: { status: 'REFUNDED' } });
     report = await checkInvariants(sources, { narrow });
     expect(report.violations).toEqual([
       expect.objectContaining({ sagaId: completed, rule: 'completed-payment' }),

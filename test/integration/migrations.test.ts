@@ -40,7 +40,7 @@ describe('migrations', () => {
 
   test('orders: applied once, then a no-op; every model works through the client', async () => {
     const url = await scratch();
-    expect((await applyMigrations(url, MIGRATIONS('orders'))).applied).toHaveLength(1);
+    expect((await applyMigrations(url, MIGRATIONS('orders'))).applied).toHaveLength(2);
     expect((await applyMigrations(url, MIGRATIONS('orders'))).applied).toEqual([]);
     const db = createOrdersDb(url, 1);
     try {
@@ -65,10 +65,24 @@ describe('migrations', () => {
           outcome: { effect: 'created' },
         },
       });
-      expect(await db.order.findUnique({ where: { sagaId: 's1' } })).toMatchObject({
+      expect(await db.order.findFirst({ where: { sagaId: 's1' } })).toMatchObject({
         status: 'PENDING',
         cancelledBeforeCreate: false,
       });
+      // A saga id re-used after Temporal's retention: the new run's order has its own id.
+      await db.order.create({
+        data: {
+          id: 'o2',
+          sagaId: 's1',
+          customerId: 'c',
+          currency: 'EUR',
+          totalAmount: 5,
+          items: [],
+          shippingAddress: {},
+          status: 'PENDING',
+        },
+      });
+      expect(await db.order.count({ where: { sagaId: 's1' } })).toBe(2);
       await expect(
         db.orderOperation.create({
           data: { idempotencyKey: 'k', sagaId: 's1', orderId: 'o1', operation: 'create', outcome: {} },
@@ -102,6 +116,11 @@ describe('migrations', () => {
       });
       await pay.providerFault.create({ data: { id: 'f', sagaId: 's1', operation: 'release', message: 'm' } });
       expect(await pay.payment.count()).toBe(1);
+      // A saga id re-used after Temporal's retention: the new run's payment has its own id.
+      await pay.payment.create({
+        data: { id: 'p2', sagaId: 's1', orderId: 'o2', amount: 5, currency: 'EUR', status: 'AUTHORIZED' },
+      });
+      expect(await pay.payment.count({ where: { sagaId: 's1' } })).toBe(2);
       await ship.shipment.create({
         data: {
           id: 'h1',
@@ -115,7 +134,11 @@ describe('migrations', () => {
       await ship.shipmentOperation.create({
         data: { idempotencyKey: 'k', sagaId: 's1', shipmentId: 'h1', operation: 'schedule', outcome: {} },
       });
-      expect(await ship.shipment.findFirst()).toMatchObject({
+      await ship.shipment.create({
+        data: { id: 'h2', sagaId: 's1', orderId: 'o2', address: {}, status: 'SCHEDULED' },
+      });
+      expect(await ship.shipment.count({ where: { sagaId: 's1' } })).toBe(2);
+      expect(await ship.shipment.findFirst({ where: { id: 'h1' } })).toMatchObject({
         status: 'SCHEDULED',
         cancelledBeforeSchedule: false,
       });

@@ -59,6 +59,10 @@ describe('order saga', () => {
       payments: ['authorize:authorized', 'capture:captured'],
       shipments: ['schedule:scheduled'],
     });
+    // The provider holds one charge for the payment, captured.
+    expect(rows.charges).toEqual([
+      expect.objectContaining({ id: rows.payment?.providerRef, status: 'captured', amount: SAMPLE_TOTAL }),
+    ]);
     const state = await stateOf(handle);
     expect(state.steps.map((s) => [s.name, s.status, s.attempts])).toEqual([
       ['createOrder', 'SUCCEEDED', 1],
@@ -68,7 +72,7 @@ describe('order saga', () => {
       ['approveOrder', 'SUCCEEDED', 1],
     ]);
     expect(state.compensations).toEqual([]);
-    expect(outcome.data.trackingNumber).toBe(`TRK-${handle.workflowId}`);
+    expect(outcome.data.trackingNumber).toBe(`TRK-${rows.orderId}`);
     await recordHistory(handle, 'completed');
   });
 
@@ -89,6 +93,7 @@ describe('order saga', () => {
     expect(rows.payment?.status).toBe('DECLINED');
     expect(rows.shipment).toBeNull();
     expect(rows.effects.payments).toEqual(['authorize:declined', 'release:none']);
+    expect(rows.charges.map((c) => c.status)).toEqual(['declined']);
     await recordHistory(handle, 'compensated-declined');
   });
 
@@ -113,6 +118,7 @@ describe('order saga', () => {
     // The shipment compensation left a tombstone: a late schedule can no longer take effect.
     expect(rows.shipment).toMatchObject({ status: 'CANCELLED', cancelledBeforeSchedule: true });
     expect(rows.effects.payments).toEqual(['authorize:authorized', 'release:voided']);
+    expect(rows.charges.map((c) => c.status)).toEqual(['voided']);
   });
 
   test('failure at the last step (account on hold): refund, shipment cancelled, order cancelled', async () => {
@@ -128,6 +134,7 @@ describe('order saga', () => {
       payments: ['authorize:authorized', 'capture:captured', 'release:refunded'],
       shipments: ['schedule:scheduled', 'cancel:cancelled'],
     });
+    expect(rows.charges.map((c) => c.status)).toEqual(['refunded']);
   });
 
   test('transient provider errors are retried with backoff and then succeed', async () => {
@@ -141,6 +148,8 @@ describe('order saga', () => {
     const rows = await dbs.rowsOf(handle.workflowId);
     expect(rows.payment?.status).toBe('CAPTURED');
     expect(rows.effects.payments).toEqual(['authorize:authorized', 'capture:captured']);
+    // The provider failed the first two calls with the payment's key and made one charge on the third.
+    expect(rows.charges.map((c) => c.status)).toEqual(['captured']);
     await recordHistory(handle, 'completed-after-retries');
   });
 
@@ -164,6 +173,7 @@ describe('order saga', () => {
     const rows = await dbs.rowsOf(handle.workflowId);
     expect(rows.order?.status).toBe('CANCELLED');
     expect(rows.payment).toMatchObject({ status: 'VOIDED', voidedBeforeAuthorize: true });
+    expect(rows.charges).toEqual([]);
     await recordHistory(handle, 'compensated-step-deadline');
   });
 

@@ -7,7 +7,13 @@ import { prepareDatabases } from '../../scripts/db/prepare';
 import { resolveTemporalCli } from '../../scripts/temporal/provision';
 import { startDevServer } from '../../scripts/temporal/dev-server';
 import { freePort } from '../../scripts/lib/ports';
-import { DEFAULT_DATABASE_URLS, SERVICES, databaseConfigSchema, loadConfig } from '../../shared/config';
+import {
+  DEFAULT_DATABASE_URLS,
+  DEFAULT_PROVIDER_DATABASE_URL,
+  SERVICES,
+  databaseConfigSchema,
+  loadConfig,
+} from '../../shared/config';
 import { WORKFLOW_INTERCEPTOR_MODULES } from '../../worker/telemetry';
 import { FAILURE_CONVERTER_PATH, generateCodecKey } from '../../shared/encryption/config';
 import { TEST_ENV } from './env';
@@ -15,29 +21,33 @@ import { TEST_ENV } from './env';
 /**
  * Starts what the integration tests run against, once per `jest` run: the real Temporal dev server (built
  * from the CLI's Go module if missing) on spare ports, fresh PostgreSQL databases for the three services,
- * and one workflow bundle shared by every test's orchestrator worker.
+ * and for the payment provider's store, and one workflow bundle shared by every test's orchestrator worker.
  */
 export default async function globalSetup(): Promise<void> {
   const outDir = path.resolve(__dirname, '../../test-output');
   rmSync(outDir, { recursive: true, force: true });
   mkdirSync(outDir, { recursive: true });
 
+  const prefix = process.env.TEST_DATABASE_PREFIX ?? 'saga_test_';
   const urls = Object.fromEntries(
     SERVICES.map((service) => {
       const url = new URL(
         process.env[`TEST_${service.toUpperCase()}_DATABASE_URL`] ?? DEFAULT_DATABASE_URLS[service],
       );
       // A prefix of one's own lets two checkouts run their suites side by side on one PostgreSQL.
-      url.pathname = `/${process.env.TEST_DATABASE_PREFIX ?? 'saga_test_'}${service}`;
+      url.pathname = `/${prefix}${service}`;
       return [service, url.toString()];
     }),
   ) as Record<(typeof SERVICES)[number], string>;
+  const providerUrl = new URL(process.env.TEST_PROVIDER_DATABASE_URL ?? DEFAULT_PROVIDER_DATABASE_URL);
+  providerUrl.pathname = `/${prefix}provider`;
   const config = loadConfig(databaseConfigSchema, {
     ORDERS_DATABASE_URL: urls.orders,
     PAYMENTS_DATABASE_URL: urls.payments,
     SHIPMENTS_DATABASE_URL: urls.shipments,
+    PROVIDER_DATABASE_URL: providerUrl.toString(),
   });
-  await Promise.all(Object.values(urls).map(dropDatabaseIfExists));
+  await Promise.all([...Object.values(urls), providerUrl.toString()].map(dropDatabaseIfExists));
   const databases = await prepareDatabases(config);
 
   let address = process.env.TEST_TEMPORAL_ADDRESS;
@@ -78,6 +88,7 @@ export default async function globalSetup(): Promise<void> {
   process.env[TEST_ENV.ordersDb] = databases.urls.orders;
   process.env[TEST_ENV.paymentsDb] = databases.urls.payments;
   process.env[TEST_ENV.shipmentsDb] = databases.urls.shipments;
+  process.env[TEST_ENV.providerDb] = databases.providerUrl;
 }
 
 declare global {

@@ -32,6 +32,8 @@ export interface StackOptions {
   settings?: Partial<SagaSettings>;
   /** false: no orchestrator in this process (a test runs it as a separate process). */
   orchestrator?: boolean;
+  /** The payment provider's store the payments worker uses (default: the run's, from global-setup). */
+  providerDatabaseUrl?: string;
   /** Tracing, metrics registry and data converter for the client and every worker of the stack. */
   telemetry?: WorkerTelemetry;
   /** A service's database reached another way, e.g. through a proxy a test can cut. */
@@ -101,6 +103,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         ...workerConfig,
         databaseUrl: options.databaseUrls?.[service] ?? requireEnv(dbEnv(service)),
         poolSize: 5,
+        providerDatabaseUrl: options.providerDatabaseUrl ?? requireEnv(TEST_ENV.providerDb),
       },
       telemetry,
       options.wrap,

@@ -5,6 +5,7 @@ import { generateCodecKey } from '../../shared/encryption/config';
 import { parse } from 'yaml';
 import {
   DATABASE_URL_VARS,
+  EXTRA_DATABASE_URL_VARS,
   SERVICES,
   apiConfigSchema,
   codecKeysConfigSchema,
@@ -395,6 +396,7 @@ describe(COMPOSE_FILE, () => {
       const kind = workerKindOf(service);
       if (kind && (SERVICES as readonly string[]).includes(kind)) {
         readHere.add(DATABASE_URL_VARS[kind as ServiceName]);
+        for (const extra of EXTRA_DATABASE_URL_VARS[kind as ServiceName]) readHere.add(extra);
         readHere.add('DATABASE_POOL_SIZE');
         check('loadServiceDatabaseConfig', () => loadServiceDatabaseConfig(kind as ServiceName, values));
       }
@@ -422,7 +424,7 @@ describe(COMPOSE_FILE, () => {
     expect(problems).toEqual([]);
   });
 
-  test('each service worker gets its own database URL and no other; migrate gets all three, the same', () => {
+  test('each service worker gets its own database URL and no other (payments: and the provider store); migrate gets all, the same', () => {
     const problems: string[] = [];
     const urlVariables = (env: Record<string, string>) =>
       Object.keys(env).filter((v) => v.endsWith('_DATABASE_URL'));
@@ -431,15 +433,16 @@ describe(COMPOSE_FILE, () => {
       if (!name) continue;
       const env = environment(services[name]);
       const got = urlVariables(env);
-      if (got.join() !== DATABASE_URL_VARS[kind]) {
-        problems.push(`${name} gets [${got.join(', ')}], expected exactly ${DATABASE_URL_VARS[kind]}`);
+      const expected = [DATABASE_URL_VARS[kind], ...EXTRA_DATABASE_URL_VARS[kind]];
+      if (got.join() !== expected.join()) {
+        problems.push(`${name} gets [${got.join(', ')}], expected exactly ${expected.join(', ')}`);
       }
       for (const [migrate, service] of migrations) {
-        const url = environment(service)[DATABASE_URL_VARS[kind]];
-        if (url !== env[DATABASE_URL_VARS[kind]]) {
-          problems.push(
-            `${migrate} migrates ${DATABASE_URL_VARS[kind]}=${url}, ${name} uses ${env[DATABASE_URL_VARS[kind]]}`,
-          );
+        for (const variable of expected) {
+          const url = environment(service)[variable];
+          if (url !== env[variable]) {
+            problems.push(`${migrate} prepares ${variable}=${url}, ${name} uses ${env[variable]}`);
+          }
         }
       }
     }
@@ -452,29 +455,29 @@ describe(COMPOSE_FILE, () => {
 
   test('the database URLs point at a PostgreSQL service of the file, its user, and databases its init creates', () => {
     const problems: string[] = [];
-    for (const kind of SERVICES) {
+    const urlsOfWorkers = SERVICES.flatMap((kind) =>
+      [DATABASE_URL_VARS[kind], ...EXTRA_DATABASE_URL_VARS[kind]].map((variable) => ({ kind, variable })),
+    );
+    for (const { kind, variable } of urlsOfWorkers) {
       const name = serviceWorkers[kind];
-      const raw = name ? environment(services[name])[DATABASE_URL_VARS[kind]] : undefined;
+      const raw = name ? environment(services[name])[variable] : undefined;
       if (!name || !raw) continue;
       const url = new URL(interpolate(raw));
       const server = services[url.hostname];
       if (!server) {
-        problems.push(`${DATABASE_URL_VARS[kind]}: host ${url.hostname} is not a service of ${COMPOSE_FILE}`);
+        problems.push(`${variable}: host ${url.hostname} is not a service of ${COMPOSE_FILE}`);
         continue;
       }
       const serverEnv = environment(server);
       if (url.username !== serverEnv.POSTGRES_USER) {
         problems.push(
-          `${DATABASE_URL_VARS[kind]}: user ${url.username}, but ${url.hostname} creates ${serverEnv.POSTGRES_USER}`,
+          `${variable}: user ${url.username}, but ${url.hostname} creates ${serverEnv.POSTGRES_USER}`,
         );
       }
       if (decodeURIComponent(url.password) !== (serverEnv.POSTGRES_PASSWORD ?? '')) {
-        problems.push(
-          `${DATABASE_URL_VARS[kind]}: password differs from ${url.hostname}'s POSTGRES_PASSWORD`,
-        );
+        problems.push(`${variable}: password differs from ${url.hostname}'s POSTGRES_PASSWORD`);
       }
-      if ((url.port || '5432') !== '5432')
-        problems.push(`${DATABASE_URL_VARS[kind]}: port ${url.port}, not 5432`);
+      if ((url.port || '5432') !== '5432') problems.push(`${variable}: port ${url.port}, not 5432`);
       const init = (server.volumes ?? [])
         .map((volume) =>
           typeof volume === 'string' ? volume.split(':') : [volume.source ?? '', volume.target],
@@ -484,9 +487,7 @@ describe(COMPOSE_FILE, () => {
         .join('\n');
       const database = url.pathname.slice(1);
       if (!new RegExp(`CREATE DATABASE "?${database}"?\\s*;`, 'i').test(init)) {
-        problems.push(
-          `${DATABASE_URL_VARS[kind]}: no init script of ${url.hostname} creates database ${database}`,
-        );
+        problems.push(`${variable}: no init script of ${url.hostname} creates database ${database}`);
       }
     }
     expect(problems).toEqual([]);

@@ -1,4 +1,13 @@
-import { decideAuthorization } from '../../activities/payments/provider';
+import {
+  captureTransition,
+  decideAuthorization,
+  isUnavailable,
+  providerKeys,
+  releaseTransition,
+} from '../../activities/payments/provider';
+import { paymentIdOf } from '../../activities/payments/activities';
+import { shipmentIdOf, trackingNumberOf } from '../../activities/shipments/activities';
+import { scopedKey } from '../../activities/shared/idempotency';
 import { unserviceableReason } from '../../activities/shipments/serviceability';
 import { orderStateMachine } from '../../activities/orders/state-machine';
 import { paymentStateMachine } from '../../activities/payments/state-machine';
@@ -19,8 +28,50 @@ describe('simulated payment provider', () => {
     ['tok_processingError_4', 4, 'unavailable'],
     ['tok_processingError_4', 5, 'approve'],
     ['tok_timeout', 1, 'hang'],
-  ])('%s on attempt %i: %s', (token, attempt, kind) => {
-    expect(decideAuthorization(token, attempt).kind).toBe(kind);
+    ['tok_processingError_0', 1, 'approve'],
+  ])('%s on call %i of its idempotency key: %s', (token, call, kind) => {
+    expect(decideAuthorization(token, call).kind).toBe(kind);
+  });
+
+  test('capture captures an authorization (again: still captured) and refuses the rest', () => {
+    expect(captureTransition('authorized')).toBe('captured');
+    expect(captureTransition('captured')).toBe('captured');
+    for (const status of ['declined', 'voided', 'refunded'] as const) {
+      expect(captureTransition(status)).toBe('refused');
+    }
+  });
+
+  test('release voids an authorization, refunds a capture, leaves the rest alone', () => {
+    expect(releaseTransition('authorized')).toBe('voided');
+    expect(releaseTransition('captured')).toBe('refunded');
+    for (const status of ['declined', 'voided', 'refunded'] as const) {
+      expect(releaseTransition(status)).toBe(status);
+    }
+  });
+
+  test('the outage switch is on until its time, not at or after it', () => {
+    const now = new Date('2026-12-01T12:00:00Z');
+    expect(isUnavailable(new Date('2026-12-01T12:00:01Z'), now)).toBe(true);
+    expect(isUnavailable(now, now)).toBe(false);
+    expect(isUnavailable(new Date('2026-12-01T11:59:59Z'), now)).toBe(false);
+    expect(isUnavailable(null, now)).toBe(false);
+  });
+
+  test('one idempotency key per operation on a payment, the authorization keyed by the payment id', () => {
+    const keys = providerKeys('pay_ord_1');
+    expect(keys.authorize).toBe('pay_ord_1');
+    expect(new Set(Object.values(keys)).size).toBe(Object.values(keys).length);
+  });
+});
+
+describe('business ids', () => {
+  test('derive from the order id (new per run), never from the saga id', () => {
+    expect(paymentIdOf('ord_1')).toBe('pay_ord_1');
+    expect(shipmentIdOf('ord_1')).toBe('shp_ord_1');
+    expect(trackingNumberOf('ord_1')).toBe('TRK-ord_1');
+  });
+  test('ledger keys are scoped by the business id: one saga key on two orders gives two keys', () => {
+    expect(scopedKey('ord_1', 'order-x/createOrder')).not.toBe(scopedKey('ord_2', 'order-x/createOrder'));
   });
 });
 

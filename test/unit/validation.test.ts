@@ -54,12 +54,26 @@ describe('configuration', () => {
       loadConfig(appConfigSchema, { API_KEYS: 'k'.repeat(16), SAGA_STEP_TIMEOUT: 'soon' }),
     ).toThrow(/SAGA_STEP_TIMEOUT/);
   });
-  test('a service worker reads only its own database URL', () => {
+  test('a service worker reads only its own database URL (payments: and its provider store)', () => {
     const config = loadServiceDatabaseConfig('payments', {
       PAYMENTS_DATABASE_URL: 'postgresql://u@h:5432/pay',
+      PROVIDER_DATABASE_URL: 'postgresql://u@h:5432/provider',
       ORDERS_DATABASE_URL: 'not even a url',
     });
-    expect(config).toEqual({ databaseUrl: 'postgresql://u@h:5432/pay', poolSize: 10 });
+    expect(config).toEqual({
+      databaseUrl: 'postgresql://u@h:5432/pay',
+      poolSize: 10,
+      providerDatabaseUrl: 'postgresql://u@h:5432/provider',
+    });
+    expect(loadServiceDatabaseConfig('payments', {}).providerDatabaseUrl).toBe(
+      'postgresql://postgres@127.0.0.1:5432/saga_provider',
+    );
+    expect(
+      loadServiceDatabaseConfig('orders', { PROVIDER_DATABASE_URL: 'not even a url' }),
+    ).not.toHaveProperty('providerDatabaseUrl');
+    expect(() => loadServiceDatabaseConfig('payments', { PROVIDER_DATABASE_URL: 'mysql://x' })).toThrow(
+      /PROVIDER_DATABASE_URL must be a PostgreSQL URL/,
+    );
   });
 });
 

@@ -65,5 +65,5 @@ async function withMode(sources: Sources, saga: SagaFacts): Promise<SagaFacts> {
     )
   )
     return saga;
-  return { ...saga, compensationMode: await compensationModeOf(sources.client, saga.sagaId) };
+  return { ...saga, compensationMode: await compensationModeOf(sources.client, saga.sagaId, saga.runId) };
 }

@@ -4,7 +4,9 @@ import type { OrdersDb } from '../../activities/orders/db';
 import type { PaymentsDb } from '../../activities/payments/db';
 import type { ShipmentsDb } from '../../activities/shipments/db';
 import type { SagaOutcome, SagaStatus } from '../../shared/saga-state';
-import { sagaStatusKey } from '../../shared/search-attributes';
+import { orderIdKey, sagaStatusKey } from '../../shared/search-attributes';
+import { paymentIdOf } from '../../activities/payments/activities';
+import { shipmentIdOf } from '../../activities/shipments/activities';
 import { sagaStateQuery } from '../../workflows/saga/messages';
 import type { Effect, SagaFacts } from './rules';
 import type { SagaStory } from './would-complete';
@@ -33,59 +35,78 @@ async function inChunks<T>(ids: string[], read: (chunk: string[]) => Promise<T[]
 
 const effectOf = (
   service: string,
-  row: { sagaId: string; operation: string; outcome: unknown; createdAt: Date },
-) => ({
-  sagaId: row.sagaId,
-  effect: {
-    operation: `${service}.${row.operation}`,
-    effect: String((row.outcome as { effect?: unknown } | null)?.effect ?? 'none'),
-    at: row.createdAt.getTime(),
-  } satisfies Effect,
+  row: { operation: string; outcome: unknown; createdAt: Date },
+): Effect => ({
+  operation: `${service}.${row.operation}`,
+  effect: String((row.outcome as { effect?: unknown } | null)?.effect ?? 'none'),
+  at: row.createdAt.getTime(),
 });
 
-/** Reads each saga's rows and effect ledger from the three service databases, in bulk. */
+/**
+ * Reads each saga's rows and effect ledger from the three service databases, in bulk. A saga id may be
+ * re-used by a later run (after Temporal's retention), so rows are picked by the run's order id, from
+ * its OrderId search attribute: every row of a run is that order's, its payment's (paymentIdOf) or its
+ * shipment's (shipmentIdOf). A saga without an OrderId gets no rows (and fails the checks that need them).
+ */
 export async function gatherFacts(sources: Sources, sagas: WorkflowExecutionInfo[]): Promise<SagaFacts[]> {
-  const ids = sagas.map((s) => s.workflowId);
-  const where = (chunk: string[]) => ({ where: { sagaId: { in: chunk } } });
+  const orderIdOf = new Map(
+    sagas.map((s) => [s, s.typedSearchAttributes.get(orderIdKey) as string | undefined] as const),
+  );
+  const orderIds = [...new Set([...orderIdOf.values()].filter((id): id is string => Boolean(id)))];
+  const paymentIds = orderIds.map(paymentIdOf);
+  const shipmentIds = orderIds.map(shipmentIdOf);
   const [orders, payments, shipments, orderOps, paymentOps, shipmentOps] = await Promise.all([
-    inChunks(ids, (c) => sources.orders.order.findMany(where(c))),
-    inChunks(ids, (c) => sources.payments.payment.findMany(where(c))),
-    inChunks(ids, (c) => sources.shipments.shipment.findMany(where(c))),
-    inChunks(ids, (c) => sources.orders.orderOperation.findMany(where(c))),
-    inChunks(ids, (c) => sources.payments.paymentOperation.findMany(where(c))),
-    inChunks(ids, (c) => sources.shipments.shipmentOperation.findMany(where(c))),
+    inChunks(orderIds, (c) => sources.orders.order.findMany({ where: { id: { in: c } } })),
+    inChunks(paymentIds, (c) => sources.payments.payment.findMany({ where: { id: { in: c } } })),
+    inChunks(shipmentIds, (c) => sources.shipments.shipment.findMany({ where: { id: { in: c } } })),
+    inChunks(orderIds, (c) => sources.orders.orderOperation.findMany({ where: { orderId: { in: c } } })),
+    inChunks(paymentIds, (c) =>
+      sources.payments.paymentOperation.findMany({ where: { paymentId: { in: c } } }),
+    ),
+    inChunks(shipmentIds, (c) =>
+      sources.shipments.shipmentOperation.findMany({ where: { shipmentId: { in: c } } }),
+    ),
   ]);
-  const bySaga = <T extends { sagaId: string }>(rows: T[]) => new Map(rows.map((r) => [r.sagaId, r]));
-  const order = bySaga(orders);
-  const payment = bySaga(payments);
-  const shipment = bySaga(shipments);
+  const byId = <T extends { id: string }>(rows: T[]) => new Map(rows.map((r) => [r.id, r]));
+  const order = byId(orders);
+  const payment = byId(payments);
+  const shipment = byId(shipments);
   const effects = new Map<string, Effect[]>();
-  for (const { sagaId, effect } of [
-    ...orderOps.map((r) => effectOf('order', r)),
-    ...paymentOps.map((r) => effectOf('payment', r)),
-    ...shipmentOps.map((r) => effectOf('shipment', r)),
-  ]) {
-    effects.set(sagaId, [...(effects.get(sagaId) ?? []), effect]);
-  }
-  return sagas.map((info) => ({
-    sagaId: info.workflowId,
-    status: info.typedSearchAttributes.get(sagaStatusKey) as SagaStatus | undefined,
-    temporalStatus: info.status.name,
-    startedAt: info.startTime.getTime(),
-    order: order.get(info.workflowId) ?? null,
-    payment: payment.get(info.workflowId) ?? null,
-    shipment: shipment.get(info.workflowId) ?? null,
-    effects: effects.get(info.workflowId) ?? [],
-  }));
+  const add = (id: string, effect: Effect) => effects.set(id, [...(effects.get(id) ?? []), effect]);
+  for (const row of orderOps) add(row.orderId, effectOf('order', row));
+  for (const row of paymentOps) add(row.paymentId, effectOf('payment', row));
+  for (const row of shipmentOps) add(row.shipmentId, effectOf('shipment', row));
+  return sagas.map((info) => {
+    const orderId = orderIdOf.get(info);
+    const paymentId = orderId ? paymentIdOf(orderId) : undefined;
+    const shipmentId = orderId ? shipmentIdOf(orderId) : undefined;
+    return {
+      sagaId: info.workflowId,
+      runId: info.runId,
+      orderId,
+      status: info.typedSearchAttributes.get(sagaStatusKey) as SagaStatus | undefined,
+      temporalStatus: info.status.name,
+      startedAt: info.startTime.getTime(),
+      order: (orderId && order.get(orderId)) || null,
+      payment: (paymentId && payment.get(paymentId)) || null,
+      shipment: (shipmentId && shipment.get(shipmentId)) || null,
+      effects: [
+        ...(orderId ? (effects.get(orderId) ?? []) : []),
+        ...(paymentId ? (effects.get(paymentId) ?? []) : []),
+        ...(shipmentId ? (effects.get(shipmentId) ?? []) : []),
+      ],
+    };
+  });
 }
 
 /** The compensation mode a saga ran with, asked of the saga itself (only needed for out-of-order compensations). */
 export async function compensationModeOf(
   client: Client,
   sagaId: string,
+  runId?: string,
 ): Promise<'sequential' | 'parallel' | undefined> {
   try {
-    return (await client.workflow.getHandle(sagaId).query(sagaStateQuery)).compensationMode;
+    return (await client.workflow.getHandle(sagaId, runId).query(sagaStateQuery)).compensationMode;
   } catch {
     return undefined;
   }

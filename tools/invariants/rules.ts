@@ -32,6 +32,10 @@ export interface Effect {
 
 export interface SagaFacts {
   sagaId: string;
+  /** The run checked: a saga id may be re-used by a later run after Temporal's retention. */
+  runId?: string;
+  /** The run's order (its OrderId search attribute); every row of the run derives from it. */
+  orderId?: string;
   status?: SagaStatus;
   temporalStatus: string;
   startedAt: number;

@@ -1,0 +1,166 @@
+import { randomUUID } from 'node:crypto';
+import {
+  ProviderError,
+  SimulatedProvider,
+  setProviderOutage,
+} from '../../activities/payments/provider-store';
+import { providerKeys } from '../../activities/payments/provider';
+import { paymentIdOf } from '../../activities/payments/activities';
+import { openServiceDbs } from '../support/rows';
+import { SAMPLE_TOTAL, sampleOrder, startSaga, stateOf } from '../support/orders';
+import { startStack, type Stack } from '../support/stack';
+import { requireEnv, TEST_ENV } from '../support/env';
+import { dropDatabaseIfExists, ensureDatabase } from '../../scripts/db/ensure-database';
+
+/**
+ * The simulated provider against its own store: idempotency keys, per-key transient failures, outage. The
+ * outage switch is provider-wide, so this file uses a provider store of its own (other test files run
+ * sagas against the run's store at the same time).
+ */
+describe('simulated payment provider', () => {
+  const own = new URL(requireEnv(TEST_ENV.providerDb));
+  own.pathname = `${own.pathname}_own`;
+  const url = () => own.toString();
+  let provider: SimulatedProvider;
+  beforeAll(async () => {
+    await dropDatabaseIfExists(url());
+    await ensureDatabase(url());
+    provider = new SimulatedProvider(url(), 4);
+  });
+  afterAll(async () => {
+    await provider.close();
+    await dropDatabaseIfExists(url());
+  });
+
+  const authorize = (paymentId: string, token = 'tok_visa', amount = 100) =>
+    provider.authorize({
+      idempotencyKey: providerKeys(paymentId).authorize,
+      paymentId,
+      amount,
+      currency: 'EUR',
+      token,
+    });
+
+  test('a repeated key returns the existing charge; concurrent repeats make one charge', async () => {
+    const paymentId = paymentIdOf(`ord_${randomUUID()}`);
+    const answers = await Promise.all(Array.from({ length: 8 }, () => authorize(paymentId)));
+    expect(new Set(answers.map((a) => a.chargeId)).size).toBe(1);
+    expect(answers[0]).toMatchObject({ status: 'authorized' });
+    expect(await provider.chargesOf(paymentId)).toHaveLength(1);
+    expect((await provider.requestOf(paymentId))?.calls).toBe(8);
+  });
+
+  test('a key re-used for another request is refused (422), not answered with the other charge', async () => {
+    const paymentId = paymentIdOf(`ord_${randomUUID()}`);
+    await authorize(paymentId);
+    await expect(authorize(paymentId, 'tok_visa', 999)).rejects.toMatchObject({
+      code: 'IdempotencyKeyReused',
+      status: 422,
+    });
+    expect(await provider.chargesOf(paymentId)).toHaveLength(1);
+  });
+
+  test('tok_processingError_N fails the first N calls of a key, counted by the store, whoever calls', async () => {
+    const paymentId = paymentIdOf(`ord_${randomUUID()}`);
+    // Two providers (two worker processes) share the count: it lives in the store, not in a caller.
+    const other = new SimulatedProvider(url(), 1);
+    try {
+      await expect(authorize(paymentId, 'tok_processingError_3')).rejects.toMatchObject({
+        code: 'ProviderUnavailable',
+        status: 503,
+      });
+      await expect(
+        other.authorize({
+          idempotencyKey: paymentId,
+          paymentId,
+          amount: 100,
+          currency: 'EUR',
+          token: 'tok_processingError_3',
+        }),
+      ).rejects.toBeInstanceOf(ProviderError);
+      await expect(authorize(paymentId, 'tok_processingError_3')).rejects.toMatchObject({ retryable: true });
+      expect(await provider.chargesOf(paymentId)).toEqual([]);
+      expect(await authorize(paymentId, 'tok_processingError_3')).toMatchObject({ status: 'authorized' });
+      // Another payment's key has its own count.
+      const next = paymentIdOf(`ord_${randomUUID()}`);
+      await expect(authorize(next, 'tok_processingError_1')).rejects.toMatchObject({
+        code: 'ProviderUnavailable',
+      });
+    } finally {
+      await other.close();
+    }
+  });
+
+  test('capture and release have keys of their own and act once', async () => {
+    const paymentId = paymentIdOf(`ord_${randomUUID()}`);
+    const keys = providerKeys(paymentId);
+    const { chargeId } = await authorize(paymentId);
+    if (!chargeId) throw new Error('no charge');
+    expect(await provider.capture({ idempotencyKey: keys.capture, chargeId })).toMatchObject({
+      status: 'captured',
+    });
+    expect(await provider.capture({ idempotencyKey: keys.capture, chargeId })).toMatchObject({
+      status: 'captured',
+    });
+    expect(await provider.release({ idempotencyKey: keys.release, paymentId })).toMatchObject({
+      chargeId,
+      status: 'refunded',
+    });
+    expect(await provider.release({ idempotencyKey: keys.release, paymentId })).toMatchObject({
+      status: 'refunded',
+    });
+    expect(await provider.chargesOf(paymentId)).toEqual([expect.objectContaining({ status: 'refunded' })]);
+    // Releasing a payment the provider never charged: nothing to release.
+    const never = paymentIdOf(`ord_${randomUUID()}`);
+    expect(
+      await provider.release({ idempotencyKey: providerKeys(never).release, paymentId: never }),
+    ).toMatchObject({
+      chargeId: null,
+      status: 'none',
+    });
+  });
+
+  test('the outage switch fails every call with ProviderUnavailable until its time', async () => {
+    const paymentId = paymentIdOf(`ord_${randomUUID()}`);
+    await setProviderOutage(url(), new Date(Date.now() + 60_000), 'scheduled maintenance');
+    await expect(authorize(paymentId)).rejects.toMatchObject({ code: 'ProviderUnavailable', status: 503 });
+    await expect(
+      provider.release({ idempotencyKey: providerKeys(paymentId).release, paymentId }),
+    ).rejects.toMatchObject({
+      code: 'ProviderUnavailable',
+      message: expect.stringMatching(/scheduled maintenance/),
+    });
+    expect(await provider.requestOf(paymentId)).toBeUndefined(); // a provider that is down counts nothing
+    await setProviderOutage(url(), new Date(Date.now() - 1000));
+    expect(await authorize(paymentId)).toMatchObject({ status: 'authorized' });
+    await setProviderOutage(url(), null);
+  });
+
+  describe('in a saga', () => {
+    let stack: Stack;
+    const dbs = openServiceDbs({ providerDatabaseUrl: url() });
+    beforeAll(async () => {
+      stack = await startStack({ providerDatabaseUrl: url() });
+    });
+    afterAll(async () => {
+      await stack?.stop();
+      await dbs.close();
+    });
+
+    test('a provider outage is retried through, then the saga completes with one charge', async () => {
+      await setProviderOutage(url(), new Date(Date.now() + 1500));
+      const settings = {
+        ...stack.settings,
+        stepPolicy: { ...stack.settings.stepPolicy, maximumAttempts: 20 },
+      };
+      const handle = await startSaga(stack, sampleOrder(), settings);
+      const outcome = await handle.result();
+      expect(outcome.status).toBe('COMPLETED');
+      const state = await stateOf(handle);
+      expect(state.steps[1]?.attempts).toBeGreaterThan(1);
+      expect(state.steps[1]?.lastError).toMatch(/ProviderUnavailable/);
+      const rows = await dbs.rowsOf(handle.workflowId);
+      expect(rows.charges).toEqual([expect.objectContaining({ status: 'captured', amount: SAMPLE_TOTAL })]);
+    });
+  });
+});

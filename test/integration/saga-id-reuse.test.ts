@@ -1,0 +1,142 @@
+import { randomUUID } from 'node:crypto';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import type { Express } from 'express';
+import request from 'supertest';
+import { checkInvariants } from '../../tools/invariants/check';
+import { auth, createTestApp } from '../support/api';
+import { SAMPLE_TOTAL, sampleOrder } from '../support/orders';
+import { openServiceDbs } from '../support/rows';
+import { startStack, type Stack } from '../support/stack';
+
+/**
+ * Idempotency that survives time: the API derives a saga id from an Idempotency-Key, and once Temporal's
+ * retention has deleted that saga, the same key starts a new run under the same saga id. The new run has
+ * a new order id, and every row of a run derives from its order id: the second run must create its own
+ * order, payment, shipment, ledger rows and provider charge, run to completion, and leave the first run's
+ * rows untouched (it must never replay the first run's recorded outcomes).
+ */
+describe('a saga id re-used after retention', () => {
+  let stack: Stack;
+  let app: Express;
+  const dbs = openServiceDbs();
+
+  beforeAll(async () => {
+    stack = await startStack();
+    app = createTestApp(stack);
+  });
+  afterAll(async () => {
+    await stack?.stop();
+    await dbs.close();
+  });
+
+  test('the same Idempotency-Key after the first run was deleted runs afresh, with rows of its own', async () => {
+    const key = `reuse-${randomUUID()}`;
+    const body = sampleOrder();
+    const post = () =>
+      request(app).post('/sagas?waitSeconds=30').set(auth).set('Idempotency-Key', key).send(body);
+
+    const first = await post();
+    expect(first.status).toBe(200);
+    expect(first.body.status).toBe('COMPLETED');
+    const sagaId: string = first.body.sagaId;
+    const firstOrderId: string = first.body.orderId;
+    const firstRows = await dbs.rowsOf({ orderId: firstOrderId });
+    expect(firstRows.order).toMatchObject({ sagaId, status: 'APPROVED' });
+    expect(firstRows.charges.map((c) => c.status)).toEqual(['captured']);
+
+    // Retention, simulated: the first run's execution is deleted from Temporal.
+    const { runId } = await stack.client.workflow.getHandle(sagaId).describe();
+    await stack.client.workflowService.deleteWorkflowExecution({
+      namespace: 'default',
+      workflowExecution: { workflowId: sagaId, runId },
+    });
+    // The server deletes asynchronously (a system workflow), taking from seconds to a minute under load.
+    const deadline = Date.now() + 120_000;
+    for (;;) {
+      const gone = await stack.client.workflow
+        .getHandle(sagaId)
+        .describe()
+        .then(
+          () => false,
+          (error: unknown) => error instanceof WorkflowNotFoundError,
+        );
+      if (gone) break;
+      if (Date.now() > deadline) {
+        const last = await stack.client.workflow
+          .getHandle(sagaId)
+          .describe()
+          .then(
+            (d) => d.status.name,
+            (e: unknown) => String(e),
+          );
+        throw new Error(`workflow ${sagaId} was not deleted: ${last}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+
+    const second = await post();
+    expect(second.status).toBe(200);
+    expect(second.body).toMatchObject({ sagaId, status: 'COMPLETED' });
+    const secondOrderId: string = second.body.orderId;
+    expect(secondOrderId).not.toBe(firstOrderId);
+    const described = await stack.client.workflow.getHandle(sagaId).describe();
+    expect(described.runId).not.toBe(runId);
+
+    // The second run did everything itself.
+    const rows = await dbs.rowsOf({ orderId: secondOrderId });
+    expect(rows.order).toMatchObject({
+      id: secondOrderId,
+      sagaId,
+      status: 'APPROVED',
+      totalAmount: SAMPLE_TOTAL,
+    });
+    expect(rows.payment).toMatchObject({
+      sagaId,
+      orderId: secondOrderId,
+      status: 'CAPTURED',
+      amount: SAMPLE_TOTAL,
+    });
+    expect(rows.payment?.id).not.toBe(firstRows.payment?.id);
+    expect(rows.shipment).toMatchObject({ sagaId, orderId: secondOrderId, status: 'SCHEDULED' });
+    expect(rows.shipment?.id).not.toBe(firstRows.shipment?.id);
+    expect(rows.effects).toEqual({
+      orders: ['create:created', 'approve:approved'],
+      payments: ['authorize:authorized', 'capture:captured'],
+      shipments: ['schedule:scheduled'],
+    });
+    for (const ledger of Object.values(rows.ledger)) {
+      for (const row of ledger) expect(row.sagaId).toBe(sagaId);
+    }
+    const firstLedgerIds = Object.values(firstRows.ledger).flatMap((ops) => ops.map((op) => op.id));
+    expect(Object.values(rows.ledger).flatMap((ops) => ops.map((op) => op.id))).not.toEqual(
+      expect.arrayContaining([firstLedgerIds[0]]),
+    );
+    expect(rows.charges).toEqual([
+      expect.objectContaining({ id: rows.payment?.providerRef, status: 'captured', amount: SAMPLE_TOTAL }),
+    ]);
+    expect(rows.charges[0]?.id).not.toBe(firstRows.charges[0]?.id);
+
+    // The first run's rows are exactly as it left them.
+    expect(await dbs.rowsOf({ orderId: firstOrderId })).toEqual(firstRows);
+    expect(await dbs.orders.order.count({ where: { sagaId } })).toBe(2);
+    expect(await dbs.payments.payment.count({ where: { sagaId } })).toBe(2);
+    expect(await dbs.shipments.shipment.count({ where: { sagaId } })).toBe(2);
+    // A saga id alone no longer names one run's rows.
+    await expect(dbs.rowsOf(sagaId)).rejects.toThrow(/rows of 2 runs/);
+
+    // The invariant checker picks the run it checks by its OrderId: the second run is consistent.
+    const sources = {
+      client: stack.client,
+      orders: dbs.orders,
+      payments: dbs.payments,
+      shipments: dbs.shipments,
+    };
+    const narrow = `TaskQueue = '${stack.queues.orchestrator}'`;
+    let report = await checkInvariants(sources, { narrow });
+    for (let i = 0; i < 50 && report.byStatus.COMPLETED !== 1; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 200)); // visibility is eventually consistent
+      report = await checkInvariants(sources, { narrow });
+    }
+    expect(report).toMatchObject({ sagasChecked: 1, byStatus: { COMPLETED: 1 }, violations: [] });
+  }, 240_000);
+});
