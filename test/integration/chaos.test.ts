@@ -2,8 +2,9 @@ import { runChaos, type ChaosReport } from '../../tools/chaos/run';
 
 /**
  * A small chaos run in CI (`npm run chaos` is the full one), with the shipped saga settings: 50 sagas
- * paced over 165 s while the payments database is cut off for 60 s, the Temporal server restarts on its
- * database, each worker is killed once and the shipments worker is held down for 60 s. About four minutes.
+ * paced over 210 s while the payments database is cut off for 60 s, the Temporal server restarts on its
+ * database, each worker is killed once, the shipments worker is held down for 60 s and the payment
+ * provider fails every call for 45 s. About five minutes.
  */
 describe('chaos run (scripted faults)', () => {
   let report: ChaosReport;
@@ -14,7 +15,7 @@ describe('chaos run (scripted faults)', () => {
       faultRate: 0,
       scripted: true,
       seed: 7,
-      quiescenceTimeoutMs: 240_000,
+      quiescenceTimeoutMs: 300_000,
       databasePrefix: `${process.env.TEST_DATABASE_PREFIX ?? 'saga_test_'}chaos_`,
       log: () => undefined,
     });
@@ -30,6 +31,7 @@ describe('chaos run (scripted faults)', () => {
       'db-outage-payments': 1,
       'temporal-restart': 1,
       'hold-down-shipments': 1,
+      'provider-outage': 1,
     });
     expect(report.lostSagas).toEqual([]);
     expect(report.violations).toEqual([]);

@@ -16,10 +16,7 @@ export type Fault =
   | { kind: 'hold-down'; worker: WorkerKind; ms: number }
   /** The Temporal server stopped and started again on its database. */
   | { kind: 'temporal-restart'; downMs: number }
-  /**
-   * The payment provider failing every call for a while. PLACEHOLDER: not drawn nor scripted yet; it
-   * needs the provider's own store and outage switch (being built). Wire it in run.ts's `inject`.
-   */
+  /** The payment provider answering every call with a 5xx for a while (its outage switch). */
   | { kind: 'provider-outage'; ms: number };
 
 /** The name a fault is counted under in the report, e.g. `db-outage-payments`. */
@@ -43,6 +40,7 @@ export function isLong(fault: Fault): boolean {
 
 export const DB_OUTAGE_MS = { min: 30_000, max: 120_000 };
 export const HOLD_DOWN_MS = 120_000;
+export const PROVIDER_OUTAGE_MS = 60_000;
 export const TEMPORAL_DOWN_MS = 5_000;
 /** Quiet time after a long fault ends before the next long one may start. */
 export const CALM_AFTER_LONG_MS = 60_000;
@@ -52,7 +50,7 @@ const pick = <T>(list: readonly T[], random: () => number): T =>
 
 /**
  * One random fault: mostly kills (cheap, frequent in real fleets), some database outages of 30-120 s,
- * some 2-minute hold-downs and server restarts. The provider outage gets weight 0 until it exists.
+ * some 2-minute hold-downs, 60 s provider outages and server restarts.
  */
 export function drawFault(random: () => number): Fault {
   const roll = random();
@@ -62,7 +60,7 @@ export function drawFault(random: () => number): Fault {
     return { kind: 'db-outage', service: pick(SERVICES, random), ms };
   }
   if (roll < 0.85) return { kind: 'hold-down', worker: pick(WORKER_KINDS, random), ms: HOLD_DOWN_MS };
-  // provider-outage: add its share here when the provider has an outage switch.
+  if (roll < 0.93) return { kind: 'provider-outage', ms: PROVIDER_OUTAGE_MS };
   return { kind: 'temporal-restart', downMs: TEMPORAL_DOWN_MS };
 }
 
@@ -81,7 +79,7 @@ export const SCRIPTED_FAULTS: { atMs: number; fault: Fault }[] = [
     fault: { kind: 'kill', worker } as Fault,
   })),
   { atMs: 100_000, fault: { kind: 'hold-down', worker: 'shipments', ms: 60_000 } },
-  // provider-outage: { atMs: 170_000, fault: { kind: 'provider-outage', ms: 60_000 } } once it exists.
+  { atMs: 162_000, fault: { kind: 'provider-outage', ms: 45_000 } },
 ];
 /** When the scripted faults are over (the last one ends), from the start of the fault window. */
-export const SCRIPTED_WINDOW_MS = 165_000;
+export const SCRIPTED_WINDOW_MS = 210_000;

@@ -19,6 +19,7 @@ import { sagaStatusKey } from '../../shared/search-attributes';
 import { checkInvariants } from '../invariants/check';
 import type { Violation } from '../invariants/rules';
 import { Supervisor, workerSpec } from '../../scripts/lib/supervisor';
+import { setProviderOutage } from '../../activities/payments/provider-store';
 import type { Finding } from '../invariants/would-complete';
 import {
   CALM_AFTER_LONG_MS,
@@ -99,7 +100,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const dbUrls = Object.fromEntries(
     SERVICES.map((s) => [s, `postgresql://postgres@127.0.0.1:5432/${prefix}${s}`]),
   ) as Record<ServiceName, string>;
-  await Promise.all(Object.values(dbUrls).map(dropDatabaseIfExists));
+  const providerUrl = `postgresql://postgres@127.0.0.1:5432/${prefix}provider`;
+  await Promise.all([...Object.values(dbUrls), providerUrl].map(dropDatabaseIfExists));
   // The shipped saga settings: no SAGA_* retry or timeout setting is inherited or overridden.
   const inherited = Object.fromEntries(
     Object.entries(process.env).filter(([k]) => !k.startsWith('SAGA_') || k.startsWith('SAGA_CODEC_')),
@@ -110,6 +112,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     ORDERS_DATABASE_URL: dbUrls.orders,
     PAYMENTS_DATABASE_URL: dbUrls.payments,
     SHIPMENTS_DATABASE_URL: dbUrls.shipments,
+    PROVIDER_DATABASE_URL: providerUrl,
     API_KEYS: API_KEY,
     API_PORT: String(ports.api),
     API_RATE_LIMIT_PER_MINUTE: '1000000',
@@ -175,8 +178,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         server = await startDevServer(serverOptions);
         break;
       case 'provider-outage':
-        // The payment provider's outage switch goes here once the provider has its own store.
-        throw new Error('provider-outage is not available yet');
+        await setProviderOutage(providerUrl, new Date(Date.now() + fault.ms), 'chaos: provider outage');
+        await sleep(fault.ms);
+        break;
     }
     faultLog.push({ at: seconds(at - began), fault: name, seconds: seconds(Date.now() - at) });
   };
