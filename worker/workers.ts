@@ -1,4 +1,5 @@
 import { backOff } from 'exponential-backoff';
+import { retryJitterInterceptor } from './retry-jitter';
 import {
   NativeConnection,
   Worker,
@@ -94,6 +95,7 @@ export async function createServiceWorker(
     },
   });
   const interceptors: ActivityInterceptorsFactory[] = [
+    retryJitterInterceptor(),
     ...(telemetry.tracing?.enabled ? [activityTracingInterceptor(telemetry.tracing)] : []),
     ...(telemetry.metrics ? [activityMetricsInterceptor(service, telemetry.metrics)] : []),
   ];
