@@ -68,7 +68,7 @@ describe('invariant checker: compensated that would have completed', () => {
         (name, activity) =>
         async (...args) => {
           const { sagaId } = args[1] as ActivityMeta;
-          // A dependency that stays down longer than the test settings' 3 attempts.
+          // A dependency that stays down longer than the step deadline of that saga.
           if (name === 'capturePayment' && sagaId.startsWith('order-faulty-'))
             throw transientFailure('DatabaseUnavailable', "Can't reach database server");
           if (name === 'authorizePayment' && sagaId.startsWith('order-cancelled-'))
@@ -83,7 +83,12 @@ describe('invariant checker: compensated that would have completed', () => {
   });
 
   test('counts the fault victim, not the cancelled saga nor the one that fails anyway', async () => {
-    const faulty = await startSaga(stack, sampleOrder(), stack.settings, `order-faulty-${randomUUID()}`);
+    // Its deadline is what makes it a victim, so it is short (shipped: 10 minutes).
+    const shortDeadline = {
+      ...stack.settings,
+      stepPolicy: { ...stack.settings.stepPolicy, deadline: '3s' as const },
+    };
+    const faulty = await startSaga(stack, sampleOrder(), shortDeadline, `order-faulty-${randomUUID()}`);
     const declined = await startSaga(
       stack,
       sampleOrder({ paymentToken: 'tok_chargeDeclined' }),

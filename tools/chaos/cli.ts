@@ -52,7 +52,8 @@ async function main(): Promise<number> {
       concurrency: { type: 'string', default: '20' },
       seed: { type: 'string', default: String(Date.now() % 100000) },
       scripted: { type: 'boolean', default: false },
-      'quiescence-seconds': { type: 'string', default: '600' },
+      // Past the shipped step deadline (10 min): a saga whose provider never answers compensates only then.
+      'quiescence-seconds': { type: 'string', default: '1200' },
     },
   });
   const report = await runChaos({

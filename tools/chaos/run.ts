@@ -225,7 +225,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     while (next < options.sagas) {
       const i = next++;
       await sleep(faultWindowStart + i * intervalMs - Date.now());
-      const { order, cancel } = chaosOrder(i, random);
+      const { order, cancel } = chaosOrder(i, random, { timeouts: !options.scripted });
       const sagaId = await startWithRetries(api.url, order, `chaos-${options.seed}-${i}-${randomUUID()}`);
       accepted.push(sagaId);
       if (cancel) {
