@@ -67,6 +67,14 @@ describe('invariant rules', () => {
       'compensated-order',
     );
   });
+  test('a saga cancelled before its first step passes only if nothing at all was done', () => {
+    const untouched = { ...compensated(), order: null, payment: null, shipment: null, effects: [] };
+    expect(rules(untouched)).toEqual([]);
+    expect(rules({ ...untouched, effects: fx('payment.authorize:authorized') })).toContain(
+      'compensated-order',
+    );
+    expect(rules({ ...untouched, payment: { status: 'VOIDED', amount: 0 } })).toContain('compensated-order');
+  });
   test('a duplicated effect is caught', () => {
     const facts = completed();
     expect(rules({ ...facts, effects: [...facts.effects, ...fx('payment.capture:captured')] })).toContain(

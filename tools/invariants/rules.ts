@@ -98,7 +98,9 @@ export function checkSaga(facts: SagaFacts, options: RuleOptions): Violation[] {
       fail('completed-undone', `compensations applied: ${undone.map((e) => e.operation).join(', ')}`);
   }
   if (status === 'COMPENSATED') {
-    if (facts.order?.status !== 'CANCELLED')
+    // Cancelled (or past its deadline) before its first step was scheduled: nothing was done, nothing to undo.
+    const untouched = !facts.order && !facts.payment && !facts.shipment && facts.effects.length === 0;
+    if (facts.order?.status !== 'CANCELLED' && !untouched)
       fail('compensated-order', `order is ${facts.order?.status ?? 'missing'}, not CANCELLED`);
     if (facts.payment && ['AUTHORIZED', 'CAPTURED'].includes(facts.payment.status)) {
       fail('compensated-payment', `payment left ${facts.payment.status}`);
