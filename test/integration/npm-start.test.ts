@@ -37,7 +37,8 @@ const commandOf = (pid: number) => {
 const alive = (pid: number) => {
   try {
     process.kill(pid, 0);
-    return true;
+    // A zombie has exited; only its parent's (or init's) wait() is missing.
+    return !/^\d+ \(.*\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
   } catch {
     return false;
   }
@@ -163,6 +164,9 @@ describe('npm start', () => {
     expect(await exited).toEqual({ code: 0, signal: null });
     expect(output).toContain('[start] stopped');
     // Every process it started (workers, the restarted one, API, codec server, Temporal) is gone.
+    await until('every process to end', () => ([...seen].some(alive) ? undefined : true), 15_000).catch(
+      () => undefined,
+    );
     expect([...seen].filter(alive).map((p) => `${p} ${commandOf(p)}`)).toEqual([]);
   }, 300_000);
 });
