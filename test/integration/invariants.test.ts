@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { transientFailure } from '../../activities/shared/failures';
 import type { ActivityMeta } from '../../shared/activity-meta';
-import { checkInvariants } from '../../tools/invariants/check';
+import { checkStackUntil } from '../support/invariants';
 import { openServiceDbs } from '../support/rows';
 import { sampleOrder, startSaga } from '../support/orders';
 import { startStack, type Stack } from '../support/stack';
@@ -30,18 +30,7 @@ describe('invariant checker', () => {
       }),
     ]);
     await Promise.all(handles.map((h) => h.result()));
-    const sources = {
-      client: stack.client,
-      orders: dbs.orders,
-      payments: dbs.payments,
-      shipments: dbs.shipments,
-    };
-    const narrow = `TaskQueue = '${stack.queues.orchestrator}'`;
-    let report = await checkInvariants(sources, { narrow });
-    for (let i = 0; i < 50 && report.sagasChecked < 4; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 200)); // visibility is eventually consistent
-      report = await checkInvariants(sources, { narrow });
-    }
+    const report = await checkStackUntil(stack, dbs, (r) => r.sagasChecked >= 4);
     expect(report.sagasChecked).toBe(4);
     expect(report.byStatus).toEqual({ COMPLETED: 1, COMPENSATED: 3 });
     expect(report.violations).toEqual([]);
@@ -51,8 +40,8 @@ describe('invariant checker', () => {
 
     const completed = handles[0]!.workflowId;
     await dbs.payments.payment.updateMany({ where: { sagaId: completed }, data: { status: 'REFUNDED' } });
-    report = await checkInvariants(sources, { narrow });
-    expect(report.violations).toEqual([
+    const tampered = await checkStackUntil(stack, dbs, () => true);
+    expect(tampered.violations).toEqual([
       expect.objectContaining({ sagaId: completed, rule: 'completed-payment' }),
     ]);
   });
@@ -108,13 +97,7 @@ describe('invariant checker: compensated that would have completed', () => {
       ['COMPENSATED', false],
       ['COMPENSATED', true],
     ]);
-    const sources = { client: stack.client, ...dbs };
-    const narrow = `TaskQueue = '${stack.queues.orchestrator}'`;
-    let report = await checkInvariants(sources, { narrow });
-    for (let i = 0; i < 50 && report.sagasChecked < 3; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 200));
-      report = await checkInvariants(sources, { narrow });
-    }
+    const report = await checkStackUntil(stack, dbs, (r) => r.sagasChecked >= 3);
     expect(report.violations).toEqual([]);
     expect(report.undetermined).toEqual([]);
     expect(report.compensatedWouldHaveCompleted).toEqual([

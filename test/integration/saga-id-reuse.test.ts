@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { Express } from 'express';
 import request from 'supertest';
-import { checkInvariants } from '../../tools/invariants/check';
+import { checkStackUntil } from '../support/invariants';
 import { auth, createTestApp } from '../support/api';
 import { SAMPLE_TOTAL, sampleOrder } from '../support/orders';
 import { openServiceDbs } from '../support/rows';
@@ -126,18 +126,7 @@ describe('a saga id re-used after retention', () => {
     await expect(dbs.rowsOf(sagaId)).rejects.toThrow(/rows of 2 runs/);
 
     // The invariant checker picks the run it checks by its OrderId: the second run is consistent.
-    const sources = {
-      client: stack.client,
-      orders: dbs.orders,
-      payments: dbs.payments,
-      shipments: dbs.shipments,
-    };
-    const narrow = `TaskQueue = '${stack.queues.orchestrator}'`;
-    let report = await checkInvariants(sources, { narrow });
-    for (let i = 0; i < 50 && report.byStatus.COMPLETED !== 1; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 200)); // visibility is eventually consistent
-      report = await checkInvariants(sources, { narrow });
-    }
+    const report = await checkStackUntil(stack, dbs, (r) => r.byStatus.COMPLETED === 1);
     expect(report).toMatchObject({ sagasChecked: 1, byStatus: { COMPLETED: 1 }, violations: [] });
   }, 240_000);
 });

@@ -16,6 +16,7 @@ import { describeFailure, isBusinessFailure } from './errors';
 /** Deadlines for a saga whose input predates them (started by an older API, run by this engine). */
 export const FALLBACK_STEP_DEADLINE: Duration = '10m';
 export const FALLBACK_COMPENSATION_DEADLINE: Duration = '6h';
+export const FALLBACK_SAGA_DEADLINE: Duration = '1h';
 
 export interface Call {
   settings: SagaSettings;
@@ -36,6 +37,11 @@ function taskQueueOf(settings: SagaSettings, service: string): string {
   const taskQueue = settings.taskQueues[service as keyof SagaSettings['taskQueues']];
   if (!taskQueue) throw new Error(`no task queue configured for service ${service}`);
   return taskQueue;
+}
+
+function begin(record: Call['record']): void {
+  record.status = 'RUNNING';
+  record.startedAt ??= new Date().toISOString();
 }
 
 function finish(record: Call['record'], status: 'SUCCEEDED' | 'FAILED'): void {
@@ -73,8 +79,7 @@ export async function callUntilDeadline({
     },
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   })[call.activity] as Activity;
-  record.status = 'RUNNING';
-  record.startedAt ??= new Date().toISOString();
+  begin(record);
   record.attempts = Math.max(record.attempts, 1);
   try {
     const result = await activity(call.input, { sagaId: workflowInfo().workflowId, idempotencyKey, role });
@@ -106,8 +111,7 @@ export async function callWithAttemptBudget({
     startToCloseTimeout: policy.startToCloseTimeout,
     retry: { maximumAttempts: 1 },
   })[call.activity] as Activity;
-  record.status = 'RUNNING';
-  record.startedAt ??= new Date().toISOString();
+  begin(record);
   for (let attempt = 1; ; attempt++) {
     record.attempts += 1;
     try {

@@ -10,7 +10,6 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { Duration } from '@temporalio/common';
 import type { CallPolicy, SagaSettings } from '../../shared/saga-settings';
 import type {
   CompensationRecord,
@@ -23,6 +22,7 @@ import { sagaStatusKey } from '../../shared/search-attributes';
 import { sagaTelemetry } from './telemetry';
 import {
   FALLBACK_COMPENSATION_DEADLINE,
+  FALLBACK_SAGA_DEADLINE,
   FALLBACK_STEP_DEADLINE,
   callUntilDeadline,
   callWithAttemptBudget,
@@ -34,7 +34,6 @@ import { cancelSagaUpdate, markResolvedUpdate, resumeCompensationUpdate, sagaSta
 
 /** Marks the histories of sagas run with forward recovery; those without it replay the attempt budget. */
 export const FORWARD_RECOVERY_PATCH = 'forward-recovery';
-const FALLBACK_SAGA_DEADLINE: Duration = '1h';
 
 interface RegisteredCompensation {
   record: CompensationRecord;
@@ -88,11 +87,12 @@ export async function runSaga<Input, Data>(
   // the compensations that follow.
   const forward = new CancellationScope();
   const deadline = new CancellationScope();
+  const sagaDeadline = settings.sagaDeadline ?? FALLBACK_SAGA_DEADLINE;
   let deadlinePassed = false;
   let cancelledAtStep: string | undefined;
   if (forwardRecovery) {
     void deadline
-      .run(() => sleep(settings.sagaDeadline ?? FALLBACK_SAGA_DEADLINE))
+      .run(() => sleep(sagaDeadline))
       .then(
         () => {
           deadlinePassed = true;
@@ -166,7 +166,6 @@ export async function runSaga<Input, Data>(
   } catch (error) {
     deadline.cancel();
     const failedStep = state.steps.find((s) => s.status === 'RUNNING' || s.status === 'FAILED');
-    const sagaDeadline = settings.sagaDeadline ?? FALLBACK_SAGA_DEADLINE;
     state.failure = {
       step: failedStep?.name ?? cancelledAtStep,
       reason: deadlinePassed ? `saga deadline (${String(sagaDeadline)}) passed` : describeFailure(error),
