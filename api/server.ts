@@ -45,7 +45,7 @@ export async function startApiServer(
     client,
     namespace: config.TEMPORAL_NAMESPACE,
     orchestratorTaskQueue: queues.orchestrator,
-    settings: sagaSettingsFromConfig(config, queues),
+    settings: sagaSettingsFromConfig(config, config.TASK_QUEUE_PREFIX),
     webUiUrl: config.TEMPORAL_UI_URL,
     apiBase: '',
   });

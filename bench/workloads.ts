@@ -11,8 +11,11 @@ import { BENCH_API_KEY, type BenchStack } from './stack';
 export const benchOrder = (customerId = 'bench-customer'): OrderRequest => exampleOrder({ customerId });
 
 function input(stack: BenchStack, order: OrderRequest): OrderSagaInput {
-  const queues = taskQueues(stack.config.TASK_QUEUE_PREFIX);
-  return { orderId: `ord_${randomUUID()}`, order, settings: sagaSettingsFromConfig(stack.config, queues) };
+  return {
+    orderId: `ord_${randomUUID()}`,
+    order,
+    settings: sagaSettingsFromConfig(stack.config, stack.config.TASK_QUEUE_PREFIX),
+  };
 }
 
 /** Starts a workflow directly with the client, as the API would, and waits for its end. */

@@ -1,7 +1,6 @@
 import type { Duration } from '@temporalio/common';
 import type { SagaConfig } from './config';
 import type { CompensationMode } from './saga-state';
-import type { TaskQueues } from './task-queues';
 
 /** Retry and timeout policy of one activity call made by the saga engine. */
 export interface CallPolicy {
@@ -21,7 +20,10 @@ export interface CallPolicy {
  * deterministic and its history shows the settings it ran with.
  */
 export interface SagaSettings {
-  taskQueues: Omit<TaskQueues, 'orchestrator'>;
+  /** A service's task queue is this prefix and the service's name (shared/task-queue-name.ts). */
+  taskQueuePrefix?: string;
+  /** The queue of each service, as sagas started before queues derived from the prefix carry them. */
+  taskQueues?: Record<string, string>;
   stepPolicy: CallPolicy;
   compensationPolicy: CallPolicy;
   compensationMode: CompensationMode;
@@ -29,9 +31,9 @@ export interface SagaSettings {
   sagaDeadline?: Duration;
 }
 
-export function sagaSettingsFromConfig(config: SagaConfig, queues: TaskQueues): SagaSettings {
+export function sagaSettingsFromConfig(config: SagaConfig, taskQueuePrefix: string): SagaSettings {
   return {
-    taskQueues: { orders: queues.orders, payments: queues.payments, shipments: queues.shipments },
+    taskQueuePrefix,
     stepPolicy: {
       startToCloseTimeout: config.SAGA_STEP_TIMEOUT,
       deadline: config.SAGA_STEP_DEADLINE,

@@ -39,6 +39,10 @@ export interface RetryProgress {
 
 export interface StepRecord extends RetryProgress {
   name: string;
+  /** compensatable, pivot or retriable; absent in sagas started before step kinds existed. */
+  kind?: 'compensatable' | 'pivot' | 'retriable';
+  /** The index of the step's parallel group in the definition; absent for a step on its own. */
+  group?: number;
   status: StepStatus;
   startedAt?: string;
   endedAt?: string;
@@ -56,6 +60,8 @@ export interface CompensationRecord extends RetryProgress {
 export interface SagaState {
   sagaId: string;
   sagaName: string;
+  /** The definition version the saga runs (see the README's "Versioning"); absent before versions. */
+  sagaVersion?: number;
   status: SagaStatus;
   startedAt: string;
   endedAt?: string;

@@ -1,15 +1,14 @@
-import type { ServiceName } from './config';
+import { SERVICES, type ServiceName } from './config';
+import { taskQueueOfService } from './task-queue-name';
+
+export { taskQueueOfService };
 
 export type ProcessKind = 'orchestrator' | ServiceName;
 
-/** Every process kind polls its own task queue, so each can be scaled and restarted alone. */
+/** The queues of this deployment's processes (the orchestrator and every registered service). */
 export type TaskQueues = Record<ProcessKind, string>;
 
 export function taskQueues(prefix: string): TaskQueues {
-  return {
-    orchestrator: `${prefix}orchestrator`,
-    orders: `${prefix}orders`,
-    payments: `${prefix}payments`,
-    shipments: `${prefix}shipments`,
-  };
+  const kinds: ProcessKind[] = ['orchestrator', ...SERVICES];
+  return Object.fromEntries(kinds.map((kind) => [kind, taskQueueOfService(prefix, kind)])) as TaskQueues;
 }

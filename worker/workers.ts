@@ -8,7 +8,14 @@ import {
 } from '@temporalio/worker';
 import type { DataConverter } from '@temporalio/common';
 import { Registry } from 'prom-client';
-import type { ServiceDatabaseConfig, ServiceName, TemporalConfig, WorkerConfig } from '../shared/config';
+import {
+  SERVICES,
+  type ServiceDatabaseConfig,
+  type ServiceName,
+  type TemporalConfig,
+  type WorkerConfig,
+} from '../shared/config';
+import { catalogProblems } from '../workflows/catalog';
 import { noTracing, type Tracing } from '../shared/telemetry/tracing';
 import { taskQueues } from '../shared/task-queues';
 import { connectServiceActivities } from './service-activities';
@@ -46,6 +53,8 @@ export async function createOrchestratorWorker(
   config: TemporalConfig & WorkerConfig,
   telemetry: WorkerTelemetry = {},
 ): Promise<RunningWorker> {
+  const problems = catalogProblems(SERVICES);
+  if (problems.length > 0) throw new Error(problems.join('; '));
   const source: Partial<WorkerOptions> = config.WORKFLOW_BUNDLE_PATH
     ? { workflowBundle: { codePath: config.WORKFLOW_BUNDLE_PATH } }
     : { workflowsPath: require.resolve('../workflows') };

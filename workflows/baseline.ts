@@ -3,6 +3,7 @@ import type { OrdersActivities } from '../activities/orders/activities';
 import type { PaymentsActivities } from '../activities/payments/activities';
 import type { ShipmentsActivities } from '../activities/shipments/activities';
 import { orderTotal } from '../shared/order-total';
+import { taskQueueOfService } from '../shared/task-queue-name';
 import type { OrderSagaInput } from './order-saga';
 
 /**
@@ -13,15 +14,12 @@ export async function bareOrderWorkflow(input: OrderSagaInput): Promise<void> {
   const { settings, order, orderId } = input;
   // Temporal's default retry policy: what a plain workflow would use.
   const options = { startToCloseTimeout: settings.stepPolicy.startToCloseTimeout };
-  const orders = proxyActivities<OrdersActivities>({ ...options, taskQueue: settings.taskQueues.orders });
-  const payments = proxyActivities<PaymentsActivities>({
-    ...options,
-    taskQueue: settings.taskQueues.payments,
+  const queue = (service: string) => ({
+    taskQueue: taskQueueOfService(settings.taskQueuePrefix ?? '', service),
   });
-  const shipments = proxyActivities<ShipmentsActivities>({
-    ...options,
-    taskQueue: settings.taskQueues.shipments,
-  });
+  const orders = proxyActivities<OrdersActivities>({ ...options, ...queue('orders') });
+  const payments = proxyActivities<PaymentsActivities>({ ...options, ...queue('payments') });
+  const shipments = proxyActivities<ShipmentsActivities>({ ...options, ...queue('shipments') });
   const sagaId = workflowInfo().workflowId;
   const meta = (step: string) => ({ sagaId, idempotencyKey: `${sagaId}/${step}`, attempt: 1 });
   const amount = orderTotal(order.items);

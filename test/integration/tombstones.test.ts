@@ -3,21 +3,21 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import type { ActivityMeta } from '../../shared/activity-meta';
 import type { ServiceName } from '../../shared/config';
-import { orderSagaDefinition, type OrderSagaInput } from '../../workflows/order-saga';
+import { latestOrderSaga, type OrderSagaInput } from '../../workflows/order-saga';
+import { flattenSteps } from '../../workflows/saga/definition';
 import { connectServiceActivities, type ServiceActivities } from '../../worker/service-activities';
 import { requireEnv, TEST_ENV } from '../support/env';
 import { sampleOrder } from '../support/orders';
 import { openServiceDbs } from '../support/rows';
 import { dbEnv, TEST_SAGA_CONFIG } from '../support/stack';
 import { sagaSettingsFromConfig } from '../../shared/saga-settings';
-import { taskQueues } from '../../shared/task-queues';
 
 /**
  * The rule every compensation must keep: run before its step (a cancel that overtook the step, a step
  * whose outcome was unknown), it leaves a tombstone, and the step arriving late then does nothing. Checked
  * for every compensation of the saga definition, on each service's real activities and database.
  */
-const compensated = orderSagaDefinition.steps.filter((step) => step.compensation);
+const compensated = flattenSteps(latestOrderSaga).flatMap(({ step }) => (step.compensation ? [step] : []));
 
 describe('every compensation leaves a tombstone that a late step respects', () => {
   const services = new Map<string, ServiceActivities>();
@@ -52,7 +52,7 @@ describe('every compensation leaves a tombstone that a late step respects', () =
     const input: OrderSagaInput = {
       orderId: `ord_${randomUUID()}`,
       order: sampleOrder(),
-      settings: sagaSettingsFromConfig(TEST_SAGA_CONFIG, taskQueues('unused-')),
+      settings: sagaSettingsFromConfig(TEST_SAGA_CONFIG, 'unused-'),
     };
     const ctx = { sagaId, input, data: {} };
     const run = async (call: { service: string; activity: string; input: unknown }, meta: ActivityMeta) => {
@@ -66,7 +66,8 @@ describe('every compensation leaves a tombstone that a late step respects', () =
         );
     };
     const key = `${sagaId}/run-1/${name}`;
-    const undo = await run(step.compensation(ctx), {
+    // The step's outcome is unknown (it has not run yet): the compensation is built from the input only.
+    const undo = await run(step.compensation(ctx, undefined), {
       sagaId,
       idempotencyKey: `${key}/compensate`,
       role: 'compensation',

@@ -29,7 +29,7 @@ async function main(): Promise<number> {
       client,
       namespace: 'default',
       orchestratorTaskQueue: queues.orchestrator,
-      settings: sagaSettingsFromConfig(loadConfig(sagaConfigSchema, {}), queues),
+      settings: sagaSettingsFromConfig(loadConfig(sagaConfigSchema, {}), 'fuzz-'),
       webUiUrl: server.uiUrl,
       apiBase: '',
     });

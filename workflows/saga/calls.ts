@@ -10,6 +10,7 @@ import { BUSINESS_ERROR_TYPES, type ActivityMeta } from '../../shared/activity-m
 import type { CallPolicy, SagaSettings } from '../../shared/saga-settings';
 import type { CompensationRecord, StepRecord } from '../../shared/saga-state';
 import { backoffDelay } from './backoff';
+import { taskQueueOfService } from '../../shared/task-queue-name';
 import type { ActivityCall } from './definition';
 import { describeFailure, isBusinessFailure } from './errors';
 
@@ -29,14 +30,15 @@ export interface Call {
   record: StepRecord | CompensationRecord;
   role: ActivityMeta['role'];
   fallbackDeadline: Duration;
+  /** A retriable step (after the pivot): no deadline, and every error type is retried. */
+  untilSuccess?: boolean;
 }
 
 type Activity = (input: unknown, meta: ActivityMeta) => Promise<unknown>;
 
+/** Sagas started before task queues derived from the prefix carry the queue of each service. */
 function taskQueueOf(settings: SagaSettings, service: string): string {
-  const taskQueue = settings.taskQueues[service as keyof SagaSettings['taskQueues']];
-  if (!taskQueue) throw new Error(`no task queue configured for service ${service}`);
-  return taskQueue;
+  return settings.taskQueues?.[service] ?? taskQueueOfService(settings.taskQueuePrefix ?? '', service);
 }
 
 function begin(record: Call['record']): void {
@@ -65,17 +67,18 @@ export async function callUntilDeadline({
   record,
   role,
   fallbackDeadline,
+  untilSuccess,
 }: Call): Promise<unknown> {
   const activity = proxyActivities<Record<string, Activity>>({
     taskQueue: taskQueueOf(settings, call.service),
     activityId,
     startToCloseTimeout: policy.startToCloseTimeout,
-    scheduleToCloseTimeout: policy.deadline ?? fallbackDeadline,
+    ...(untilSuccess ? {} : { scheduleToCloseTimeout: policy.deadline ?? fallbackDeadline }),
     retry: {
       initialInterval: policy.initialInterval,
       maximumInterval: policy.maximumInterval,
       backoffCoefficient: policy.backoffCoefficient,
-      nonRetryableErrorTypes: [...BUSINESS_ERROR_TYPES],
+      nonRetryableErrorTypes: untilSuccess ? [] : [...BUSINESS_ERROR_TYPES],
     },
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   })[call.activity] as Activity;

@@ -28,17 +28,55 @@ import {
   callWithAttemptBudget,
   type Call,
 } from './calls';
-import type { ActivityCall, SagaContext, SagaDefinition, SagaStep } from './definition';
-import { describeFailure } from './errors';
+import {
+  checkVersions,
+  flattenSteps,
+  isParallelGroup,
+  versionMarker,
+  type ActivityCall,
+  type SagaContext,
+  type SagaDefinition,
+  type SagaStep,
+} from './definition';
+import { describeFailure, isBusinessFailure } from './errors';
 import { cancelSagaUpdate, markResolvedUpdate, resumeCompensationUpdate, sagaStateQuery } from './messages';
 
 /** Marks the histories of sagas run with forward recovery; those without it replay the attempt budget. */
 export const FORWARD_RECOVERY_PATCH = 'forward-recovery';
 
+/** A step that may have taken effect, with what it returned once it succeeded. */
+interface Attempted<Input, Data> {
+  step: SagaStep<Input, Data, never>;
+  outcome?: { result: unknown };
+}
+
 interface RegisteredCompensation {
   record: CompensationRecord;
   call: ActivityCall;
   policy: CallPolicy;
+}
+
+/** The input of every saga workflow: the saga's own input and the settings it runs with. */
+export type SagaWorkflowInput<Input> = Input & { settings: SagaSettings };
+
+/**
+ * The Temporal workflow of a saga: its released definitions, oldest first. A new saga runs the newest and
+ * records its version marker; a saga started on an older version keeps running (and replaying) that one.
+ * Keep every version that may still have sagas running or parked; see the README's "Versioning".
+ */
+export function sagaWorkflow<Input, Data>(...versions: SagaDefinition<Input, Data, string>[]) {
+  checkVersions(versions);
+  return (input: SagaWorkflowInput<Input>): Promise<SagaOutcome<Data>> =>
+    runSaga(versions, input, input.settings);
+}
+
+/** The version a saga runs: the newest whose marker it has (a new saga records the newest's). */
+function versionToRun<D extends { name: string; version: number }>(versions: readonly D[]): D {
+  for (let i = versions.length - 1; i > 0; i--) {
+    const version = versions[i] as D;
+    if (patched(versionMarker(version))) return version;
+  }
+  return versions[0] as D;
 }
 
 type OperatorAction = { kind: 'resume' } | { kind: 'resolve'; note: string };
@@ -48,11 +86,15 @@ type OperatorAction = { kind: 'resume' } | { kind: 'resolve'; note: string };
  * activities; time comes from the workflow clock.
  */
 export async function runSaga<Input, Data>(
-  definition: SagaDefinition<Input, Data>,
+  definitionOrVersions: SagaDefinition<Input, Data, string> | readonly SagaDefinition<Input, Data, string>[],
   input: Input,
   settings: SagaSettings,
 ): Promise<SagaOutcome<Data>> {
   const forwardRecovery = patched(FORWARD_RECOVERY_PATCH);
+  const definition = Array.isArray(definitionOrVersions)
+    ? versionToRun(checkVersions(definitionOrVersions as readonly SagaDefinition<Input, Data, string>[]))
+    : (definitionOrVersions as SagaDefinition<Input, Data, string>);
+  const flat = flattenSteps(definition);
   const callActivity = forwardRecovery ? callUntilDeadline : callWithAttemptBudget;
   const info = workflowInfo();
   const sagaId = info.workflowId;
@@ -62,10 +104,17 @@ export async function runSaga<Input, Data>(
   const state: SagaState = {
     sagaId,
     sagaName: definition.name,
+    sagaVersion: definition.version,
     status: 'RUNNING',
     startedAt: now(),
     compensationMode: settings.compensationMode,
-    steps: definition.steps.map((s): StepRecord => ({ name: s.name, status: 'PENDING', attempts: 0 })),
+    steps: flat.map(({ step, group }): StepRecord => ({
+      name: step.name,
+      kind: step.kind ?? 'compensatable',
+      ...(group === undefined ? {} : { group }),
+      status: 'PENDING',
+      attempts: 0,
+    })),
     compensations: [],
   };
   let operatorAction: OperatorAction | undefined;
@@ -90,6 +139,8 @@ export async function runSaga<Input, Data>(
   const sagaDeadline = settings.sagaDeadline ?? FALLBACK_SAGA_DEADLINE;
   let deadlinePassed = false;
   let cancelledAtStep: string | undefined;
+  // From the pivot on, the saga can only go forward: no cancel, no deadline.
+  let pivotStarted: string | undefined;
   if (forwardRecovery) {
     void deadline
       .run(() => sleep(sagaDeadline))
@@ -112,7 +163,14 @@ export async function runSaga<Input, Data>(
       setStatus('COMPENSATING');
       return { status: state.status };
     },
-    { validator: () => requireCancellable(state) },
+    {
+      validator: () => {
+        requireCancellable(state);
+        if (pivotStarted) {
+          throw new Error(`saga passed its pivot step ${pivotStarted}; it can only complete`);
+        }
+      },
+    },
   );
   setHandler(
     resumeCompensationUpdate,
@@ -138,34 +196,101 @@ export async function runSaga<Input, Data>(
     },
   );
 
-  const registered: RegisteredCompensation[] = [];
+  // Steps that may have taken effect, in the order they started: registered before the action runs, so
+  // a step whose outcome is uncertain (timeout, crash, cancel in flight) is undone too.
+  const attempted: Attempted<Input, Data>[] = [];
+  const recordOf = (sagaStep: SagaStep<Input, Data, never>) =>
+    state.steps[flat.findIndex((f) => f.step === sagaStep)] as StepRecord;
+
+  const runStep = async (sagaStep: SagaStep<Input, Data, never>): Promise<void> => {
+    const entry: Attempted<Input, Data> = { step: sagaStep };
+    if (sagaStep.compensation) attempted.push(entry);
+    const retriable = sagaStep.kind === 'retriable';
+    const call: Call = {
+      settings,
+      call: sagaStep.action(ctx),
+      policy: retriable
+        ? {
+            ...settings.stepPolicy,
+            maximumInterval: settings.compensationPolicy.maximumInterval,
+            ...sagaStep.policy,
+          }
+        : { ...settings.stepPolicy, ...sagaStep.policy },
+      idempotencyKey: `${runKey}/${sagaStep.name}`,
+      activityId: `step/${sagaStep.name}`,
+      record: recordOf(sagaStep),
+      role: 'step',
+      fallbackDeadline: FALLBACK_STEP_DEADLINE,
+      untilSuccess: retriable,
+    };
+    let result: unknown;
+    for (let round = 1; ; round++) {
+      try {
+        result = await callActivity(
+          round === 1 ? call : { ...call, activityId: `${call.activityId}/${round}` },
+        );
+        break;
+      } catch (error) {
+        // A retriable step must succeed: Temporal retries its technical failures without end, and a
+        // business "no" (which Temporal never retries) is asked again after the longest backoff.
+        if (!retriable || !isBusinessFailure(error)) throw error;
+        await sleep(call.policy.maximumInterval);
+      }
+    }
+    entry.outcome = { result };
+    sagaStep.onResult?.(ctx, result as never);
+  };
+
+  /** Members run concurrently; the first failure cancels the others, which are awaited, then rethrown. */
+  const runGroup = async (members: SagaStep<Input, Data, never>[]): Promise<void> => {
+    const group = new CancellationScope();
+    let firstFailure: unknown;
+    await group.run(() =>
+      Promise.allSettled(
+        members.map((member) =>
+          runStep(member).catch((error: unknown) => {
+            if (firstFailure === undefined && !isCancellation(error)) firstFailure = error;
+            group.cancel();
+            throw error;
+          }),
+        ),
+      ),
+    );
+    if (firstFailure !== undefined) throw firstFailure;
+    if (group.consideredCancelled || forward.consideredCancelled) throw new CancelledFailure('cancelled');
+  };
+
   try {
     await forward.run(async () => {
-      for (const [index, sagaStep] of definition.steps.entries()) {
+      for (const element of definition.steps) {
         // Cancelled while the previous step was in flight: that step has ended, and no other starts.
-        if (forwardRecovery && forward.consideredCancelled) throw new CancelledFailure('cancelled');
-        const record = state.steps[index] as StepRecord;
-        if (sagaStep.compensation) registered.push(registerCompensation(sagaStep, ctx, settings));
-        const result = await callActivity({
-          settings,
-          call: sagaStep.action(ctx),
-          policy: { ...settings.stepPolicy, ...sagaStep.policy },
-          idempotencyKey: `${runKey}/${sagaStep.name}`,
-          activityId: `step/${sagaStep.name}`,
-          record,
-          role: 'step',
-          fallbackDeadline: FALLBACK_STEP_DEADLINE,
-        });
-        sagaStep.onResult?.(ctx, result as never);
+        if (forwardRecovery && forward.consideredCancelled && !pivotStarted) {
+          throw new CancelledFailure('cancelled');
+        }
+        if (isParallelGroup(element)) {
+          await runGroup(element.parallel);
+        } else if (pivotStarted || element.kind === 'pivot') {
+          if (!pivotStarted) {
+            pivotStarted = element.name;
+            deadline.cancel();
+          }
+          // Past the point of no return, not even Temporal's own cancel may stop the saga half-way.
+          await CancellationScope.nonCancellable(() => runStep(element));
+        } else {
+          await runStep(element);
+        }
       }
       // A cancel accepted while the last step was in flight: that step has ended, and is undone too.
-      if (forwardRecovery && forward.consideredCancelled) throw new CancelledFailure('cancelled');
+      if (forwardRecovery && forward.consideredCancelled && !pivotStarted) {
+        throw new CancelledFailure('cancelled');
+      }
     });
     deadline.cancel();
     setStatus('COMPLETED');
   } catch (error) {
     deadline.cancel();
-    const failedStep = state.steps.find((s) => s.status === 'RUNNING' || s.status === 'FAILED');
+    const failedStep =
+      state.steps.find((s) => s.status === 'FAILED') ?? state.steps.find((s) => s.status === 'RUNNING');
     state.failure = {
       step: failedStep?.name ?? cancelledAtStep,
       reason: deadlinePassed ? `saga deadline (${String(sagaDeadline)}) passed` : describeFailure(error),
@@ -175,7 +300,8 @@ export async function runSaga<Input, Data>(
     // A user's cancel must not interrupt the undoing of what was done.
     await CancellationScope.nonCancellable(async () => {
       if (state.status !== 'COMPENSATING') setStatus('COMPENSATING');
-      state.compensations = registered.reverse().map((c) => c.record);
+      const registered = attempted.reverse().map((a) => compensationOf(a, ctx, settings));
+      state.compensations = registered.map((c) => c.record);
       let pending = registered;
       for (let round = 1; ; round++) {
         pending = await compensate(pending, round);
@@ -229,12 +355,14 @@ export async function runSaga<Input, Data>(
   }
 }
 
-function registerCompensation<Input, Data>(
-  sagaStep: SagaStep<Input, Data, never>,
+/** The compensation of an attempted step, built from its result when it succeeded, else from the input. */
+function compensationOf<Input, Data>(
+  { step: sagaStep, outcome }: Attempted<Input, Data>,
   ctx: SagaContext<Input, Data>,
   settings: SagaSettings,
 ): RegisteredCompensation {
-  const call = (sagaStep.compensation as NonNullable<typeof sagaStep.compensation>)(ctx);
+  const build = sagaStep.compensation as NonNullable<typeof sagaStep.compensation>;
+  const call = build(ctx, outcome?.result as never);
   return {
     call,
     policy: { ...settings.compensationPolicy, ...sagaStep.compensationPolicy },

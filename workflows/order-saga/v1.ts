@@ -1,37 +1,21 @@
-import type { OrderRequest } from '../shared/order';
-import { orderTotal } from '../shared/order-total';
-import type { SagaSettings } from '../shared/saga-settings';
-import type { SagaOutcome } from '../shared/saga-state';
-import type { OrdersActivities } from '../activities/orders/activities';
-import type { PaymentsActivities } from '../activities/payments/activities';
-import type { ShipmentsActivities } from '../activities/shipments/activities';
-import { defineSaga, service, stepsOf } from './saga/definition';
-import { runSaga } from './saga/engine';
-
-export interface OrderSagaInput {
-  orderId: string;
-  order: OrderRequest;
-  settings: SagaSettings;
-}
-
-export interface OrderSagaData {
-  paymentId?: string;
-  shipmentId?: string;
-  trackingNumber?: string | null;
-}
-
-const orders = service<OrdersActivities>('orders');
-const payments = service<PaymentsActivities>('payments');
-const shipments = service<ShipmentsActivities>('shipments');
+import { orderTotal } from '../../shared/order-total';
+import { orders } from '../../activities/orders/service';
+import { payments } from '../../activities/payments/service';
+import { shipments } from '../../activities/shipments/service';
+import { defineSaga, stepsOf } from '../saga/definition';
+import type { OrderSagaData, OrderSagaInput } from './types';
 
 const orderStep = stepsOf<OrderSagaInput, OrderSagaData>();
 
 /**
- * The order saga: the whole business flow on one screen. Capture and approve need no compensation of
- * their own: releasePayment refunds a captured payment and cancelOrder cancels an approved order.
+ * Version 1 of the order saga, as released before inventory: kept, unchanged, for the sagas that started
+ * on it (they replay it). Capture and approve need no compensation of their own: releasePayment refunds a
+ * captured payment and cancelOrder cancels an approved order.
  */
-export const orderSagaDefinition = defineSaga<OrderSagaInput, OrderSagaData>({
+export const orderSagaV1 = defineSaga<OrderSagaInput, OrderSagaData, 'orders' | 'payments' | 'shipments'>({
   name: 'order',
+  version: 1,
+  services: [orders, payments, shipments],
   initialData: () => ({}),
   steps: [
     orderStep({
@@ -88,8 +72,3 @@ export const orderSagaDefinition = defineSaga<OrderSagaInput, OrderSagaData>({
     }),
   ],
 });
-
-/** The workflow type started by the API: `orderSaga`. */
-export async function orderSaga(input: OrderSagaInput): Promise<SagaOutcome<OrderSagaData>> {
-  return runSaga(orderSagaDefinition, input, input.settings);
-}
