@@ -8,6 +8,7 @@ import { authenticate } from './auth';
 import { HttpProblem, finalHandlers, sendProblem } from './problem';
 import { openApiRouter } from './openapi';
 import { healthRouter } from './routes/health';
+import { refundsRouter } from './routes/refunds';
 import { sagasRouter } from './routes/sagas';
 import type { SagaService } from './saga-service';
 import { httpMetricsMiddleware, metricsRouter, requestLogger, tracingMiddleware } from './telemetry';
@@ -66,6 +67,7 @@ export function createApp(options: AppOptions): Express {
     }),
   );
   app.use(sagasRouter(options.sagas));
+  app.use(refundsRouter(options.sagas));
 
   app.use(...finalHandlers(options.logger));
   return app;

@@ -9,6 +9,7 @@ import {
   listSagasQuerySchema,
   listSagasResponseSchema,
   operatorActionResponseSchema,
+  refundPathSchema,
   resolveRequestSchema,
   sagaIdSchema,
   sagaViewSchema,
@@ -63,6 +64,34 @@ export function buildOpenApiDocument(): ReturnType<OpenApiGeneratorV31['generate
       413: problem('Body larger than the limit'),
       415: problem('Body is not application/json'),
       422: problem('Body invalid, or Idempotency-Key reused with another body'),
+    },
+  });
+  registry.registerPath({
+    method: 'post',
+    path: '/orders/{orderId}/refund',
+    summary: 'Refund a completed order: starts its refund saga (one per order, id refund-<orderId>)',
+    description:
+      'The saga refunds the payment, cancels the shipment and marks the order REFUNDED. An order that is ' +
+      'not refundable (its order saga did not complete, or it is unknown) is not refused here: its refund ' +
+      'saga ends COMPENSATED with the reason, having changed nothing. A repeated request answers with the ' +
+      'refund the first one started (200 once it is final). Read, list and cancel it under /sagas; a cancel ' +
+      'once the payment refund has started is refused (409).',
+    security,
+    request: {
+      params: refundPathSchema,
+      query: startSagaQuerySchema,
+      body: {
+        required: false,
+        content: { 'application/json': { schema: z.strictObject({}) } },
+      },
+    },
+    responses: {
+      200: json('The refund saga is final (reached within waitSeconds, or found final)', StartSagaResponse),
+      202: json('The refund saga was accepted (or found) and runs; see Location', StartSagaResponse),
+      ...common,
+      413: problem('Body larger than the limit'),
+      415: problem('Body is not application/json'),
+      422: problem('Body not empty'),
     },
   });
   registry.registerPath({
@@ -126,7 +155,7 @@ export function buildOpenApiDocument(): ReturnType<OpenApiGeneratorV31['generate
       title: 'Saga API',
       version: '0.1.0',
       description:
-        'Start, query, list, cancel and repair order sagas. Errors are application/problem+json (RFC 9457).',
+        'Start, query, list, cancel and repair order sagas and the refunds of orders. Errors are application/problem+json (RFC 9457).',
     },
   });
 }

@@ -22,6 +22,7 @@ import {
 } from '../shared/saga-state';
 import { customerIdKey, orderIdKey, sagaStatusKey } from '../shared/search-attributes';
 import type { OrderSagaInput } from '../workflows/order-saga';
+import type { RefundSagaWorkflowInput } from '../workflows/refund-saga';
 import { describeFailure } from '../workflows/saga/errors';
 import {
   cancelSagaUpdate,
@@ -31,10 +32,12 @@ import {
 } from '../workflows/saga/messages';
 import { grpcCodeOf } from './grpc-status';
 import { HttpProblem } from './problem';
-import type { ListSagasQuery, SagaSummary, SagaView } from './schemas';
+import type { ListSagasQuery, SagaName, SagaSummary, SagaView } from './schemas';
 import { buildListQuery } from './visibility-query';
 
-const WORKFLOW_TYPE = 'orderSaga';
+/** The workflow type of each saga the API starts. */
+const WORKFLOW_TYPES: Record<SagaName, string> = { order: 'orderSaga', refund: 'refundSaga' };
+const SAGA_OF_TYPE = new Map(Object.entries(WORKFLOW_TYPES).map(([saga, type]) => [type, saga as SagaName]));
 /** How long a cancel waits for the orchestrator to decide it before answering 503. */
 const CANCEL_DECISION_SECONDS = 10;
 /** How long a list with a cursor may take before the cursor is checked (a foreign one fails slowly). */
@@ -75,7 +78,7 @@ export class SagaService {
     const orderId = `ord_${randomUUID()}`;
     const input: OrderSagaInput = { orderId, order, settings: this.options.settings };
     try {
-      const handle = await this.client.workflow.start(WORKFLOW_TYPE, {
+      const handle = await this.client.workflow.start(WORKFLOW_TYPES.order, {
         workflowId: sagaId,
         taskQueue: this.options.orchestratorTaskQueue,
         args: [input],
@@ -104,6 +107,34 @@ export class SagaService {
         runId: existing.runId,
         created: false,
       };
+    }
+  }
+
+  /**
+   * Starts the refund of an order, once: the saga id is the order's, so a second request finds the first
+   * refund (running or ended) instead of starting another. Whether the order can be refunded is for the
+   * orders service to say: the saga's first step asks it, and the saga compensates if it cannot.
+   */
+  async startRefund(orderId: string): Promise<StartResult> {
+    const sagaId = refundSagaIdOf(orderId);
+    const input: RefundSagaWorkflowInput = { orderId, settings: this.options.settings };
+    try {
+      const handle = await this.client.workflow.start(WORKFLOW_TYPES.refund, {
+        workflowId: sagaId,
+        taskQueue: this.options.orchestratorTaskQueue,
+        args: [input],
+        // CustomerId is set by the saga once the order names its customer.
+        typedSearchAttributes: [
+          { key: sagaStatusKey, value: 'RUNNING' },
+          { key: orderIdKey, value: orderId },
+        ],
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      });
+      return { sagaId, orderId, runId: handle.firstExecutionRunId, created: true };
+    } catch (error) {
+      if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+      const existing = await this.client.workflow.getHandle(sagaId).describe();
+      return { sagaId, orderId, runId: existing.runId, created: false };
     }
   }
 
@@ -165,7 +196,7 @@ export class SagaService {
     const { client } = this;
     const request = {
       namespace: this.options.namespace,
-      query: buildListQuery(WORKFLOW_TYPE, query),
+      query: buildListQuery(query.saga ? [WORKFLOW_TYPES[query.saga]] : Object.values(WORKFLOW_TYPES), query),
       pageSize: query.pageSize,
     };
     const list = () =>
@@ -310,7 +341,7 @@ export class SagaService {
   private async describe(sagaId: string): Promise<WorkflowExecutionDescription> {
     try {
       const description = await this.client.workflow.getHandle(sagaId).describe();
-      if (description.type !== WORKFLOW_TYPE)
+      if (!SAGA_OF_TYPE.has(description.type))
         throw new WorkflowNotFoundError('not a saga', sagaId, undefined);
       return description;
     } catch (error) {
@@ -325,6 +356,7 @@ export class SagaService {
     const status = attributes.get(sagaStatusKey) as SagaStatus | undefined;
     return {
       sagaId: info.workflowId,
+      saga: SAGA_OF_TYPE.get(info.type) ?? 'order',
       orderId: attributes.get(orderIdKey),
       customerId: attributes.get(customerIdKey),
       status,
@@ -337,6 +369,11 @@ export class SagaService {
       },
     };
   }
+}
+
+/** The refund saga of an order: one per order. */
+export function refundSagaIdOf(orderId: string): string {
+  return `refund-${orderId}`;
 }
 
 /** The saga an Idempotency-Key of an API key (its scope) always names. */

@@ -3,9 +3,23 @@ import { COMPENSATION_STATUSES, SAGA_STATUSES, STEP_STATUSES } from '../shared/s
 
 /** Request and response shapes of the API; the TypeScript types and the OpenAPI document derive from these. */
 
+export const orderIdSchema = z
+  .string()
+  .regex(/^ord_[a-f0-9-]{16,64}$/, 'must be an order id such as ord_1b4e28ba-2fa1-11d2-883f-0016d3cca427');
+
+/** An order saga's id (order-…), or a refund saga's, which is its order's: refund-ord_…. */
 export const sagaIdSchema = z
   .string()
-  .regex(/^order-[a-f0-9-]{16,64}$/, 'must be a saga id such as order-1b4e28ba-2fa1-11d2-883f-0016d3cca427');
+  .regex(
+    /^(order-[a-f0-9-]{16,64}|refund-ord_[a-f0-9-]{16,64})$/,
+    'must be a saga id such as order-1b4e28ba-2fa1-11d2-883f-0016d3cca427 or refund-ord_1b4e28ba-2fa1-11d2-883f-0016d3cca427',
+  );
+
+/** The sagas the API starts, by the name their definition gives them. */
+export const SAGA_NAMES = ['order', 'refund'] as const;
+export const sagaNameSchema = z.enum(SAGA_NAMES).meta({
+  description: 'Which saga: an order (POST /sagas) or the refund of one (POST /orders/{orderId}/refund)',
+});
 
 export const sagaStatusSchema = z.enum(SAGA_STATUSES);
 
@@ -49,6 +63,7 @@ export const sagaLinksSchema = z.object({
 
 export const sagaViewSchema = z.object({
   sagaId: z.string(),
+  saga: sagaNameSchema,
   orderId: z.string().optional(),
   customerId: z.string().optional(),
   status: sagaStatusSchema,
@@ -76,6 +91,7 @@ export const startSagaResponseSchema = z.object({
 
 export const sagaSummarySchema = z.object({
   sagaId: z.string(),
+  saga: sagaNameSchema,
   orderId: z.string().optional(),
   customerId: z.string().optional(),
   status: sagaStatusSchema.optional(),
@@ -86,15 +102,13 @@ export const sagaSummarySchema = z.object({
 });
 
 export const listSagasQuerySchema = z.strictObject({
+  saga: sagaNameSchema.optional(),
   status: sagaStatusSchema.optional(),
   customerId: z
     .string()
     .regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be a customer id')
     .optional(),
-  orderId: z
-    .string()
-    .regex(/^ord_[a-f0-9-]{16,64}$/, 'must be an order id such as ord_…')
-    .optional(),
+  orderId: orderIdSchema.optional(),
   startedAfter: z.iso.datetime({ offset: true }).optional(),
   startedBefore: z.iso.datetime({ offset: true }).optional(),
   pageSize: z.coerce.number().int().min(1).max(100).default(20),
@@ -118,6 +132,11 @@ export const idempotencyKeySchema = z
   .string()
   .regex(/^[A-Za-z0-9._:-]{8,128}$/, 'must be 8 to 128 characters of letters, digits, ".", "_", ":" or "-"');
 
+export const refundPathSchema = z.strictObject({ orderId: orderIdSchema });
+
+/** A refund takes no body; an empty object is accepted, anything in it is refused. */
+export const refundRequestSchema = z.strictObject({}).optional();
+
 export const resolveRequestSchema = z.strictObject({
   note: z.string().trim().min(1).max(2000),
 });
@@ -127,6 +146,7 @@ export const operatorActionResponseSchema = z.object({
   status: sagaStatusSchema,
 });
 
+export type SagaName = z.infer<typeof sagaNameSchema>;
 export type SagaView = z.infer<typeof sagaViewSchema>;
 export type SagaSummary = z.infer<typeof sagaSummarySchema>;
 export type ListSagasQuery = z.infer<typeof listSagasQuerySchema>;

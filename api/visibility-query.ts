@@ -4,8 +4,16 @@ import type { ListSagasQuery } from './schemas';
  * Builds a Temporal visibility query from validated filters. Values were checked against strict patterns
  * by the query schema; quoting here is a second guard against query injection.
  */
-export function buildListQuery(workflowType: string, filters: ListSagasQuery): string {
-  const clauses = [`WorkflowType = ${quote(workflowType)}`];
+export function buildListQuery(
+  workflowTypes: string | readonly string[],
+  filters: Omit<ListSagasQuery, 'saga'>,
+): string {
+  const types = typeof workflowTypes === 'string' ? [workflowTypes] : workflowTypes;
+  const clauses = [
+    types.length === 1
+      ? `WorkflowType = ${quote(types[0] as string)}`
+      : `WorkflowType IN (${types.map(quote).join(', ')})`,
+  ];
   if (filters.status) clauses.push(`SagaStatus = ${quote(filters.status)}`);
   if (filters.customerId) clauses.push(`CustomerId = ${quote(filters.customerId)}`);
   if (filters.orderId) clauses.push(`OrderId = ${quote(filters.orderId)}`);

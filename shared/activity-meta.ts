@@ -21,5 +21,7 @@ export const BUSINESS_ERROR_TYPES = [
   'AddressNotServiceable',
   'InvalidOrder',
   'InvalidTransition',
+  'OrderNotRefundable',
+  'PaymentNotRefundable',
 ] as const;
 export type BusinessErrorType = (typeof BUSINESS_ERROR_TYPES)[number];

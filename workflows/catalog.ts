@@ -1,5 +1,6 @@
 import type { SagaDefinition } from './saga/definition';
 import { ORDER_SAGA_VERSIONS } from './order-saga';
+import { REFUND_SAGA_VERSIONS } from './refund-saga';
 
 /**
  * Every saga workflow the orchestrator registers, with its released definition versions. Loaded by the
@@ -8,6 +9,7 @@ import { ORDER_SAGA_VERSIONS } from './order-saga';
  */
 export const SAGA_CATALOG: Record<string, readonly SagaDefinition<never, unknown, string>[]> = {
   orderSaga: ORDER_SAGA_VERSIONS as unknown as readonly SagaDefinition<never, unknown, string>[],
+  refundSaga: REFUND_SAGA_VERSIONS as unknown as readonly SagaDefinition<never, unknown, string>[],
 };
 
 /** Why this deployment cannot run the catalogue's sagas (services missing), or nothing. */

@@ -21,6 +21,12 @@ export interface OrderResult {
   status: OrderStatus;
 }
 
+export interface RefundRequest extends OrderResult {
+  customerId: string;
+  currency: string;
+  totalAmount: number;
+}
+
 /** Accounts on hold (customer ids starting "hold-") may order, but their orders are never approved. */
 export function isOnHold(customerId: string): boolean {
   return customerId.startsWith('hold-');
@@ -30,9 +36,15 @@ export function isOnHold(customerId: string): boolean {
 export function createOrdersActivities(db: OrdersDb) {
   const transaction = <T>(work: (tx: OrdersTx) => Promise<T>) => db.$transaction(work);
 
-  async function transition(orderId: string, to: OrderStatus, tx: OrdersTx) {
+  /** Moves the order to `to` from one of `from` (default: every status the state machine allows). */
+  async function transition(
+    orderId: string,
+    to: OrderStatus,
+    tx: OrdersTx,
+    from: readonly OrderStatus[] = orderStateMachine.sourcesOf(to),
+  ) {
     const { count } = await tx.order.updateMany({
-      where: { id: orderId, status: { in: orderStateMachine.sourcesOf(to) } },
+      where: { id: orderId, status: { in: from.filter((s) => orderStateMachine.canTransition(s, to)) } },
       data: { status: to },
     });
     return count === 1;
@@ -84,7 +96,8 @@ export function createOrdersActivities(db: OrdersDb) {
         ordersLedger(meta.sagaId, input.orderId, 'approve'),
         scopedKey(input.orderId, meta.idempotencyKey),
         async (tx) => {
-          if (await transition(input.orderId, 'APPROVED', tx))
+          // Only a new order: APPROVED is also where an aborted refund returns to.
+          if (await transition(input.orderId, 'APPROVED', tx, ['PENDING']))
             return { status: 'APPROVED', effect: 'approved' };
           const current = await tx.order.findUnique({ where: { id: input.orderId } });
           return { status: current?.status ?? 'MISSING', effect: 'none' };
@@ -132,6 +145,110 @@ export function createOrdersActivities(db: OrdersDb) {
         },
       );
       return { orderId: input.orderId, status: 'CANCELLED' };
+    },
+
+    /**
+     * First step of the refund saga: APPROVED (its order saga completed) -> REFUND_REQUESTED. Returns what
+     * the refund's later steps and its search attributes need. Refused for any other status, an unknown
+     * order, or an order whose refund this saga already aborted (the tombstone of abortRefund).
+     */
+    async requestRefund(input: { orderId: string }, meta: ActivityMeta): Promise<RefundRequest> {
+      const outcome = await applyOnce(
+        transaction,
+        ordersLedger(meta.sagaId, input.orderId, 'requestRefund'),
+        scopedKey(input.orderId, meta.idempotencyKey),
+        async (tx) => {
+          const { count } = await tx.order.updateMany({
+            where: {
+              id: input.orderId,
+              status: { in: orderStateMachine.sourcesOf('REFUND_REQUESTED') },
+              OR: [{ refundAbortedBy: null }, { refundAbortedBy: { not: meta.sagaId } }],
+            },
+            data: { status: 'REFUND_REQUESTED' },
+          });
+          const order = await tx.order.findUnique({ where: { id: input.orderId } });
+          return {
+            status: order?.status ?? 'MISSING',
+            effect: count === 1 ? 'requested' : 'none',
+            aborted: order?.refundAbortedBy === meta.sagaId,
+            customerId: order?.customerId ?? null,
+            currency: order?.currency ?? null,
+            totalAmount: order?.totalAmount ?? 0,
+          };
+        },
+      );
+      if (outcome.effect !== 'requested') {
+        const why =
+          outcome.status === 'MISSING'
+            ? `order ${input.orderId} does not exist`
+            : outcome.aborted && outcome.status === 'APPROVED'
+              ? `the refund of order ${input.orderId} was already aborted by this saga`
+              : `order ${input.orderId} is ${outcome.status}; only an APPROVED order can be refunded`;
+        throw businessFailure('OrderNotRefundable', why);
+      }
+      return {
+        orderId: input.orderId,
+        status: 'REFUND_REQUESTED',
+        customerId: String(outcome.customerId),
+        currency: String(outcome.currency),
+        totalAmount: Number(outcome.totalAmount),
+      };
+    },
+
+    /**
+     * Compensation of requestRefund: REFUND_REQUESTED -> APPROVED. Whatever the status, it marks the order
+     * with this saga, so a requestRefund of the same saga arriving late (its outcome was uncertain) does
+     * nothing; an unknown order needs no mark (a refund of it is refused anyway).
+     */
+    async abortRefund(
+      input: { orderId: string },
+      meta: ActivityMeta,
+    ): Promise<{ orderId: string; status: OrderStatus | 'MISSING' }> {
+      const outcome = await applyOnce(
+        transaction,
+        ordersLedger(meta.sagaId, input.orderId, 'abortRefund'),
+        scopedKey(input.orderId, meta.idempotencyKey),
+        async (tx) => {
+          const { count } = await tx.order.updateMany({
+            where: { id: input.orderId, status: 'REFUND_REQUESTED' },
+            data: { status: 'APPROVED', refundAbortedBy: meta.sagaId },
+          });
+          if (count === 1) return { status: 'APPROVED', effect: 'reverted' };
+          const marked = await tx.order.updateMany({
+            where: { id: input.orderId },
+            data: { refundAbortedBy: meta.sagaId },
+          });
+          const current = await tx.order.findUnique({ where: { id: input.orderId } });
+          return { status: current?.status ?? 'MISSING', effect: marked.count === 1 ? 'tombstone' : 'none' };
+        },
+      );
+      return { orderId: input.orderId, status: outcome.status as OrderStatus | 'MISSING' };
+    },
+
+    /**
+     * Last step of the refund saga (retried until it succeeds): REFUND_REQUESTED -> REFUNDED. An order the
+     * order saga cancelled meanwhile (see the state machine) needs nothing more: its money is back too.
+     */
+    async completeRefund(input: { orderId: string }, meta: ActivityMeta): Promise<OrderResult> {
+      const outcome = await applyOnce(
+        transaction,
+        ordersLedger(meta.sagaId, input.orderId, 'completeRefund'),
+        scopedKey(input.orderId, meta.idempotencyKey),
+        async (tx) => {
+          if (await transition(input.orderId, 'REFUNDED', tx))
+            return { status: 'REFUNDED', effect: 'refunded' };
+          const current = await tx.order.findUnique({ where: { id: input.orderId } });
+          if (current?.status === 'REFUNDED' || current?.status === 'CANCELLED') {
+            return { status: current.status, effect: 'none' };
+          }
+          // Thrown inside the transaction, so no outcome is recorded: the saga's next try looks again.
+          throw businessFailure(
+            'InvalidTransition',
+            `order ${input.orderId} cannot be refunded from ${current?.status ?? 'MISSING'}`,
+          );
+        },
+      );
+      return { orderId: input.orderId, status: outcome.status as OrderStatus };
     },
   };
 }

@@ -25,6 +25,12 @@ export interface PaymentResult {
   status: PaymentStatus;
 }
 
+export interface RefundResult extends PaymentResult {
+  /** What was given back, in minor units of the currency: the whole captured amount. */
+  amount: number;
+  currency: string;
+}
+
 /**
  * One payment per order; its id is derived from the order (new for every saga run, even one that re-uses
  * an earlier run's saga id) so every retry addresses the same payment and no run meets another's.
@@ -216,6 +222,49 @@ export function createPaymentsActivities(db: PaymentsDb, provider: SimulatedProv
         provider.release({ idempotencyKey: providerKeys(paymentId).release, paymentId }),
       );
       return { paymentId, status: outcome.status as PaymentStatus };
+    },
+
+    /**
+     * The refund saga's pivot: refunds a CAPTURED payment at the provider, then records it REFUNDED. The
+     * provider first, as capture does, under the refund's own idempotency key: a worker that dies between
+     * the two is retried and the provider answers with the refund it made, never a second one. A missing or
+     * not-captured payment is refused and nothing is written (a refund is no compensation: it must leave no
+     * tombstone). A payment refunded by another operation meanwhile (the order saga's release) is refused
+     * too: this saga did not return the money, so it must not go on as if it had.
+     */
+    async refundPayment(input: { orderId: string }, meta: ActivityMeta): Promise<RefundResult> {
+      const paymentId = paymentIdOf(input.orderId);
+      const current = await db.payment.findUnique({ where: { id: paymentId } });
+      if (!current) throw businessFailure('PaymentNotRefundable', `payment ${paymentId} does not exist`);
+      if (current.status === 'CAPTURED' && current.providerRef) {
+        const { providerRef } = current;
+        const refunded = await callProvider(() =>
+          provider.refund({ idempotencyKey: providerKeys(paymentId).refund, chargeId: providerRef }),
+        );
+        if (refunded.status !== 'refunded') {
+          throw businessFailure(
+            'PaymentNotRefundable',
+            `payment ${paymentId} cannot be refunded: the provider's charge is ${refunded.status}`,
+          );
+        }
+      }
+      const outcome = await applyOnce(
+        transaction,
+        paymentsLedger(meta.sagaId, paymentId, 'refund'),
+        scopedKey(paymentId, meta.idempotencyKey),
+        async (tx) => {
+          const payment = await tx.payment.findUnique({ where: { id: paymentId } });
+          if (payment && (await transition(paymentId, 'REFUNDED', tx))) {
+            return { status: 'REFUNDED', amount: payment.amount, effect: 'refunded' };
+          }
+          // Thrown inside the transaction: nothing is recorded for a refund that did not happen here.
+          throw businessFailure(
+            'PaymentNotRefundable',
+            `payment ${paymentId} is ${payment?.status ?? 'MISSING'}; only a CAPTURED payment can be refunded`,
+          );
+        },
+      );
+      return { paymentId, status: 'REFUNDED', amount: outcome.amount, currency: current.currency };
     },
   };
 }

@@ -4,6 +4,7 @@ import {
   captureTransition,
   decideAuthorization,
   isUnavailable,
+  refundTransition,
   releaseTransition,
   type ChargeStatus,
 } from './provider';
@@ -110,7 +111,7 @@ async function createSchema(client: Client | PoolClient): Promise<void> {
   }
 }
 
-type Operation = 'authorize' | 'capture' | 'release';
+type Operation = 'authorize' | 'capture' | 'release' | 'refund';
 
 export class SimulatedProvider {
   private readonly pool: Pool;
@@ -182,6 +183,29 @@ export class SimulatedProvider {
         const charge = await lockCharge(client, "payment_id = $1 AND status <> 'declined'", paymentId);
         if (!charge) return { response: { chargeId: null, status: 'none' as const, declineReason: null } };
         const to = releaseTransition(charge.status);
+        if (to !== charge.status) await setStatus(client, charge.id, to);
+        return { response: response(charge, to) };
+      },
+    );
+    if ('hang' in result) throw new ProviderError('ProviderTimeout', 504, 'provider did not answer');
+    return result.response;
+  }
+
+  /**
+   * Refunds a captured charge (a refunded one stays refunded); an authorization, a void or a decline is
+   * answered with its status, unrefunded: only money that was taken can be given back.
+   */
+  async refund(request: { idempotencyKey: string; chargeId: string }): Promise<ChargeResponse> {
+    const { idempotencyKey, chargeId } = request;
+    const result = await this.idempotent(
+      'refund',
+      idempotencyKey,
+      JSON.stringify({ chargeId }),
+      async (client) => {
+        const charge = await lockCharge(client, 'id = $1', chargeId);
+        if (!charge) return { fail: new ProviderError('ChargeNotFound', 404, `no charge ${chargeId}`) };
+        const to = refundTransition(charge.status);
+        if (to === 'refused') return { response: response(charge, charge.status) };
         if (to !== charge.status) await setStatus(client, charge.id, to);
         return { response: response(charge, to) };
       },

@@ -53,6 +53,12 @@ export function releaseTransition(status: ChargeStatus): ChargeStatus {
   return status;
 }
 
+/** What a refund does to a charge: refunds a capture (again: still refunded); nothing else is refundable. */
+export function refundTransition(status: ChargeStatus): ChargeStatus | 'refused' {
+  if (status === 'captured' || status === 'refunded') return 'refunded';
+  return 'refused';
+}
+
 /** Whether the provider-wide outage switch is on at `now`. */
 export function isUnavailable(unavailableUntil: Date | null | undefined, now: Date): boolean {
   return unavailableUntil !== null && unavailableUntil !== undefined && unavailableUntil > now;
@@ -61,7 +67,7 @@ export function isUnavailable(unavailableUntil: Date | null | undefined, now: Da
 /**
  * The idempotency keys the payments service sends the provider, one per operation on one payment: the
  * authorization's is the payment id itself (one charge per payment, however often it is retried), and
- * capture and release have their own. `lateVoid` voids a charge whose authorization arrived after the
+ * capture, release and refund have their own. `lateVoid` voids a charge whose authorization arrived after the
  * saga had already released the payment (the payments tombstone then refuses it).
  */
 export function providerKeys(paymentId: string) {
@@ -69,6 +75,7 @@ export function providerKeys(paymentId: string) {
     authorize: paymentId,
     capture: `${paymentId}/capture`,
     release: `${paymentId}/release`,
+    refund: `${paymentId}/refund`,
     lateVoid: `${paymentId}/void-late`,
   } as const;
 }

@@ -1,7 +1,6 @@
 import { Router } from 'express';
 import { z } from '../../shared/zod';
 import { orderRequestSchema } from '../../shared/order';
-import { FINAL_SAGA_STATUSES } from '../../shared/saga-state';
 import type { SagaService } from '../saga-service';
 import {
   idempotencyKeySchema,
@@ -9,9 +8,9 @@ import {
   resolveRequestSchema,
   sagaIdSchema,
   startSagaQuerySchema,
-  type StartSagaResponse,
 } from '../schemas';
 import { parse } from '../validate';
+import { sendStarted } from './started';
 
 const noQuery = z.strictObject({});
 const sagaPath = z.strictObject({ sagaId: sagaIdSchema });
@@ -29,22 +28,7 @@ export function sagasRouter(sagas: SagaService): Router {
       order,
       key ? { scope: req.principal?.keyId ?? 'anonymous', key } : undefined,
     );
-    res.locals.sagaId = started.sagaId;
-    res.locals.runId = started.runId;
-    const done = waitSeconds ? await sagas.waitForFinal(started.sagaId, waitSeconds) : false;
-    const view = waitSeconds !== undefined || !started.created ? await sagas.get(started.sagaId) : undefined;
-    const final = view !== undefined && FINAL_SAGA_STATUSES.includes(view.status);
-    const body: StartSagaResponse = {
-      sagaId: started.sagaId,
-      orderId: view?.orderId ?? started.orderId,
-      status: view?.status ?? 'RUNNING',
-      links: { self: `/sagas/${started.sagaId}`, webUi: sagas.webUiLink(started.sagaId) },
-      ...(view ? { saga: view } : {}),
-    };
-    res
-      .status(done || final ? 200 : 202)
-      .location(`/sagas/${started.sagaId}`)
-      .json(body);
+    await sendStarted(res, sagas, started, waitSeconds);
   });
 
   router.get('/sagas', async (req, res) => {
