@@ -41,6 +41,9 @@ describe('a new saga version deploys over sagas of the old one', () => {
     await dropDatabaseIfExists(providerUrl);
   });
 
+  const reservationOf = async (sagaId: string) =>
+    ((await dbs.rowsOf(sagaId)) as { reservation?: { status: string } | null }).reservation ?? null;
+
   const orchestrator = async (bundlePath: string): Promise<{ worker: Worker; running: Promise<void> }> => {
     const { worker } = await createOrchestratorWorker(connection, {
       TEMPORAL_ADDRESS: requireEnv(TEST_ENV.temporalAddress),
@@ -117,7 +120,7 @@ describe('a new saga version deploys over sagas of the old one', () => {
           'capturePayment',
           'approveOrder',
         ]);
-        expect((await dbs.rowsOf(handle.workflowId)).reservation ?? null).toBeNull();
+        expect(await reservationOf(handle.workflowId)).toBeNull();
       }
       const waitedRows = await dbs.rowsOf(waiting.workflowId);
       expect(waitedRows.effects.payments).toEqual(['authorize:authorized', 'capture:captured']);
@@ -129,7 +132,7 @@ describe('a new saga version deploys over sagas of the old one', () => {
       const freshState = await stateOf(fresh);
       expect(freshState.sagaVersion).toBe(latestOrderSaga.version);
       expect(freshState.steps.map((s) => s.name)).toContain('reserveStock');
-      expect((await dbs.rowsOf(fresh.workflowId)).reservation?.status).toBe('RESERVED');
+      expect((await reservationOf(fresh.workflowId))?.status).toBe('RESERVED');
       const history = await fresh.fetchHistory();
       const markers = (history.events ?? []).flatMap((e) =>
         e.markerRecordedEventAttributes?.details?.patch_data?.payloads?.[0]?.data
