@@ -11,7 +11,9 @@ export const FIXTURES_DIR = path.resolve(__dirname, '../fixtures/histories');
 const MANIFEST = path.join(FIXTURES_DIR, 'SHA256SUMS');
 
 export const sha256Of = (file: string): string =>
-  createHash('sha256').update(readFileSync(path.join(FIXTURES_DIR, file))).digest('hex');
+  createHash('sha256')
+    .update(readFileSync(path.join(FIXTURES_DIR, file)))
+    .digest('hex');
 
 /** The committed checksums: relative path → hash. */
 export function readManifest(): Map<string, string> {
