@@ -181,9 +181,13 @@ export class SagaService {
       parkedReason: state?.parkedReason,
       resolution: state?.resolution,
       compensationMode: state?.compensationMode,
+      ...(state ? { sagaName: state.sagaName } : {}),
+      ...(state?.sagaVersion === undefined ? {} : { sagaVersion: state.sagaVersion }),
       ...(state?.cancelRequestedAt ? { cancelRequestedAt: state.cancelRequestedAt } : {}),
       steps: (state?.steps ?? []).map((step) =>
-        step.status === 'RUNNING' ? live(step, (id) => id === `step/${step.name}`) : step,
+        step.status === 'RUNNING'
+          ? live(step, (id) => id === `step/${step.name}` || id.startsWith(`step/${step.name}/`))
+          : step,
       ),
       compensations: (state?.compensations ?? []).map((c) =>
         c.status === 'RUNNING' ? live(c, (id) => id.startsWith(`compensate/${c.step}/`)) : c,

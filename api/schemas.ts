@@ -25,6 +25,14 @@ export const sagaStatusSchema = z.enum(SAGA_STATUSES);
 
 export const stepViewSchema = z.object({
   name: z.string(),
+  kind: z.enum(['compensatable', 'pivot', 'retriable']).optional().meta({
+    description: 'compensatable (undone on failure), pivot (the go/no-go step), retriable (after the pivot)',
+  }),
+  group: z
+    .number()
+    .int()
+    .optional()
+    .meta({ description: 'Steps with the same group index run concurrently (a parallel group)' }),
   status: z.enum(STEP_STATUSES),
   attempts: z.number().int().meta({
     description: 'While the call runs: the attempt running or next to run (Temporal retries it)',
@@ -75,6 +83,10 @@ export const sagaViewSchema = z.object({
   resolution: z.object({ note: z.string(), at: z.string() }).optional(),
   cancelRequestedAt: z.string().optional(),
   compensationMode: z.enum(['sequential', 'parallel']).optional(),
+  sagaName: z.string().optional().meta({ description: 'The saga definition, e.g. order or refund' }),
+  sagaVersion: z.number().int().optional().meta({
+    description: 'The definition version the saga runs (sagas keep the version they started on)',
+  }),
   steps: z.array(stepViewSchema),
   compensations: z.array(compensationViewSchema),
   result: z.record(z.string(), z.unknown()).optional(),

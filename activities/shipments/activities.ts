@@ -72,9 +72,21 @@ export function createShipmentsActivities(db: ShipmentsDb) {
       return { shipmentId, status: 'SCHEDULED', trackingNumber };
     },
 
-    /** Compensation of scheduleShipment; leaves a cancelled tombstone when nothing was scheduled yet. */
-    async cancelShipment(input: { orderId: string }, meta: ActivityMeta): Promise<ShipmentResult> {
-      const shipmentId = shipmentIdOf(input.orderId);
+    /**
+     * Compensation of scheduleShipment (and the refund saga's step); leaves a cancelled tombstone when
+     * nothing was scheduled yet. Addresses the shipment the step returned, or the order's when unknown.
+     */
+    async cancelShipment(
+      input: { orderId: string; shipmentId?: string },
+      meta: ActivityMeta,
+    ): Promise<ShipmentResult> {
+      const shipmentId = input.shipmentId ?? shipmentIdOf(input.orderId);
+      if (shipmentId !== shipmentIdOf(input.orderId)) {
+        throw businessFailure(
+          'InvalidOrder',
+          `shipment ${shipmentId} is not the shipment of order ${input.orderId}`,
+        );
+      }
       await applyOnce(
         transaction,
         shipmentsLedger(meta.sagaId, shipmentId, 'cancel'),

@@ -13,6 +13,7 @@ import type { orderSaga } from '../../workflows/order-saga';
 import { sagaStateQuery } from '../../workflows/saga/messages';
 import type { Stack } from './stack';
 import { CURRENT_HISTORY_VERSION } from './history-versions';
+import { FIXTURES_DIR, addToManifest, readManifest } from './fixture-manifest';
 
 /** A valid order; tests override what they exercise. */
 export const sampleOrder = exampleOrder;
@@ -63,7 +64,9 @@ export async function waitForState(
  */
 export async function recordHistory(handle: WorkflowHandle, name: string): Promise<void> {
   if (process.env.RECORD_HISTORIES !== '1') return;
-  const dir = path.resolve(__dirname, '../fixtures/histories', CURRENT_HISTORY_VERSION);
+  const dir = path.join(FIXTURES_DIR, CURRENT_HISTORY_VERSION);
+  const file = `${CURRENT_HISTORY_VERSION}/${name}.json`;
+  if (readManifest().has(file)) return; // released: kept as recorded, never re-recorded
   mkdirSync(dir, { recursive: true });
   // The CLI writes the canonical proto3 JSON that Worker.runReplayHistories reads.
   const cli = await resolveTemporalCli();
@@ -78,6 +81,7 @@ export async function recordHistory(handle: WorkflowHandle, name: string): Promi
     requireEnv(TEST_ENV.temporalAddress),
   ]);
   writeFileSync(path.join(dir, `${name}.json`), json);
+  addToManifest(file);
 }
 
 /**

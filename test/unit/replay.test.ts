@@ -6,6 +6,7 @@ import { loadConfig } from '../../shared/config';
 import { codecConfigSchema, encryptingDataConverter } from '../../shared/encryption/config';
 import { WORKFLOW_INTERCEPTOR_MODULES } from '../../worker/telemetry';
 import { HISTORY_VERSIONS, endingsOf } from '../support/history-versions';
+import { fixtureFiles, readManifest, sha256Of } from '../support/fixture-manifest';
 
 /**
  * Replays recorded histories of every saga ending against the current workflow code, one folder per
@@ -16,6 +17,15 @@ import { HISTORY_VERSIONS, endingsOf } from '../support/history-versions';
 const FIXTURES = path.resolve(__dirname, '../fixtures/histories');
 /** A test-only key: `npm run test:record-histories` records with it, so the fixtures stay readable. */
 const FIXTURE_KEYS = readFileSync(path.join(FIXTURES, 'codec-keys'), 'utf8').trim();
+test('released fixtures are kept as recorded: none re-recorded, edited or removed (SHA256SUMS)', () => {
+  const manifest = readManifest();
+  expect(fixtureFiles()).toEqual([...manifest.keys()].sort());
+  for (const [file, hash] of manifest) expect([file, sha256Of(file)]).toEqual([file, hash]);
+  for (const version of HISTORY_VERSIONS) {
+    expect([...manifest.keys()].filter((f) => f.startsWith(`${version}/`)).length).toBeGreaterThan(0);
+  }
+});
+
 describe.each(HISTORY_VERSIONS)('workflow determinism: histories of %s', (version) => {
   const dir = path.join(FIXTURES, version);
 

@@ -257,7 +257,9 @@ export async function runSaga<Input, Data>(
       ),
     );
     if (firstFailure !== undefined) throw firstFailure;
-    if (group.consideredCancelled || forward.consideredCancelled) throw new CancelledFailure('cancelled');
+    if (group.consideredCancelled || (forward.consideredCancelled && !pivotStarted)) {
+      throw new CancelledFailure('cancelled');
+    }
   };
 
   try {
@@ -268,7 +270,10 @@ export async function runSaga<Input, Data>(
           throw new CancelledFailure('cancelled');
         }
         if (isParallelGroup(element)) {
-          await runGroup(element.parallel);
+          // A group after the pivot holds retriable steps: shielded like them.
+          await (pivotStarted
+            ? CancellationScope.nonCancellable(() => runGroup(element.parallel))
+            : runGroup(element.parallel));
         } else if (pivotStarted || element.kind === 'pivot') {
           if (!pivotStarted) {
             pivotStarted = element.name;

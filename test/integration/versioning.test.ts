@@ -1,0 +1,148 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { NativeConnection, bundleWorkflowCode, type Worker } from '@temporalio/worker';
+import { setProviderOutage } from '../../activities/payments/provider-store';
+import { createOrchestratorWorker } from '../../worker/workers';
+import { latestOrderSaga } from '../../workflows/order-saga';
+import { versionMarker } from '../../workflows/saga/definition';
+import { requireEnv, TEST_ENV } from '../support/env';
+import { openServiceDbs } from '../support/rows';
+import { sampleOrder, startSaga, stateOf, waitForState } from '../support/orders';
+import { startStack, type Stack } from '../support/stack';
+import { dropDatabaseIfExists, ensureDatabase } from '../../scripts/db/ensure-database';
+
+/**
+ * Deploying version N+1 of a saga while sagas of version N are in flight and parked: the orchestrator of
+ * the old release (order saga v1 only) starts sagas and is stopped while one waits for a provider that is
+ * down and another is parked on a failing compensation; the current orchestrator (v1 and v2) takes over.
+ * The old sagas finish on v1's steps, new sagas run v2's, and nothing is lost or done twice.
+ */
+describe('a new saga version deploys over sagas of the old one', () => {
+  let stack: Stack;
+  let connection: NativeConnection;
+  const providerUrl = (() => {
+    const url = new URL(requireEnv(TEST_ENV.providerDb));
+    url.pathname = `${url.pathname}_versioning`;
+    return url.toString();
+  })();
+  const dbs = openServiceDbs({ providerDatabaseUrl: providerUrl });
+
+  beforeAll(async () => {
+    await ensureDatabase(providerUrl);
+    stack = await startStack({ orchestrator: false, providerDatabaseUrl: providerUrl });
+    connection = await NativeConnection.connect({ address: requireEnv(TEST_ENV.temporalAddress) });
+  });
+  afterAll(async () => {
+    await stack?.stop();
+    await connection?.close();
+    await dbs.close();
+    await dropDatabaseIfExists(providerUrl);
+  });
+
+  const reservationOf = async (sagaId: string) =>
+    ((await dbs.rowsOf(sagaId)) as { reservation?: { status: string } | null }).reservation ?? null;
+
+  const orchestrator = async (bundlePath: string): Promise<{ worker: Worker; running: Promise<void> }> => {
+    const { worker } = await createOrchestratorWorker(connection, {
+      TEMPORAL_ADDRESS: requireEnv(TEST_ENV.temporalAddress),
+      TEMPORAL_NAMESPACE: 'default',
+      TEMPORAL_UI_URL: 'http://127.0.0.1:8233',
+      TASK_QUEUE_PREFIX: stack.prefix,
+      LOG_LEVEL: 'warn',
+      WORKER_MAX_CONCURRENT_ACTIVITIES: 100,
+      WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: 40,
+      WORKFLOW_BUNDLE_PATH: bundlePath,
+    });
+    return { worker, running: worker.run() };
+  };
+
+  test('old sagas finish on version 1, new ones run version 2', async () => {
+    const { code } = await bundleWorkflowCode({
+      workflowsPath: require.resolve('../fixtures/releases/order-saga-v1'),
+      logger: { trace() {}, debug() {}, info() {}, warn() {}, error: console.error, log() {} },
+    });
+    const oldBundle = path.join(mkdtempSync(path.join(tmpdir(), 'saga-release-')), 'v1.js');
+    writeFileSync(oldBundle, code);
+    const old = await orchestrator(oldBundle);
+
+    // Held at a step: the provider is down, so authorizePayment retries (shipped defaults: 10 min).
+    await setProviderOutage(providerUrl, new Date(Date.now() + 10 * 60_000), 'provider maintenance');
+    const waiting = await startSaga(stack);
+    await waitForState(waiting, (s) => s.steps[1]?.status === 'RUNNING');
+    // Parked: not serviceable, and the refund fails until an operator steps in (deadline short for this saga).
+    const parkedId = `order-${randomUUID()}`;
+    await dbs.payments.providerFault.create({
+      data: { id: `fault-${parkedId}`, sagaId: parkedId, operation: 'release', message: 'refund refused' },
+    });
+    await setProviderOutage(providerUrl, null);
+    const order = sampleOrder();
+    const parked = await startSaga(
+      stack,
+      { ...order, shippingAddress: { ...order.shippingAddress, country: 'AQ' } },
+      { ...stack.settings, compensationPolicy: { ...stack.settings.compensationPolicy, deadline: '4s' } },
+      parkedId,
+    );
+    await waitForState(parked, (s) => s.status === 'COMPENSATION_FAILED', 60_000);
+    await setProviderOutage(providerUrl, new Date(Date.now() + 10 * 60_000), 'provider maintenance');
+    expect((await stateOf(waiting)).steps[1]?.status).toBe('RUNNING');
+
+    // Deploy: the old orchestrator stops, the current one (all released versions) takes over.
+    old.worker.shutdown();
+    await old.running;
+    const current = await orchestrator(requireEnv(TEST_ENV.workflowBundle));
+    try {
+      const fresh = await startSaga(stack);
+      await setProviderOutage(providerUrl, null);
+      await dbs.payments.providerFault.deleteMany({ where: { sagaId: parkedId } });
+      await parked.executeUpdate('resumeCompensation');
+
+      const [waited, resumed, freshOutcome] = await Promise.all([
+        waiting.result(),
+        parked.result(),
+        fresh.result(),
+      ]);
+      expect([waited.status, resumed.status, freshOutcome.status]).toEqual([
+        'COMPLETED',
+        'COMPENSATED',
+        'COMPLETED',
+      ]);
+
+      // The old sagas ran version 1's steps to the end: no stock was reserved for them.
+      for (const handle of [waiting, parked]) {
+        const state = await stateOf(handle);
+        expect(state.sagaVersion).toBe(1);
+        expect(state.steps.map((s) => s.name)).toEqual([
+          'createOrder',
+          'authorizePayment',
+          'scheduleShipment',
+          'capturePayment',
+          'approveOrder',
+        ]);
+        expect(await reservationOf(handle.workflowId)).toBeNull();
+      }
+      const waitedRows = await dbs.rowsOf(waiting.workflowId);
+      expect(waitedRows.effects.payments).toEqual(['authorize:authorized', 'capture:captured']);
+      expect(waitedRows.charges.map((c) => c.status)).toEqual(['captured']);
+      const parkedRows = await dbs.rowsOf(parkedId);
+      expect([parkedRows.order?.status, parkedRows.payment?.status]).toEqual(['CANCELLED', 'VOIDED']);
+
+      // The new saga runs version 2 and its history carries the version's marker.
+      const freshState = await stateOf(fresh);
+      expect(freshState.sagaVersion).toBe(latestOrderSaga.version);
+      expect(freshState.steps.map((s) => s.name)).toContain('reserveStock');
+      expect((await reservationOf(fresh.workflowId))?.status).toBe('RESERVED');
+      const history = await fresh.fetchHistory();
+      const markers = (history.events ?? []).flatMap((e) =>
+        e.markerRecordedEventAttributes?.details?.patch_data?.payloads?.[0]?.data
+          ? [Buffer.from(e.markerRecordedEventAttributes.details.patch_data.payloads[0].data).toString()]
+          : [],
+      );
+      expect(markers.join(' ')).toContain(versionMarker(latestOrderSaga));
+    } finally {
+      current.worker.shutdown();
+      await current.running;
+    }
+  });
+});
