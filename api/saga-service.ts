@@ -200,7 +200,10 @@ export class SagaService {
     const { client } = this;
     const request = {
       namespace: this.options.namespace,
-      query: buildListQuery(query.saga ? [WORKFLOW_TYPES[query.saga]] : Object.values(WORKFLOW_TYPES), query),
+      query: buildListQuery(
+        query.sagaName ? [WORKFLOW_TYPES[query.sagaName]] : Object.values(WORKFLOW_TYPES),
+        query,
+      ),
       pageSize: query.pageSize,
     };
     const list = () =>
@@ -360,7 +363,7 @@ export class SagaService {
     const status = attributes.get(sagaStatusKey) as SagaStatus | undefined;
     return {
       sagaId: info.workflowId,
-      saga: SAGA_OF_TYPE.get(info.type) ?? 'order',
+      sagaName: SAGA_OF_TYPE.get(info.type) ?? 'order',
       orderId: attributes.get(orderIdKey),
       customerId: attributes.get(customerIdKey),
       status,

@@ -71,7 +71,6 @@ export const sagaLinksSchema = z.object({
 
 export const sagaViewSchema = z.object({
   sagaId: z.string(),
-  saga: sagaNameSchema,
   orderId: z.string().optional(),
   customerId: z.string().optional(),
   status: sagaStatusSchema,
@@ -103,7 +102,7 @@ export const startSagaResponseSchema = z.object({
 
 export const sagaSummarySchema = z.object({
   sagaId: z.string(),
-  saga: sagaNameSchema,
+  sagaName: sagaNameSchema,
   orderId: z.string().optional(),
   customerId: z.string().optional(),
   status: sagaStatusSchema.optional(),
@@ -114,7 +113,7 @@ export const sagaSummarySchema = z.object({
 });
 
 export const listSagasQuerySchema = z.strictObject({
-  saga: sagaNameSchema.optional(),
+  sagaName: sagaNameSchema.optional(),
   status: sagaStatusSchema.optional(),
   customerId: z
     .string()

@@ -6,7 +6,7 @@ import type { ListSagasQuery } from './schemas';
  */
 export function buildListQuery(
   workflowTypes: string | readonly string[],
-  filters: Omit<ListSagasQuery, 'saga'>,
+  filters: Omit<ListSagasQuery, 'sagaName'>,
 ): string {
   const types = typeof workflowTypes === 'string' ? [workflowTypes] : workflowTypes;
   const clauses = [

@@ -3,6 +3,7 @@ import {
   decideAuthorization,
   isUnavailable,
   providerKeys,
+  refundTransition,
   releaseTransition,
 } from '../../activities/payments/provider';
 import { paymentIdOf } from '../../activities/payments/activities';
@@ -49,6 +50,14 @@ describe('simulated payment provider', () => {
     }
   });
 
+  test('refund refunds a capture (again: still refunded) and refuses what was never taken', () => {
+    expect(refundTransition('captured')).toBe('refunded');
+    expect(refundTransition('refunded')).toBe('refunded');
+    for (const status of ['authorized', 'declined', 'voided'] as const) {
+      expect(refundTransition(status)).toBe('refused');
+    }
+  });
+
   test('the outage switch is on until its time, not at or after it', () => {
     const now = new Date('2026-12-01T12:00:00Z');
     expect(isUnavailable(new Date('2026-12-01T12:00:01Z'), now)).toBe(true);
@@ -84,10 +93,21 @@ describe('shipment serviceability', () => {
 });
 
 describe('state machines', () => {
-  test('orders: approve only from PENDING; cancel from PENDING or APPROVED', () => {
-    expect(orderStateMachine.sourcesOf('APPROVED')).toEqual(['PENDING']);
-    expect(orderStateMachine.sourcesOf('CANCELLED').sort()).toEqual(['APPROVED', 'PENDING']);
+  test('orders: approve from PENDING (or back from an aborted refund); cancel before a refund completes', () => {
+    expect(orderStateMachine.sourcesOf('APPROVED').sort()).toEqual(['PENDING', 'REFUND_REQUESTED']);
+    expect(orderStateMachine.sourcesOf('CANCELLED').sort()).toEqual([
+      'APPROVED',
+      'PENDING',
+      'REFUND_REQUESTED',
+    ]);
     expect(orderStateMachine.canTransition('CANCELLED', 'APPROVED')).toBe(false);
+  });
+  test('orders: only an approved order is refunded, through REFUND_REQUESTED; REFUNDED is final', () => {
+    expect(orderStateMachine.sourcesOf('REFUND_REQUESTED')).toEqual(['APPROVED']);
+    expect(orderStateMachine.sourcesOf('REFUNDED')).toEqual(['REFUND_REQUESTED']);
+    for (const to of ['PENDING', 'APPROVED', 'CANCELLED', 'REFUND_REQUESTED'] as const) {
+      expect(orderStateMachine.canTransition('REFUNDED', to)).toBe(false);
+    }
   });
   test('payments: capture only an authorization; refund only a capture; a decline is final', () => {
     expect(paymentStateMachine.sourcesOf('CAPTURED')).toEqual(['AUTHORIZED']);

@@ -1,7 +1,7 @@
 import { ConfigError, appConfigSchema, loadConfig, loadServiceDatabaseConfig } from '../../shared/config';
 import { orderRequestSchema } from '../../shared/order';
 import { buildListQuery } from '../../api/visibility-query';
-import { listSagasQuerySchema } from '../../api/schemas';
+import { listSagasQuerySchema, sagaIdSchema } from '../../api/schemas';
 
 const order = {
   customerId: 'c-1',
@@ -87,6 +87,21 @@ describe('visibility query', () => {
     expect(buildListQuery('orderSaga', filters)).toBe(
       "WorkflowType = 'orderSaga' AND SagaStatus = 'COMPLETED' AND CustomerId = 'c-1' AND StartTime >= '2026-01-01T00:00:00.000Z'",
     );
+  });
+  test('lists several saga types at once, or one', () => {
+    const filters = listSagasQuerySchema.parse({ orderId: 'ord_1b4e28ba-2fa1-11d2-883f-0016d3cca427' });
+    expect(buildListQuery(['orderSaga', 'refundSaga'], filters)).toBe(
+      "WorkflowType IN ('orderSaga', 'refundSaga') AND OrderId = 'ord_1b4e28ba-2fa1-11d2-883f-0016d3cca427'",
+    );
+    expect(buildListQuery(['refundSaga'], listSagasQuerySchema.parse({}))).toBe(
+      "WorkflowType = 'refundSaga'",
+    );
+  });
+  test('saga ids are an order saga id or a refund saga id, which names its order', () => {
+    expect(sagaIdSchema.safeParse('order-1b4e28ba-2fa1-11d2-883f-0016d3cca427').success).toBe(true);
+    expect(sagaIdSchema.safeParse('refund-ord_1b4e28ba-2fa1-11d2-883f-0016d3cca427').success).toBe(true);
+    expect(sagaIdSchema.safeParse('refund-1b4e28ba-2fa1-11d2-883f-0016d3cca427').success).toBe(false);
+    expect(sagaIdSchema.safeParse("refund-ord_1b4e28ba' OR 1=1").success).toBe(false);
   });
   test('the schema refuses injection attempts before a query is built', () => {
     expect(listSagasQuerySchema.safeParse({ customerId: "x' OR 1=1 --" }).success).toBe(false);

@@ -39,6 +39,7 @@ async function main(): Promise<number> {
       staleAfterMs: values['stale-after-seconds'] ? Number(values['stale-after-seconds']) * 1000 : undefined,
     });
     console.log(`checked ${report.sagasChecked} sagas: ${JSON.stringify(report.byStatus)}`);
+    console.log(`checked ${report.refundsChecked} refunds: ${JSON.stringify(report.refundsByStatus)}`);
     for (const v of report.violations) console.log(`VIOLATION ${v.sagaId} ${v.rule}: ${v.detail}`);
     for (const f of report.compensatedWouldHaveCompleted) {
       console.log(`COMPENSATED_WOULD_HAVE_COMPLETED ${f.sagaId}: ${f.detail}`);

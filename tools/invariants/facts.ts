@@ -18,9 +18,13 @@ export interface Sources {
   shipments: ShipmentsDb;
 }
 
-/** Every saga Temporal visibility knows of (optionally narrowed, e.g. `TaskQueue = 'x'`). */
-export async function listSagas(client: Client, narrow?: string): Promise<WorkflowExecutionInfo[]> {
-  const query = [`WorkflowType = 'orderSaga'`, narrow].filter(Boolean).join(' AND ');
+/** Every saga of a type Temporal visibility knows of (optionally narrowed, e.g. `TaskQueue = 'x'`). */
+export async function listSagas(
+  client: Client,
+  narrow?: string,
+  workflowType: 'orderSaga' | 'refundSaga' = 'orderSaga',
+): Promise<WorkflowExecutionInfo[]> {
+  const query = [`WorkflowType = '${workflowType}'`, narrow].filter(Boolean).join(' AND ');
   const sagas: WorkflowExecutionInfo[] = [];
   for await (const info of client.workflow.list({ query })) sagas.push(info);
   return sagas;
@@ -47,6 +51,8 @@ const effectOf = (
  * re-used by a later run (after Temporal's retention), so rows are picked by the run's order id, from
  * its OrderId search attribute: every row of a run is that order's, its payment's (paymentIdOf) or its
  * shipment's (shipmentIdOf). A saga without an OrderId gets no rows (and fails the checks that need them).
+ * Several sagas act on one order (its order saga, then its refund): each gets the effects its own ledger
+ * rows record (their sagaId), and the same rows.
  */
 export async function gatherFacts(sources: Sources, sagas: WorkflowExecutionInfo[]): Promise<SagaFacts[]> {
   const orderIdOf = new Map(
@@ -72,10 +78,12 @@ export async function gatherFacts(sources: Sources, sagas: WorkflowExecutionInfo
   const payment = byId(payments);
   const shipment = byId(shipments);
   const effects = new Map<string, Effect[]>();
-  const add = (id: string, effect: Effect) => effects.set(id, [...(effects.get(id) ?? []), effect]);
-  for (const row of orderOps) add(row.orderId, effectOf('order', row));
-  for (const row of paymentOps) add(row.paymentId, effectOf('payment', row));
-  for (const row of shipmentOps) add(row.shipmentId, effectOf('shipment', row));
+  const key = (sagaId: string, id: string) => `${sagaId}|${id}`;
+  const add = (sagaId: string, id: string, effect: Effect) =>
+    effects.set(key(sagaId, id), [...(effects.get(key(sagaId, id)) ?? []), effect]);
+  for (const row of orderOps) add(row.sagaId, row.orderId, effectOf('order', row));
+  for (const row of paymentOps) add(row.sagaId, row.paymentId, effectOf('payment', row));
+  for (const row of shipmentOps) add(row.sagaId, row.shipmentId, effectOf('shipment', row));
   return sagas.map((info) => {
     const orderId = orderIdOf.get(info);
     const paymentId = orderId ? paymentIdOf(orderId) : undefined;
@@ -90,11 +98,9 @@ export async function gatherFacts(sources: Sources, sagas: WorkflowExecutionInfo
       order: (orderId && order.get(orderId)) || null,
       payment: (paymentId && payment.get(paymentId)) || null,
       shipment: (shipmentId && shipment.get(shipmentId)) || null,
-      effects: [
-        ...(orderId ? (effects.get(orderId) ?? []) : []),
-        ...(paymentId ? (effects.get(paymentId) ?? []) : []),
-        ...(shipmentId ? (effects.get(shipmentId) ?? []) : []),
-      ],
+      effects: [orderId, paymentId, shipmentId].flatMap((id) =>
+        id ? (effects.get(key(info.workflowId, id)) ?? []) : [],
+      ),
     };
   });
 }

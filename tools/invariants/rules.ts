@@ -44,6 +44,11 @@ export interface SagaFacts {
   payment?: { status: string; amount: number } | null;
   shipment?: { status: string } | null;
   effects: Effect[];
+  /**
+   * A later saga (a refund, not compensated) changed this run's rows: their state is checked by that
+   * saga's rules (refund-rules.ts), not by this run's ending.
+   */
+  rowsChangedBy?: string;
 }
 
 export interface Violation {
@@ -60,30 +65,37 @@ export interface RuleOptions {
 
 const applied = (effects: Effect[]) => effects.filter((e) => e.effect !== 'none' && e.effect !== 'declined');
 
+/** 1. Every accepted saga (of any kind) ends, or is still making progress, or waits for an operator with a reason. */
+export function endingViolation(
+  facts: Pick<SagaFacts, 'status' | 'temporalStatus' | 'startedAt'>,
+  options: RuleOptions,
+): { rule: string; detail: string } | undefined {
+  const { status, temporalStatus } = facts;
+  if (['FAILED', 'TERMINATED', 'TIMED_OUT', 'CANCELLED'].includes(temporalStatus)) {
+    return { rule: 'ended-abnormally', detail: `workflow ${temporalStatus} (status ${status ?? 'unknown'})` };
+  }
+  if (temporalStatus === 'RUNNING' && status !== 'COMPENSATION_FAILED') {
+    if (options.now - facts.startedAt <= options.staleAfterMs) return undefined;
+    const seconds = Math.round((options.now - facts.startedAt) / 1000);
+    return { rule: 'not-final', detail: `still ${status ?? 'RUNNING'} after ${seconds} s` };
+  }
+  if (temporalStatus === 'COMPLETED' && !['COMPLETED', 'COMPENSATED', 'RESOLVED'].includes(status ?? '')) {
+    return { rule: 'status-mismatch', detail: `workflow completed with SagaStatus ${status ?? 'unset'}` };
+  }
+  return undefined;
+}
+
 export function checkSaga(facts: SagaFacts, options: RuleOptions): Violation[] {
   const violations: Violation[] = [];
   const fail = (rule: string, detail: string) => violations.push({ sagaId: facts.sagaId, rule, detail });
-  const { status, temporalStatus } = facts;
+  const { status } = facts;
 
-  // 1. Every accepted saga ends, or is still making progress, or waits for an operator with a reason.
-  if (['FAILED', 'TERMINATED', 'TIMED_OUT', 'CANCELLED'].includes(temporalStatus)) {
-    fail('ended-abnormally', `workflow ${temporalStatus} (status ${status ?? 'unknown'})`);
-  } else if (temporalStatus === 'RUNNING' && status !== 'COMPENSATION_FAILED') {
-    if (options.now - facts.startedAt > options.staleAfterMs) {
-      fail(
-        'not-final',
-        `still ${status ?? 'RUNNING'} after ${Math.round((options.now - facts.startedAt) / 1000)} s`,
-      );
-    }
-  } else if (
-    temporalStatus === 'COMPLETED' &&
-    !['COMPLETED', 'COMPENSATED', 'RESOLVED'].includes(status ?? '')
-  ) {
-    fail('status-mismatch', `workflow completed with SagaStatus ${status ?? 'unset'}`);
-  }
+  // 1. It ended properly (or still runs, or is parked).
+  const ending = endingViolation(facts, options);
+  if (ending) fail(ending.rule, ending.detail);
 
-  // 2. The rows match the ending.
-  if (status === 'COMPLETED') {
+  // 2. The rows match the ending (unless a refund has changed them since).
+  if (status === 'COMPLETED' && !facts.rowsChangedBy) {
     if (facts.order?.status !== 'APPROVED')
       fail('completed-order', `order is ${facts.order?.status ?? 'missing'}, not APPROVED`);
     if (facts.payment?.status !== 'CAPTURED')
@@ -97,7 +109,7 @@ export function checkSaga(facts: SagaFacts, options: RuleOptions): Violation[] {
     if (undone.length)
       fail('completed-undone', `compensations applied: ${undone.map((e) => e.operation).join(', ')}`);
   }
-  if (status === 'COMPENSATED') {
+  if (status === 'COMPENSATED' && !facts.rowsChangedBy) {
     // Cancelled (or past its deadline) before its first step was scheduled: nothing was done, nothing to undo.
     const untouched = !facts.order && !facts.payment && !facts.shipment && facts.effects.length === 0;
     if (facts.order?.status !== 'CANCELLED' && !untouched)
