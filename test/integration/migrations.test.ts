@@ -40,7 +40,7 @@ describe('migrations', () => {
 
   test('orders: applied once, then a no-op; every model works through the client', async () => {
     const url = await scratch();
-    expect((await applyMigrations(url, MIGRATIONS('orders'))).applied).toHaveLength(2);
+    expect((await applyMigrations(url, MIGRATIONS('orders'))).applied).toHaveLength(3);
     expect((await applyMigrations(url, MIGRATIONS('orders'))).applied).toEqual([]);
     const db = createOrdersDb(url, 1);
     try {
@@ -88,6 +88,38 @@ describe('migrations', () => {
           data: { idempotencyKey: 'k', sagaId: 's1', orderId: 'o1', operation: 'create', outcome: {} },
         }),
       ).rejects.toMatchObject({ code: 'P2002' });
+    } finally {
+      await db.$disconnect();
+    }
+  });
+
+  test('orders: a database from before refunds gets them, its orders kept and refundable', async () => {
+    const url = await scratch();
+    const before = mkdtempSync(path.join(tmpdir(), 'migrations-'));
+    for (const name of ['20261122220000_init', '20261201120000_saga_id_not_unique', 'migration_lock.toml']) {
+      cpSync(path.join(MIGRATIONS('orders'), name), path.join(before, name), { recursive: true });
+    }
+    await applyMigrations(url, before);
+    const old = new Client({ connectionString: url });
+    await old.connect();
+    await old.query(
+      `INSERT INTO "Order" (id, "sagaId", "customerId", currency, "totalAmount", items, "shippingAddress", status, "updatedAt")
+       VALUES ('o1', 's1', 'c', 'EUR', 5, '[]', '{}', 'APPROVED', now())`,
+    );
+    await old.end();
+    expect((await applyMigrations(url, MIGRATIONS('orders'))).applied).toEqual(['20261210120000_refunds']);
+    const db = createOrdersDb(url, 1);
+    try {
+      expect(await db.order.findUnique({ where: { id: 'o1' } })).toMatchObject({
+        status: 'APPROVED',
+        refundAbortedBy: null,
+      });
+      for (const status of ['REFUND_REQUESTED', 'REFUNDED'] as const) {
+        await db.order.update({ where: { id: 'o1' }, data: { status } });
+        expect((await db.order.findUnique({ where: { id: 'o1' } }))?.status).toBe(status);
+      }
+      await db.order.update({ where: { id: 'o1' }, data: { refundAbortedBy: 'refund-o1' } });
+      expect(await db.order.count({ where: { refundAbortedBy: 'refund-o1' } })).toBe(1);
     } finally {
       await db.$disconnect();
     }
