@@ -151,6 +151,29 @@ export function fuzzRequests(apiKey: string): fc.Arbitrary<FuzzRequest> {
       path: `/sagas/${percentEncode(value)}`,
       headers: validKey(apiKey),
     })),
+    // Refunds: a hostile order id, or a valid one with a body (a refund takes none) or a wrong key.
+    fc.constantFrom(...INJECTIONS.slice(0, 10), 'ord_', 'ord_XYZ', 'order-1b4e28ba2fa111d2').map((value) => ({
+      method: 'POST' as const,
+      path: `/orders/${percentEncode(value)}/refund`,
+      headers: { ...json, ...validKey(apiKey) },
+      body: '{}',
+    })),
+    fc
+      .tuple(
+        fc.uuid(),
+        fc.oneof(poisonedOrder, deeplyNested, hugeBody, fc.constantFrom('null', '[]', '{"a":', '"x"')),
+      )
+      .map(([id, body]) => ({
+        method: 'POST' as const,
+        path: `/orders/ord_${id}/refund`,
+        headers: { ...json, ...validKey(apiKey) },
+        body,
+      })),
+    fc.tuple(fc.uuid(), badAuth).map(([id, headers]) => ({
+      method: 'POST' as const,
+      path: `/orders/ord_${id}/refund`,
+      headers: { ...json, ...headers },
+    })),
     fc.constantFrom('cancel', 'resume', 'resolve').chain((action) =>
       fc.constantFrom(...INJECTIONS.slice(0, 10)).map((value) => ({
         method: 'POST' as const,
