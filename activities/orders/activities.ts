@@ -209,17 +209,17 @@ export function createOrdersActivities(db: OrdersDb) {
         ordersLedger(meta.sagaId, input.orderId, 'abortRefund'),
         scopedKey(input.orderId, meta.idempotencyKey),
         async (tx) => {
-          const { count } = await tx.order.updateMany({
-            where: { id: input.orderId, status: 'REFUND_REQUESTED' },
-            data: { status: 'APPROVED', refundAbortedBy: meta.sagaId },
-          });
-          if (count === 1) return { status: 'APPROVED', effect: 'reverted' };
+          // The mark first: it locks the row, so a request committing meanwhile is seen by the revert
+          // below, and a request arriving later finds the mark and does nothing.
           const marked = await tx.order.updateMany({
             where: { id: input.orderId },
             data: { refundAbortedBy: meta.sagaId },
           });
+          if (marked.count === 0) return { status: 'MISSING', effect: 'none' };
+          const reverted = await transition(input.orderId, 'APPROVED', tx, ['REFUND_REQUESTED']);
+          if (reverted) return { status: 'APPROVED', effect: 'reverted' };
           const current = await tx.order.findUnique({ where: { id: input.orderId } });
-          return { status: current?.status ?? 'MISSING', effect: marked.count === 1 ? 'tombstone' : 'none' };
+          return { status: current?.status ?? 'MISSING', effect: 'tombstone' };
         },
       );
       return { orderId: input.orderId, status: outcome.status as OrderStatus | 'MISSING' };
