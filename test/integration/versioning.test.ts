@@ -28,6 +28,9 @@ describe('a new saga version deploys over sagas of the old one', () => {
     return url.toString();
   })();
   const dbs = openServiceDbs({ providerDatabaseUrl: providerUrl });
+  // Every orchestrator this test starts is stopped in afterAll too: a worker left polling after a failed
+  // assertion keeps Jest from ever exiting.
+  const orchestrators: Array<{ worker: Worker; running: Promise<void> }> = [];
 
   beforeAll(async () => {
     await ensureDatabase(providerUrl);
@@ -35,6 +38,10 @@ describe('a new saga version deploys over sagas of the old one', () => {
     connection = await NativeConnection.connect({ address: requireEnv(TEST_ENV.temporalAddress) });
   });
   afterAll(async () => {
+    for (const { worker, running } of orchestrators) {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running.catch(() => undefined);
+    }
     await stack?.stop();
     await connection?.close();
     await dbs.close();
@@ -55,7 +62,9 @@ describe('a new saga version deploys over sagas of the old one', () => {
       WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: 40,
       WORKFLOW_BUNDLE_PATH: bundlePath,
     });
-    return { worker, running: worker.run() };
+    const started = { worker, running: worker.run() };
+    orchestrators.push(started);
+    return started;
   };
 
   test('old sagas finish on version 1, new ones run version 2', async () => {
@@ -92,57 +101,54 @@ describe('a new saga version deploys over sagas of the old one', () => {
     old.worker.shutdown();
     await old.running;
     const current = await orchestrator(requireEnv(TEST_ENV.workflowBundle));
-    try {
-      const fresh = await startSaga(stack);
-      await setProviderOutage(providerUrl, null);
-      await dbs.payments.providerFault.deleteMany({ where: { sagaId: parkedId } });
-      await parked.executeUpdate('resumeCompensation');
+    const fresh = await startSaga(stack);
+    await setProviderOutage(providerUrl, null);
+    await dbs.payments.providerFault.deleteMany({ where: { sagaId: parkedId } });
+    await parked.executeUpdate('resumeCompensation');
 
-      const [waited, resumed, freshOutcome] = await Promise.all([
-        waiting.result(),
-        parked.result(),
-        fresh.result(),
+    const [waited, resumed, freshOutcome] = await Promise.all([
+      waiting.result(),
+      parked.result(),
+      fresh.result(),
+    ]);
+    expect([waited.status, resumed.status, freshOutcome.status]).toEqual([
+      'COMPLETED',
+      'COMPENSATED',
+      'COMPLETED',
+    ]);
+
+    // The old sagas ran version 1's steps to the end: no stock was reserved for them.
+    for (const handle of [waiting, parked]) {
+      const state = await stateOf(handle);
+      expect(state.sagaVersion).toBe(1);
+      expect(state.steps.map((s) => s.name)).toEqual([
+        'createOrder',
+        'authorizePayment',
+        'scheduleShipment',
+        'capturePayment',
+        'approveOrder',
       ]);
-      expect([waited.status, resumed.status, freshOutcome.status]).toEqual([
-        'COMPLETED',
-        'COMPENSATED',
-        'COMPLETED',
-      ]);
-
-      // The old sagas ran version 1's steps to the end: no stock was reserved for them.
-      for (const handle of [waiting, parked]) {
-        const state = await stateOf(handle);
-        expect(state.sagaVersion).toBe(1);
-        expect(state.steps.map((s) => s.name)).toEqual([
-          'createOrder',
-          'authorizePayment',
-          'scheduleShipment',
-          'capturePayment',
-          'approveOrder',
-        ]);
-        expect(await reservationOf(handle.workflowId)).toBeNull();
-      }
-      const waitedRows = await dbs.rowsOf(waiting.workflowId);
-      expect(waitedRows.effects.payments).toEqual(['authorize:authorized', 'capture:captured']);
-      expect(waitedRows.charges.map((c) => c.status)).toEqual(['captured']);
-      const parkedRows = await dbs.rowsOf(parkedId);
-      expect([parkedRows.order?.status, parkedRows.payment?.status]).toEqual(['CANCELLED', 'VOIDED']);
-
-      // The new saga runs version 2 and its history carries the version's marker.
-      const freshState = await stateOf(fresh);
-      expect(freshState.sagaVersion).toBe(latestOrderSaga.version);
-      expect(freshState.steps.map((s) => s.name)).toContain('reserveStock');
-      expect((await reservationOf(fresh.workflowId))?.status).toBe('RESERVED');
-      const history = await fresh.fetchHistory();
-      const markers = (history.events ?? []).flatMap((e) =>
-        e.markerRecordedEventAttributes?.details?.patch_data?.payloads?.[0]?.data
-          ? [Buffer.from(e.markerRecordedEventAttributes.details.patch_data.payloads[0].data).toString()]
-          : [],
-      );
-      expect(markers.join(' ')).toContain(versionMarker(latestOrderSaga));
-    } finally {
-      current.worker.shutdown();
-      await current.running;
+      expect(await reservationOf(handle.workflowId)).toBeNull();
     }
+    const waitedRows = await dbs.rowsOf(waiting.workflowId);
+    expect(waitedRows.effects.payments).toEqual(['authorize:authorized', 'capture:captured']);
+    expect(waitedRows.charges.map((c) => c.status)).toEqual(['captured']);
+    const parkedRows = await dbs.rowsOf(parkedId);
+    expect([parkedRows.order?.status, parkedRows.payment?.status]).toEqual(['CANCELLED', 'VOIDED']);
+
+    // The new saga runs version 2 and its history carries the version's marker.
+    const freshState = await stateOf(fresh);
+    expect(freshState.sagaVersion).toBe(latestOrderSaga.version);
+    expect(freshState.steps.map((s) => s.name)).toContain('reserveStock');
+    expect((await reservationOf(fresh.workflowId))?.status).toBe('RESERVED');
+    const history = await fresh.fetchHistory();
+    const markers = (history.events ?? []).flatMap((e) =>
+      e.markerRecordedEventAttributes?.details?.patch_data?.payloads?.[0]?.data
+        ? [Buffer.from(e.markerRecordedEventAttributes.details.patch_data.payloads[0].data).toString()]
+        : [],
+    );
+    expect(markers.join(' ')).toContain(versionMarker(latestOrderSaga));
+    current.worker.shutdown();
+    await current.running;
   });
 });
