@@ -23,5 +23,6 @@ export const BUSINESS_ERROR_TYPES = [
   'InvalidTransition',
   'OrderNotRefundable',
   'PaymentNotRefundable',
+  'OutOfStock',
 ] as const;
 export type BusinessErrorType = (typeof BUSINESS_ERROR_TYPES)[number];

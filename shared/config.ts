@@ -7,8 +7,16 @@ import type { Duration } from '@temporalio/common';
  * fails fast with one line naming the variable (see ConfigError), never deep inside a request.
  */
 
-export const SERVICES = ['orders', 'payments', 'shipments'] as const;
+/**
+ * The services this deployment runs: the one registration line of a service (its worker module is listed in
+ * worker/service-activities.ts, which fails to type-check without it). Database URL variables, default
+ * databases, task queues, `npm start`, db:prepare, compose, chaos and the tests derive from this list.
+ */
+export const SERVICES = ['orders', 'payments', 'shipments', 'inventory'] as const;
 export type ServiceName = (typeof SERVICES)[number];
+
+const perService = <T>(value: (service: ServiceName) => T) =>
+  Object.fromEntries(SERVICES.map((service) => [service, value(service)])) as Record<ServiceName, T>;
 
 const postgresUrl = z
   .string()
@@ -41,17 +49,10 @@ const hostPort = z
   .trim()
   .regex(/^[^\s:/]+:\d{1,5}$/, 'must be host:port, e.g. 127.0.0.1:7233');
 
-export const DEFAULT_DATABASE_URLS: Record<ServiceName, string> = {
-  orders: 'postgresql://postgres@127.0.0.1:5432/saga_orders',
-  payments: 'postgresql://postgres@127.0.0.1:5432/saga_payments',
-  shipments: 'postgresql://postgres@127.0.0.1:5432/saga_shipments',
-};
+/** Each service's own database: saga_<service>, read from <SERVICE>_DATABASE_URL. */
+export const DEFAULT_DATABASE_URLS = perService((s) => `postgresql://postgres@127.0.0.1:5432/saga_${s}`);
 
-export const DATABASE_URL_VARS: Record<ServiceName, string> = {
-  orders: 'ORDERS_DATABASE_URL',
-  payments: 'PAYMENTS_DATABASE_URL',
-  shipments: 'SHIPMENTS_DATABASE_URL',
-};
+export const DATABASE_URL_VARS = perService((s) => `${s.toUpperCase()}_DATABASE_URL`);
 
 /**
  * The simulated payment provider's own store (activities/payments/provider-store.ts): a database of its
@@ -62,11 +63,9 @@ export const PROVIDER_DATABASE_URL_VAR = 'PROVIDER_DATABASE_URL';
 export const DEFAULT_PROVIDER_DATABASE_URL = 'postgresql://postgres@127.0.0.1:5432/saga_provider';
 
 /** Database URL variables a service worker reads besides its own database's (the payments provider's). */
-export const EXTRA_DATABASE_URL_VARS: Record<ServiceName, readonly string[]> = {
-  orders: [],
-  payments: [PROVIDER_DATABASE_URL_VAR],
-  shipments: [],
-};
+export const EXTRA_DATABASE_URL_VARS = perService((s): readonly string[] =>
+  s === 'payments' ? [PROVIDER_DATABASE_URL_VAR] : [],
+);
 
 export const temporalConfigSchema = z.object({
   TEMPORAL_ADDRESS: hostPort.default('127.0.0.1:7233'),
@@ -80,9 +79,9 @@ export const temporalConfigSchema = z.object({
 });
 
 export const databaseConfigSchema = z.object({
-  ORDERS_DATABASE_URL: postgresUrl.default(DEFAULT_DATABASE_URLS.orders),
-  PAYMENTS_DATABASE_URL: postgresUrl.default(DEFAULT_DATABASE_URLS.payments),
-  SHIPMENTS_DATABASE_URL: postgresUrl.default(DEFAULT_DATABASE_URLS.shipments),
+  ...(Object.fromEntries(
+    SERVICES.map((s) => [DATABASE_URL_VARS[s], postgresUrl.default(DEFAULT_DATABASE_URLS[s])]),
+  ) as Record<`${Uppercase<ServiceName>}_DATABASE_URL`, z.ZodDefault<typeof postgresUrl>>),
   PROVIDER_DATABASE_URL: postgresUrl.default(DEFAULT_PROVIDER_DATABASE_URL),
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(10),
 });

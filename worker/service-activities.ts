@@ -6,6 +6,8 @@ import { createPaymentsDb } from '../activities/payments/db';
 import { SimulatedProvider } from '../activities/payments/provider-store';
 import { createShipmentsActivities } from '../activities/shipments/activities';
 import { createShipmentsDb } from '../activities/shipments/db';
+import { createInventoryActivities } from '../activities/inventory/activities';
+import { createInventoryDb } from '../activities/inventory/db';
 
 export interface ServiceActivities {
   // Activities are registered by name; their precise types live with each service.
@@ -31,42 +33,51 @@ function lifecycle(service: ServiceName, db: Db) {
   };
 }
 
+type Connect = (config: ServiceDatabaseConfig) => ServiceActivities;
+
 /**
- * Connects to one service's own database (and no other) and binds its activities to it; the payments
- * service also reaches the payment provider (its own store, see activities/payments/provider-store.ts).
+ * How each service's worker connects to its own database (and no other) and binds its activities to it:
+ * one entry per service of SERVICES, and the type refuses a service without one. The payments service
+ * also reaches the payment provider (its own store, see activities/payments/provider-store.ts).
  */
+const SERVICE_WORKERS: Record<ServiceName, Connect> = {
+  orders: ({ databaseUrl, poolSize }) => {
+    const db = createOrdersDb(databaseUrl, poolSize);
+    return { activities: createOrdersActivities(db), ...lifecycle('orders', db) };
+  },
+  payments: ({ databaseUrl, poolSize, providerDatabaseUrl }) => {
+    if (!providerDatabaseUrl) throw new Error('the payments worker needs the provider database URL');
+    const db = createPaymentsDb(databaseUrl, poolSize);
+    const provider = new SimulatedProvider(providerDatabaseUrl, Math.min(poolSize, 5));
+    const own = lifecycle('payments', db);
+    return {
+      activities: createPaymentsActivities(db, provider),
+      async probe() {
+        await own.probe();
+        try {
+          await provider.probe();
+        } catch (error) {
+          throw new Error(`payment provider store is not reachable: ${(error as Error).message}`);
+        }
+      },
+      async close() {
+        await Promise.all([own.close(), provider.close()]);
+      },
+    };
+  },
+  shipments: ({ databaseUrl, poolSize }) => {
+    const db = createShipmentsDb(databaseUrl, poolSize);
+    return { activities: createShipmentsActivities(db), ...lifecycle('shipments', db) };
+  },
+  inventory: ({ databaseUrl, poolSize }) => {
+    const db = createInventoryDb(databaseUrl, poolSize);
+    return { activities: createInventoryActivities(db), ...lifecycle('inventory', db) };
+  },
+};
+
 export function connectServiceActivities(
   service: ServiceName,
-  { databaseUrl, poolSize, providerDatabaseUrl }: ServiceDatabaseConfig,
+  config: ServiceDatabaseConfig,
 ): ServiceActivities {
-  switch (service) {
-    case 'orders': {
-      const db = createOrdersDb(databaseUrl, poolSize);
-      return { activities: createOrdersActivities(db), ...lifecycle('orders', db) };
-    }
-    case 'payments': {
-      if (!providerDatabaseUrl) throw new Error('the payments worker needs the provider database URL');
-      const db = createPaymentsDb(databaseUrl, poolSize);
-      const provider = new SimulatedProvider(providerDatabaseUrl, Math.min(poolSize, 5));
-      const own = lifecycle('payments', db);
-      return {
-        activities: createPaymentsActivities(db, provider),
-        async probe() {
-          await own.probe();
-          try {
-            await provider.probe();
-          } catch (error) {
-            throw new Error(`payment provider store is not reachable: ${(error as Error).message}`);
-          }
-        },
-        async close() {
-          await Promise.all([own.close(), provider.close()]);
-        },
-      };
-    }
-    case 'shipments': {
-      const db = createShipmentsDb(databaseUrl, poolSize);
-      return { activities: createShipmentsActivities(db), ...lifecycle('shipments', db) };
-    }
-  }
+  return SERVICE_WORKERS[service](config);
 }

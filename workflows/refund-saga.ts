@@ -2,8 +2,9 @@ import { upsertSearchAttributes } from '@temporalio/workflow';
 import { orders } from '../activities/orders/service';
 import { payments } from '../activities/payments/service';
 import { shipments } from '../activities/shipments/service';
+import { inventory } from '../activities/inventory/service';
 import { customerIdKey } from '../shared/search-attributes';
-import { defineSaga, stepsOf } from './saga/definition';
+import { defineSaga, parallel, stepsOf } from './saga/definition';
 import { sagaWorkflow, type SagaWorkflowInput } from './saga/engine';
 
 /** What the API starts a refund with: the order whose order saga completed. */
@@ -25,12 +26,18 @@ const step = stepsOf<RefundSagaInput, RefundSagaData>();
 /**
  * Refund of a completed order. Open the refund on the order (undone if the refund does not happen), then
  * the pivot: the payment refund, after which the saga only goes forward: the shipment is cancelled and
- * the order closed REFUNDED, each retried until it succeeds.
+ * its units restocked side by side, then the order closed REFUNDED, each retried until it succeeds.
+ * Every service is addressed by the order's business ids (its payment, shipment and reservation), never
+ * by the saga that created them.
  */
-export const refundSagaV1 = defineSaga<RefundSagaInput, RefundSagaData, 'orders' | 'payments' | 'shipments'>({
+export const refundSagaV1 = defineSaga<
+  RefundSagaInput,
+  RefundSagaData,
+  'orders' | 'payments' | 'shipments' | 'inventory'
+>({
   name: 'refund',
   version: 1,
-  services: [orders, payments, shipments],
+  services: [orders, payments, shipments, inventory],
   initialData: () => ({}),
   steps: [
     step({
@@ -56,11 +63,19 @@ export const refundSagaV1 = defineSaga<RefundSagaInput, RefundSagaData, 'orders'
       // given up on is compensated like any step, and the provider may have refunded by then.
       policy: { deadline: '6h' },
     }),
-    step({
-      name: 'cancelShipment',
-      kind: 'retriable',
-      action: ({ input }) => shipments.call('cancelShipment', { orderId: input.orderId }),
-    }),
+    parallel([
+      step({
+        name: 'cancelShipment',
+        kind: 'retriable',
+        action: ({ input }) => shipments.call('cancelShipment', { orderId: input.orderId }),
+      }),
+      // An order of order saga version 1 reserved nothing: releasing then leaves a tombstone, nothing else.
+      step({
+        name: 'restock',
+        kind: 'retriable',
+        action: ({ input }) => inventory.call('releaseStock', { orderId: input.orderId }),
+      }),
+    ]),
     step({
       name: 'closeRefund',
       kind: 'retriable',

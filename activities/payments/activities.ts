@@ -179,10 +179,17 @@ export function createPaymentsActivities(db: PaymentsDb, provider: SimulatedProv
      * voided tombstone when there is nothing yet, so a late authorization cannot take effect.
      */
     async releasePayment(
-      input: { orderId: string; currency: string },
+      input: { orderId: string; currency: string; paymentId?: string },
       meta: ActivityMeta,
     ): Promise<PaymentResult> {
-      const paymentId = paymentIdOf(input.orderId);
+      // Addresses the payment the step returned, or the order's when the step's outcome is unknown.
+      const paymentId = input.paymentId ?? paymentIdOf(input.orderId);
+      if (paymentId !== paymentIdOf(input.orderId)) {
+        throw businessFailure(
+          'InvalidOrder',
+          `payment ${paymentId} is not the payment of order ${input.orderId}`,
+        );
+      }
       const fault = await injectedFault(meta.sagaId, 'release');
       if (fault) throw transientFailure('ProviderUnavailable', fault);
       const outcome = await applyOnce(

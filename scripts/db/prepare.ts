@@ -1,8 +1,8 @@
 /**
- * Prepares the three service databases: starts a local cluster if no server answers, creates each
- * database if missing and applies its committed migrations; and creates the simulated payment provider's
- * own database (PROVIDER_DATABASE_URL; the provider creates its tables on first use). `npm run
- * db:prepare` runs it alone.
+ * Prepares every service's database: starts a local cluster if no server answers, creates each database
+ * if missing and applies its committed migrations; stocks the inventory's SKUs not stocked yet (the demo
+ * catalogue unless told otherwise); and creates the simulated payment provider's own database
+ * (PROVIDER_DATABASE_URL; the provider creates its tables on first use). `npm run db:prepare` runs it alone.
  */
 import path from 'node:path';
 import {
@@ -15,6 +15,9 @@ import {
   type DatabaseConfig,
   type ServiceName,
 } from '../../shared/config';
+import { DEMO_STOCK } from '../../examples/stock';
+import { createInventoryDb } from '../../activities/inventory/db';
+import { seedStock } from '../../activities/inventory/seed';
 import { ensureDatabase, maskUrl, serverReachable } from './ensure-database';
 import { startLocalCluster } from './local-cluster';
 import { applyMigrations } from './migrate';
@@ -30,7 +33,7 @@ const LOCAL_HOSTS = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
 
 export async function prepareDatabases(
   config: DatabaseConfig,
-  options: { log?: (line: string) => void } = {},
+  options: { log?: (line: string) => void; stock?: Readonly<Record<string, number>> } = {},
 ): Promise<PreparedDatabases> {
   const log = options.log ?? (() => undefined);
   const urls = Object.fromEntries(SERVICES.map((s) => [s, databaseUrl(config, s)])) as Record<
@@ -70,6 +73,13 @@ export async function prepareDatabases(
       `${service}: ${maskUrl(urls[service])}${created ? ' (created)' : ''}, ` +
         (applied.length ? `applied ${applied.join(', ')}` : 'migrations up to date'),
     );
+  }
+  const inventory = createInventoryDb(urls.inventory, 1);
+  try {
+    const stocked = await seedStock(inventory, options.stock ?? DEMO_STOCK);
+    if (stocked > 0) log(`inventory: stocked ${stocked} SKU(s)`);
+  } finally {
+    await inventory.$disconnect();
   }
   const providerCreated = await ensureDatabase(providerUrl);
   log(`payment provider: ${maskUrl(providerUrl)}${providerCreated ? ' (created)' : ''}`);

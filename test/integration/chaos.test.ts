@@ -28,6 +28,7 @@ describe('chaos run (scripted faults)', () => {
       'kill-orders': 1,
       'kill-payments': 1,
       'kill-shipments': 1,
+      'kill-inventory': 1,
       'db-outage-payments': 1,
       'temporal-restart': 1,
       'hold-down-shipments': 1,

@@ -6,6 +6,7 @@ export const TEST_ENV = {
   ordersDb: 'ORDERS_DATABASE_URL',
   paymentsDb: 'PAYMENTS_DATABASE_URL',
   shipmentsDb: 'SHIPMENTS_DATABASE_URL',
+  inventoryDb: 'INVENTORY_DATABASE_URL',
   providerDb: 'PROVIDER_DATABASE_URL',
 } as const;
 

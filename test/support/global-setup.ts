@@ -9,6 +9,7 @@ import { startDevServer } from '../../scripts/temporal/dev-server';
 import { freePort } from '../../scripts/lib/ports';
 import {
   DEFAULT_DATABASE_URLS,
+  DATABASE_URL_VARS,
   DEFAULT_PROVIDER_DATABASE_URL,
   SERVICES,
   databaseConfigSchema,
@@ -17,11 +18,12 @@ import {
 import { WORKFLOW_INTERCEPTOR_MODULES } from '../../worker/telemetry';
 import { FAILURE_CONVERTER_PATH, generateCodecKey } from '../../shared/encryption/config';
 import { TEST_ENV } from './env';
+import { TEST_STOCK } from './stock';
 
 /**
  * Starts what the integration tests run against, once per `jest` run: the real Temporal dev server (built
- * from the CLI's Go module if missing) on spare ports, fresh PostgreSQL databases for the three services,
- * and for the payment provider's store, and one workflow bundle shared by every test's orchestrator worker.
+ * from the CLI's Go module if missing) on spare ports, fresh PostgreSQL databases for the services (the
+ * inventory stocked with TEST_STOCK) and for the payment provider's store, and one workflow bundle shared by every test's orchestrator worker.
  */
 export default async function globalSetup(): Promise<void> {
   const outDir = path.resolve(__dirname, '../../test-output');
@@ -42,13 +44,11 @@ export default async function globalSetup(): Promise<void> {
   const providerUrl = new URL(process.env.TEST_PROVIDER_DATABASE_URL ?? DEFAULT_PROVIDER_DATABASE_URL);
   providerUrl.pathname = `/${prefix}provider`;
   const config = loadConfig(databaseConfigSchema, {
-    ORDERS_DATABASE_URL: urls.orders,
-    PAYMENTS_DATABASE_URL: urls.payments,
-    SHIPMENTS_DATABASE_URL: urls.shipments,
+    ...Object.fromEntries(SERVICES.map((service) => [DATABASE_URL_VARS[service], urls[service]])),
     PROVIDER_DATABASE_URL: providerUrl.toString(),
   });
   await Promise.all([...Object.values(urls), providerUrl.toString()].map(dropDatabaseIfExists));
-  const databases = await prepareDatabases(config);
+  const databases = await prepareDatabases(config, { stock: TEST_STOCK });
 
   let address = process.env.TEST_TEMPORAL_ADDRESS;
   let uiUrl = process.env.TEST_TEMPORAL_UI_URL ?? 'http://127.0.0.1:8233';
@@ -85,9 +85,7 @@ export default async function globalSetup(): Promise<void> {
   process.env[TEST_ENV.temporalAddress] = address;
   process.env[TEST_ENV.temporalUiUrl] = uiUrl;
   process.env[TEST_ENV.workflowBundle] = bundlePath;
-  process.env[TEST_ENV.ordersDb] = databases.urls.orders;
-  process.env[TEST_ENV.paymentsDb] = databases.urls.payments;
-  process.env[TEST_ENV.shipmentsDb] = databases.urls.shipments;
+  for (const service of SERVICES) process.env[DATABASE_URL_VARS[service]] = databases.urls[service];
   process.env[TEST_ENV.providerDb] = databases.providerUrl;
 }
 

@@ -16,6 +16,7 @@ export async function checkStackUntil(
     orders: dbs.orders,
     payments: dbs.payments,
     shipments: dbs.shipments,
+    inventory: dbs.inventory,
   };
   const narrow = `TaskQueue = '${stack.queues.orchestrator}'`;
   let report = await checkInvariants(sources, { narrow });

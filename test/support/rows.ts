@@ -1,6 +1,8 @@
 import { createOrdersDb } from '../../activities/orders/db';
 import { createPaymentsDb } from '../../activities/payments/db';
 import { createShipmentsDb } from '../../activities/shipments/db';
+import { createInventoryDb } from '../../activities/inventory/db';
+import { reservationIdOf } from '../../activities/inventory/activities';
 import { paymentIdOf } from '../../activities/payments/activities';
 import { SimulatedProvider } from '../../activities/payments/provider-store';
 import { shipmentIdOf } from '../../activities/shipments/activities';
@@ -10,7 +12,7 @@ import { requireEnv, TEST_ENV } from './env';
 export type RunRef = string | { orderId: string };
 
 /**
- * Reads a saga's rows straight from the three service databases (and the charges from the payment
+ * Reads a saga's rows straight from the service databases (and the charges from the payment
  * provider's store), to check what really happened rather than only what the workflow reports. A saga id
  * may be re-used by a later run (after Temporal's retention); every row of a run derives from its order
  * id, so rows are read by order id, and a saga id naming rows of more than one run is refused.
@@ -19,6 +21,7 @@ export function openServiceDbs(options: { providerDatabaseUrl?: string } = {}) {
   const orders = createOrdersDb(requireEnv(TEST_ENV.ordersDb), 2);
   const payments = createPaymentsDb(requireEnv(TEST_ENV.paymentsDb), 2);
   const shipments = createShipmentsDb(requireEnv(TEST_ENV.shipmentsDb), 2);
+  const inventory = createInventoryDb(requireEnv(TEST_ENV.inventoryDb), 2);
   const provider = new SimulatedProvider(options.providerDatabaseUrl ?? requireEnv(TEST_ENV.providerDb), 2);
 
   /** The order id of the only run whose rows carry this saga id (undefined while there are none). */
@@ -29,6 +32,7 @@ export function openServiceDbs(options: { providerDatabaseUrl?: string } = {}) {
       orders.orderOperation.findMany(select),
       payments.payment.findMany(select),
       shipments.shipment.findMany(select),
+      inventory.reservation.findMany(select),
     ]);
     const ids = new Set(found.flat().map((row) => ('orderId' in row ? row.orderId : row.id)));
     if (ids.size > 1) {
@@ -43,6 +47,7 @@ export function openServiceDbs(options: { providerDatabaseUrl?: string } = {}) {
     orders,
     payments,
     shipments,
+    inventory,
     provider,
     orderIdOf,
     async rowsOf(ref: RunRef) {
@@ -51,13 +56,26 @@ export function openServiceDbs(options: { providerDatabaseUrl?: string } = {}) {
       const id = orderId ?? '(none)';
       const paymentId = paymentIdOf(id);
       const shipmentId = shipmentIdOf(id);
-      const [order, payment, shipment, orderOps, paymentOps, shipmentOps, charges] = await Promise.all([
+      const reservationId = reservationIdOf(id);
+      const [
+        order,
+        payment,
+        shipment,
+        reservation,
+        orderOps,
+        paymentOps,
+        shipmentOps,
+        inventoryOps,
+        charges,
+      ] = await Promise.all([
         orders.order.findUnique({ where: { id } }),
         payments.payment.findUnique({ where: { id: paymentId } }),
         shipments.shipment.findUnique({ where: { id: shipmentId } }),
+        inventory.reservation.findUnique({ where: { id: reservationId } }),
         orders.orderOperation.findMany({ where: { orderId: id }, orderBy: { id: 'asc' } }),
         payments.paymentOperation.findMany({ where: { paymentId }, orderBy: { id: 'asc' } }),
         shipments.shipmentOperation.findMany({ where: { shipmentId }, orderBy: { id: 'asc' } }),
+        inventory.inventoryOperation.findMany({ where: { reservationId }, orderBy: { id: 'asc' } }),
         provider.chargesOf(paymentId),
       ]);
       const effects = (ops: { operation: string; outcome: unknown }[]) =>
@@ -67,15 +85,17 @@ export function openServiceDbs(options: { providerDatabaseUrl?: string } = {}) {
         order,
         payment,
         shipment,
+        reservation,
         /** The payment provider's charges for the run's payment. */
         charges,
         effects: {
           orders: effects(orderOps),
           payments: effects(paymentOps),
           shipments: effects(shipmentOps),
+          inventory: effects(inventoryOps),
         },
         /** The ledger rows themselves (sagaId included), for checks across runs. */
-        ledger: { orders: orderOps, payments: paymentOps, shipments: shipmentOps },
+        ledger: { orders: orderOps, payments: paymentOps, shipments: shipmentOps, inventory: inventoryOps },
       };
     },
     async close() {
@@ -83,6 +103,7 @@ export function openServiceDbs(options: { providerDatabaseUrl?: string } = {}) {
         orders.$disconnect(),
         payments.$disconnect(),
         shipments.$disconnect(),
+        inventory.$disconnect(),
         provider.close(),
       ]);
     },

@@ -7,7 +7,13 @@ import {
   makeTelemetryFilterString,
   type Worker,
 } from '@temporalio/worker';
-import { SERVICES, loadConfig, sagaConfigSchema, type ServiceName } from '../../shared/config';
+import {
+  DATABASE_URL_VARS,
+  SERVICES,
+  loadConfig,
+  sagaConfigSchema,
+  type ServiceName,
+} from '../../shared/config';
 import { dataConverterFromEnv } from '../../shared/encryption/config';
 import { sagaSettingsFromConfig, type SagaSettings } from '../../shared/saga-settings';
 import { taskQueues, type TaskQueues } from '../../shared/task-queues';
@@ -132,10 +138,9 @@ export function testDataConverter() {
   return dataConverterFromEnv();
 }
 
+/** The variable global-setup puts a service's test database URL in: the service's own variable. */
 export function dbEnv(service: ServiceName): string {
-  return { orders: TEST_ENV.ordersDb, payments: TEST_ENV.paymentsDb, shipments: TEST_ENV.shipmentsDb }[
-    service
-  ];
+  return DATABASE_URL_VARS[service];
 }
 
 /** A gate that holds one activity until released, and says when the activity reached it. */

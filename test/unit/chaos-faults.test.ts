@@ -7,6 +7,7 @@ import {
   isLong,
   SCRIPTED_FAULTS,
   SCRIPTED_WINDOW_MS,
+  WORKER_KINDS,
   type Fault,
 } from '../../tools/chaos/faults';
 import { seeded } from '../../tools/chaos/workload';
@@ -23,9 +24,11 @@ describe('chaos faults', () => {
       'kill-orders',
       'kill-payments',
       'kill-shipments',
+      'kill-inventory',
       'db-outage-orders',
       'db-outage-payments',
       'db-outage-shipments',
+      'db-outage-inventory',
       'hold-down-orchestrator',
       'hold-down-shipments',
       'temporal-restart',
@@ -48,7 +51,7 @@ describe('chaos faults', () => {
     expect(new Set(kinds)).toEqual(
       new Set(['kill', 'db-outage', 'temporal-restart', 'hold-down', 'provider-outage']),
     );
-    expect(SCRIPTED_FAULTS.filter((s) => s.fault.kind === 'kill')).toHaveLength(4);
+    expect(SCRIPTED_FAULTS.filter((s) => s.fault.kind === 'kill')).toHaveLength(WORKER_KINDS.length);
     SCRIPTED_FAULTS.forEach(({ atMs, fault }, i) => {
       const nextAt = SCRIPTED_FAULTS[i + 1]?.atMs ?? SCRIPTED_WINDOW_MS;
       expect(atMs + lengthOf(fault)).toBeLessThanOrEqual(nextAt);

@@ -7,12 +7,19 @@ import pino from 'pino';
 import { createOrdersDb } from '../../activities/orders/db';
 import { createPaymentsDb } from '../../activities/payments/db';
 import { createShipmentsDb } from '../../activities/shipments/db';
+import { createInventoryDb } from '../../activities/inventory/db';
 import { startApiServer } from '../../api/server';
 import { dropDatabaseIfExists } from '../../scripts/db/ensure-database';
 import { prepareDatabases } from '../../scripts/db/prepare';
 import { freePort } from '../../scripts/lib/ports';
 import { startDevServer, type DevServer } from '../../scripts/temporal/dev-server';
-import { appConfigSchema, loadConfig, SERVICES, type ServiceName } from '../../shared/config';
+import {
+  DATABASE_URL_VARS,
+  appConfigSchema,
+  loadConfig,
+  SERVICES,
+  type ServiceName,
+} from '../../shared/config';
 import { dataConverterFromEnv, generateCodecKey } from '../../shared/encryption/config';
 import { FINAL_SAGA_STATUSES, type SagaStatus } from '../../shared/saga-state';
 import { sagaStatusKey } from '../../shared/search-attributes';
@@ -32,7 +39,7 @@ import {
   type Fault,
 } from './faults';
 import { startTcpProxy, type TcpProxy } from './tcp-proxy';
-import { chaosOrder, seeded } from './workload';
+import { CHAOS_STOCK, chaosOrder, seeded } from './workload';
 
 export interface ChaosOptions {
   sagas: number;
@@ -109,9 +116,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const env = {
     ...inherited,
     TEMPORAL_ADDRESS: server.address,
-    ORDERS_DATABASE_URL: dbUrls.orders,
-    PAYMENTS_DATABASE_URL: dbUrls.payments,
-    SHIPMENTS_DATABASE_URL: dbUrls.shipments,
+    ...Object.fromEntries(SERVICES.map((s) => [DATABASE_URL_VARS[s], dbUrls[s]])),
     PROVIDER_DATABASE_URL: providerUrl,
     API_KEYS: API_KEY,
     API_PORT: String(ports.api),
@@ -122,7 +127,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   };
   const config = loadConfig(appConfigSchema, env);
   const dataConverter = dataConverterFromEnv(env);
-  const databases = await prepareDatabases(config);
+  const databases = await prepareDatabases(config, { stock: CHAOS_STOCK });
   // Each service worker reaches its database through a proxy of its own, which the run can cut.
   const proxies = {} as Record<ServiceName, TcpProxy>;
   const proxiedEnv: Record<string, string> = {};
@@ -130,7 +135,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     proxies[service] = await startTcpProxy({ host: '127.0.0.1', port: 5432 });
     const proxied = new URL(dbUrls[service]);
     proxied.port = String(proxies[service].port);
-    proxiedEnv[`${service.toUpperCase()}_DATABASE_URL`] = proxied.toString();
+    proxiedEnv[DATABASE_URL_VARS[service]] = proxied.toString();
   }
   const workerEnv = { ...env, ...proxiedEnv };
   // npm start's supervisor; killing workers is the point here: restart them quickly, never give up.
@@ -278,6 +283,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     orders: createOrdersDb(config.ORDERS_DATABASE_URL, 2),
     payments: createPaymentsDb(config.PAYMENTS_DATABASE_URL, 2),
     shipments: createShipmentsDb(config.SHIPMENTS_DATABASE_URL, 2),
+    inventory: createInventoryDb(config.INVENTORY_DATABASE_URL, 2),
   };
   const narrow = `TaskQueue = '${config.TASK_QUEUE_PREFIX}orchestrator'`;
   let report = await checkInvariants(sources, { narrow, staleAfterMs: 0 });
@@ -293,6 +299,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     sources.orders.$disconnect(),
     sources.payments.$disconnect(),
     sources.shipments.$disconnect(),
+    sources.inventory.$disconnect(),
   ]);
   await api.close();
   await workers.stop();

@@ -1,7 +1,17 @@
 import type { OrderRequest } from '../../shared/order';
 
+/** SKU bought by one order in 20, with fewer units than orders for it: those sagas race for the last units. */
+export const SCARCE_SKU = 'sku-scarce';
+
+/** What a chaos run stocks: plenty of the SKUs most orders buy, few of the scarce one. */
+export const CHAOS_STOCK: Readonly<Record<string, number>> = {
+  ...Object.fromEntries(Array.from({ length: 7 }, (_, i) => [`sku-${i}`, 1_000_000_000])),
+  [SCARCE_SKU]: 10,
+};
+
 /**
- * The mix of sagas a chaos run drives: most succeed, some fail permanently, transiently or by timeout.
+ * The mix of sagas a chaos run drives: most succeed, some fail permanently, transiently or by timeout,
+ * and one in 20 competes for a scarce SKU (OutOfStock once it is gone, put back by compensations).
  * A provider that never answers (tok_timeout) is retried until the shipped step deadline (10 minutes)
  * before its saga compensates; `timeouts: false` (the scripted run in `npm test`) leaves those out so the
  * run ends in minutes. The order saga tests cover the deadline with a short one.
@@ -29,7 +39,13 @@ export function chaosOrder(
     order: {
       customerId,
       currency: 'EUR',
-      items: [{ sku: `sku-${i % 7}`, quantity: 1 + (i % 3), unitPrice: 500 + (i % 11) * 100 }],
+      items: [
+        {
+          sku: i % 20 === 3 ? SCARCE_SKU : `sku-${i % 7}`,
+          quantity: 1 + (i % 3),
+          unitPrice: 500 + (i % 11) * 100,
+        },
+      ],
       paymentToken: token,
       shippingAddress: {
         name: 'Chaos Tester',

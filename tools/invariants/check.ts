@@ -1,5 +1,12 @@
 import { checkSaga, sequenceViolation, type SagaFacts, type Violation } from './rules';
-import { compensationModeOf, gatherFacts, listSagas, sagaStory, type Sources } from './facts';
+import {
+  compensationModeOf,
+  gatherFacts,
+  listSagas,
+  sagaStory,
+  stockImbalances,
+  type Sources,
+} from './facts';
 import { checkRefundSaga, refundOwnsRows } from './refund-rules';
 import { BACKWARD_STATUSES, classifyCompensation, type Finding } from './would-complete';
 
@@ -25,7 +32,8 @@ export interface CheckOptions {
 }
 
 /**
- * Checks every saga Temporal visibility knows of against the rows of the three service databases. Only
+ * Checks every saga Temporal visibility knows of against the rows of the service databases, and that the
+ * inventory's units add up (whatever the visibility filter). Only
  * order sagas are asked whether they would have completed without the faults (would-complete.ts replays
  * the order saga's decisions; a refund's are not modelled yet).
  */
@@ -59,6 +67,13 @@ export async function checkInvariants(
     refundsByStatus[key] = (refundsByStatus[key] ?? 0) + 1;
     const orderSagaStatus = refund.orderId ? orderSagaOf.get(refund.orderId)?.status : undefined;
     violations.push(...checkRefundSaga({ ...refund, orderSagaStatus }, ruleOptions));
+  }
+  for (const { sku, available, onHand, held } of await stockImbalances(sources.inventory)) {
+    violations.push({
+      sagaId: `(stock ${sku})`,
+      rule: 'stock-conservation',
+      detail: `${available} available + ${held} reserved, but ${onHand} on hand`,
+    });
   }
   const compensatedWouldHaveCompleted: Finding[] = [];
   const undetermined: Finding[] = [];

@@ -9,6 +9,7 @@ import { Client, Connection } from '@temporalio/client';
 import { createOrdersDb } from '../../activities/orders/db';
 import { createPaymentsDb } from '../../activities/payments/db';
 import { createShipmentsDb } from '../../activities/shipments/db';
+import { createInventoryDb } from '../../activities/inventory/db';
 import { databaseConfigSchema, loadConfig, temporalConfigSchema } from '../../shared/config';
 import { dataConverterFromEnv } from '../../shared/encryption/config';
 import { connectOrExplain } from '../../shared/temporal-connection';
@@ -32,6 +33,7 @@ async function main(): Promise<number> {
     orders: createOrdersDb(config.ORDERS_DATABASE_URL, 2),
     payments: createPaymentsDb(config.PAYMENTS_DATABASE_URL, 2),
     shipments: createShipmentsDb(config.SHIPMENTS_DATABASE_URL, 2),
+    inventory: createInventoryDb(config.INVENTORY_DATABASE_URL, 2),
   };
   try {
     const report = await checkInvariants(sources, {
@@ -57,6 +59,7 @@ async function main(): Promise<number> {
       sources.orders.$disconnect(),
       sources.payments.$disconnect(),
       sources.shipments.$disconnect(),
+      sources.inventory.$disconnect(),
     ]);
     await connection.close();
   }

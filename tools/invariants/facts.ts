@@ -3,6 +3,8 @@ import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-w
 import type { OrdersDb } from '../../activities/orders/db';
 import type { PaymentsDb } from '../../activities/payments/db';
 import type { ShipmentsDb } from '../../activities/shipments/db';
+import type { InventoryDb } from '../../activities/inventory/db';
+import { reservationIdOf } from '../../activities/inventory/activities';
 import type { SagaOutcome, SagaStatus } from '../../shared/saga-state';
 import { orderIdKey, sagaStatusKey } from '../../shared/search-attributes';
 import { paymentIdOf } from '../../activities/payments/activities';
@@ -16,6 +18,7 @@ export interface Sources {
   orders: OrdersDb;
   payments: PaymentsDb;
   shipments: ShipmentsDb;
+  inventory: InventoryDb;
 }
 
 /** Every saga of a type Temporal visibility knows of (optionally narrowed, e.g. `TaskQueue = 'x'`). */
@@ -47,10 +50,10 @@ const effectOf = (
 });
 
 /**
- * Reads each saga's rows and effect ledger from the three service databases, in bulk. A saga id may be
+ * Reads each saga's rows and effect ledger from the service databases, in bulk. A saga id may be
  * re-used by a later run (after Temporal's retention), so rows are picked by the run's order id, from
- * its OrderId search attribute: every row of a run is that order's, its payment's (paymentIdOf) or its
- * shipment's (shipmentIdOf). A saga without an OrderId gets no rows (and fails the checks that need them).
+ * its OrderId search attribute: every row of a run is that order's, its payment's (paymentIdOf), its
+ * shipment's (shipmentIdOf) or its stock reservation's (reservationIdOf). A saga without an OrderId gets no rows (and fails the checks that need them).
  * Several sagas act on one order (its order saga, then its refund): each gets the effects its own ledger
  * rows record (their sagaId), and the same rows.
  */
@@ -61,22 +64,29 @@ export async function gatherFacts(sources: Sources, sagas: WorkflowExecutionInfo
   const orderIds = [...new Set([...orderIdOf.values()].filter((id): id is string => Boolean(id)))];
   const paymentIds = orderIds.map(paymentIdOf);
   const shipmentIds = orderIds.map(shipmentIdOf);
-  const [orders, payments, shipments, orderOps, paymentOps, shipmentOps] = await Promise.all([
-    inChunks(orderIds, (c) => sources.orders.order.findMany({ where: { id: { in: c } } })),
-    inChunks(paymentIds, (c) => sources.payments.payment.findMany({ where: { id: { in: c } } })),
-    inChunks(shipmentIds, (c) => sources.shipments.shipment.findMany({ where: { id: { in: c } } })),
-    inChunks(orderIds, (c) => sources.orders.orderOperation.findMany({ where: { orderId: { in: c } } })),
-    inChunks(paymentIds, (c) =>
-      sources.payments.paymentOperation.findMany({ where: { paymentId: { in: c } } }),
-    ),
-    inChunks(shipmentIds, (c) =>
-      sources.shipments.shipmentOperation.findMany({ where: { shipmentId: { in: c } } }),
-    ),
-  ]);
+  const reservationIds = orderIds.map(reservationIdOf);
+  const [orders, payments, shipments, reservations, orderOps, paymentOps, shipmentOps, inventoryOps] =
+    await Promise.all([
+      inChunks(orderIds, (c) => sources.orders.order.findMany({ where: { id: { in: c } } })),
+      inChunks(paymentIds, (c) => sources.payments.payment.findMany({ where: { id: { in: c } } })),
+      inChunks(shipmentIds, (c) => sources.shipments.shipment.findMany({ where: { id: { in: c } } })),
+      inChunks(reservationIds, (c) => sources.inventory.reservation.findMany({ where: { id: { in: c } } })),
+      inChunks(orderIds, (c) => sources.orders.orderOperation.findMany({ where: { orderId: { in: c } } })),
+      inChunks(paymentIds, (c) =>
+        sources.payments.paymentOperation.findMany({ where: { paymentId: { in: c } } }),
+      ),
+      inChunks(shipmentIds, (c) =>
+        sources.shipments.shipmentOperation.findMany({ where: { shipmentId: { in: c } } }),
+      ),
+      inChunks(reservationIds, (c) =>
+        sources.inventory.inventoryOperation.findMany({ where: { reservationId: { in: c } } }),
+      ),
+    ]);
   const byId = <T extends { id: string }>(rows: T[]) => new Map(rows.map((r) => [r.id, r]));
   const order = byId(orders);
   const payment = byId(payments);
   const shipment = byId(shipments);
+  const reservation = byId(reservations);
   const effects = new Map<string, Effect[]>();
   const key = (sagaId: string, id: string) => `${sagaId}|${id}`;
   const add = (sagaId: string, id: string, effect: Effect) =>
@@ -84,10 +94,12 @@ export async function gatherFacts(sources: Sources, sagas: WorkflowExecutionInfo
   for (const row of orderOps) add(row.sagaId, row.orderId, effectOf('order', row));
   for (const row of paymentOps) add(row.sagaId, row.paymentId, effectOf('payment', row));
   for (const row of shipmentOps) add(row.sagaId, row.shipmentId, effectOf('shipment', row));
+  for (const row of inventoryOps) add(row.sagaId, row.reservationId, effectOf('inventory', row));
   return sagas.map((info) => {
     const orderId = orderIdOf.get(info);
     const paymentId = orderId ? paymentIdOf(orderId) : undefined;
     const shipmentId = orderId ? shipmentIdOf(orderId) : undefined;
+    const reservationId = orderId ? reservationIdOf(orderId) : undefined;
     return {
       sagaId: info.workflowId,
       runId: info.runId,
@@ -98,7 +110,8 @@ export async function gatherFacts(sources: Sources, sagas: WorkflowExecutionInfo
       order: (orderId && order.get(orderId)) || null,
       payment: (paymentId && payment.get(paymentId)) || null,
       shipment: (shipmentId && shipment.get(shipmentId)) || null,
-      effects: [orderId, paymentId, shipmentId].flatMap((id) =>
+      reservation: (reservationId && reservation.get(reservationId)) || null,
+      effects: [orderId, paymentId, shipmentId, reservationId].flatMap((id) =>
         id ? (effects.get(key(info.workflowId, id)) ?? []) : [],
       ),
     };
@@ -154,4 +167,30 @@ export async function sagaStory(
     }
   }
   return story;
+}
+
+export interface StockImbalance {
+  sku: string;
+  available: number;
+  onHand: number;
+  /** Units held by RESERVED reservations. */
+  held: number;
+}
+
+/**
+ * SKUs whose units do not add up: available plus held by RESERVED reservations must be the units on
+ * hand, whatever sagas ran (one statement, so one consistent snapshot while sagas keep running).
+ */
+export async function stockImbalances(inventory: InventoryDb): Promise<StockImbalance[]> {
+  return inventory.$queryRaw<StockImbalance[]>`
+    WITH held AS (
+      SELECT line->>'sku' AS sku, SUM((line->>'quantity')::int)::int AS units
+      FROM "Reservation" r, jsonb_array_elements(r.items) line
+      WHERE r.status = 'RESERVED'
+      GROUP BY 1
+    )
+    SELECT COALESCE(s.sku, h.sku) AS sku, COALESCE(s.available, 0) AS available,
+           COALESCE(s."onHand", 0) AS "onHand", COALESCE(h.units, 0) AS held
+    FROM "Stock" s FULL JOIN held h ON h.sku = s.sku
+    WHERE COALESCE(s.available, 0) + COALESCE(h.units, 0) <> COALESCE(s."onHand", 0)`;
 }

@@ -12,6 +12,7 @@ export const REFUND_FORWARD: Record<string, number> = {
   'payment.refund': 1,
   // The steps after the pivot that run side by side share a rank.
   'shipment.cancel': 2,
+  'inventory.release': 2,
   'order.completeRefund': 3,
 };
 /** Undoes requestRefund; runs only if the pivot did not happen. */
@@ -47,6 +48,7 @@ export function checkRefundSaga(facts: RefundFacts, options: RuleOptions): Viola
     if (!did(PIVOT)) fail('refund-payment', 'the refund saga recorded no refund of the payment');
     if (facts.shipment?.status !== 'CANCELLED')
       fail('refund-shipment', `shipment is ${facts.shipment?.status ?? 'missing'}, not CANCELLED`);
+    if (facts.reservation?.status === 'RESERVED') fail('refund-stock', 'stock was not put back');
     // An order saga compensating after its approval may cancel the order a refund raced it to.
     const raced = facts.orderSagaStatus === 'COMPENSATED' && facts.order?.status === 'CANCELLED';
     if (facts.order?.status !== 'REFUNDED' && !raced)

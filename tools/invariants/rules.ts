@@ -6,20 +6,27 @@ import type { SagaStatus } from '../../shared/saga-state';
  * of a saga are T1..Tn, or T1..Tj followed by Cj..C1.
  */
 
-export const FORWARD = [
-  'order.create',
-  'payment.authorize',
-  'shipment.schedule',
-  'payment.capture',
-  'order.approve',
-] as const;
+/** The forward effects of each released version of the order saga (workflows/order-saga), in order. */
+export const FORWARD_BY_VERSION: Record<number, readonly string[]> = {
+  1: ['order.create', 'payment.authorize', 'shipment.schedule', 'payment.capture', 'order.approve'],
+  2: [
+    'order.create',
+    'inventory.reserve',
+    'payment.authorize',
+    'shipment.schedule',
+    'payment.capture',
+    'order.approve',
+  ],
+};
+const FORWARD = [...new Set(Object.values(FORWARD_BY_VERSION).flat())];
 /** The compensation of each forward step that has one; capture and approve are undone by these too. */
 export const COMPENSATION_OF: Record<string, string> = {
   'order.create': 'order.cancel',
+  'inventory.reserve': 'inventory.release',
   'payment.authorize': 'payment.release',
   'shipment.schedule': 'shipment.cancel',
 };
-const COMPENSATION_ORDER = ['shipment.cancel', 'payment.release', 'order.cancel'];
+const COMPENSATION_ORDER = ['shipment.cancel', 'payment.release', 'inventory.release', 'order.cancel'];
 
 export interface Effect {
   /** service.operation, e.g. payment.authorize */
@@ -43,6 +50,8 @@ export interface SagaFacts {
   order?: { status: string; totalAmount: number } | null;
   payment?: { status: string; amount: number } | null;
   shipment?: { status: string } | null;
+  /** The run's stock reservation (order saga version 2 on). */
+  reservation?: { status: string } | null;
   effects: Effect[];
   /**
    * A later saga (a refund, not compensated) changed this run's rows: their state is checked by that
@@ -105,19 +114,24 @@ export function checkSaga(facts: SagaFacts, options: RuleOptions): Violation[] {
     }
     if (facts.shipment?.status !== 'SCHEDULED')
       fail('completed-shipment', `shipment is ${facts.shipment?.status ?? 'missing'}, not SCHEDULED`);
+    // Version 1 reserves nothing; a completed saga that reserved keeps its units (they left with the parcel).
+    if (facts.reservation && facts.reservation.status !== 'RESERVED')
+      fail('completed-stock', `reservation is ${facts.reservation.status}, not RESERVED`);
     const undone = applied(facts.effects).filter((e) => COMPENSATION_ORDER.includes(e.operation));
     if (undone.length)
       fail('completed-undone', `compensations applied: ${undone.map((e) => e.operation).join(', ')}`);
   }
   if (status === 'COMPENSATED' && !facts.rowsChangedBy) {
     // Cancelled (or past its deadline) before its first step was scheduled: nothing was done, nothing to undo.
-    const untouched = !facts.order && !facts.payment && !facts.shipment && facts.effects.length === 0;
+    const untouched =
+      !facts.order && !facts.payment && !facts.shipment && !facts.reservation && facts.effects.length === 0;
     if (facts.order?.status !== 'CANCELLED' && !untouched)
       fail('compensated-order', `order is ${facts.order?.status ?? 'missing'}, not CANCELLED`);
     if (facts.payment && ['AUTHORIZED', 'CAPTURED'].includes(facts.payment.status)) {
       fail('compensated-payment', `payment left ${facts.payment.status}`);
     }
     if (facts.shipment?.status === 'SCHEDULED') fail('compensated-shipment', 'shipment left SCHEDULED');
+    if (facts.reservation?.status === 'RESERVED') fail('compensated-stock', 'stock left RESERVED');
   }
 
   // 3. No effect applied twice.
@@ -136,13 +150,14 @@ export function checkSaga(facts: SagaFacts, options: RuleOptions): Violation[] {
 export function sequenceViolation(effects: Effect[], mode: 'sequential' | 'parallel'): string | undefined {
   const sorted = [...effects].sort((a, b) => a.at - b.at);
   const names = sorted.map((e) => e.operation);
-  const forward = names.filter((n) => (FORWARD as readonly string[]).includes(n));
+  const forward = names.filter((n) => FORWARD.includes(n));
   const compensations = names.filter((n) => COMPENSATION_ORDER.includes(n));
-  if (forward.some((n, i) => n !== FORWARD[i]))
-    return `forward effects ${forward.join(' > ')} are not a prefix of ${FORWARD.join(' > ')}`;
-  const lastForward = Math.max(
-    ...sorted.map((e, i) => ((FORWARD as readonly string[]).includes(e.operation) ? i : -1)),
-  );
+  const versions = Object.values(FORWARD_BY_VERSION);
+  if (!versions.some((steps) => forward.every((n, i) => n === steps[i]))) {
+    const expected = versions.map((steps) => steps.join(' > ')).join(' or ');
+    return `forward effects ${forward.join(' > ')} are not a prefix of ${expected}`;
+  }
+  const lastForward = Math.max(...sorted.map((e, i) => (FORWARD.includes(e.operation) ? i : -1)));
   const firstCompensation = sorted.findIndex((e) => COMPENSATION_ORDER.includes(e.operation));
   if (firstCompensation !== -1 && firstCompensation < lastForward) {
     return `compensation ${sorted[firstCompensation]?.operation} applied before forward ${sorted[lastForward]?.operation}`;

@@ -147,6 +147,9 @@ export function classifyCompensation(
   if (!story.status || !BACKWARD_STATUSES.includes(story.status)) return undefined;
   const finding = (detail: string) => ({ sagaId: story.sagaId, detail });
   if (story.failure?.cancelled) return undefined;
+  // Stock is shared: whether it sufficed depends on the other sagas, not on this saga's input.
+  if (story.failure?.step === 'reserveStock' && story.failure.reason.startsWith('out of stock'))
+    return undefined;
   if (!story.input) return { kind: 'undetermined', finding: finding('start input not readable') };
   const outlook = sagaOutlook(story.input);
   if (outlook.verdict === 'fails') return undefined;

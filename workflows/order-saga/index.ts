@@ -1,10 +1,11 @@
 import { sagaWorkflow } from '../saga/engine';
 import { orderSagaV1 } from './v1';
+import { orderSagaV2 } from './v2';
 
 export type { OrderSagaData, OrderSagaInput } from './types';
 
 /** Every released version of the order saga, oldest first; new sagas run the last. */
-export const ORDER_SAGA_VERSIONS = [orderSagaV1] as const;
+export const ORDER_SAGA_VERSIONS = [orderSagaV1, orderSagaV2] as const;
 
 /** The workflow type started by the API: `orderSaga`. */
 export const orderSaga = sagaWorkflow(...ORDER_SAGA_VERSIONS);
