@@ -7,10 +7,16 @@ import { startApiServer, type ApiServer } from '../api/server';
 import { appConfigSchema, loadConfig, SERVICES, type AppConfig } from '../shared/config';
 import { dataConverterFromEnv, generateCodecKey } from '../shared/encryption/config';
 import { prepareDatabases } from '../scripts/db/prepare';
+import { exampleOrder } from '../examples/order';
 import { dropDatabaseIfExists } from '../scripts/db/ensure-database';
 import { freePort } from '../scripts/lib/ports';
 import { runTs, type Supervised } from '../scripts/lib/processes';
 import { startDevServer } from '../scripts/temporal/dev-server';
+
+/** Stock for every saga a bench run can start (the demo catalogue would run out): the bench order's SKUs. */
+export const BENCH_STOCK: Readonly<Record<string, number>> = Object.fromEntries(
+  exampleOrder().items.map((item) => [item.sku, 1_000_000_000]),
+);
 
 export const BENCH_API_KEY = 'bench-key-0123456789abcdef';
 
@@ -63,7 +69,7 @@ export async function startBenchStack(
   };
   const dataConverter = dataConverterFromEnv(env);
   const config = loadConfig(appConfigSchema, env);
-  const databases = await prepareDatabases(config);
+  const databases = await prepareDatabases(config, { stock: BENCH_STOCK });
   const workers = ['orchestrator', ...SERVICES].map((kind) =>
     runTs(kind, 'worker/main.ts', [kind], env, (line) => {
       // Only errors: business failures of the compensation path are logged as warnings by design.

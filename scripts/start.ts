@@ -6,7 +6,7 @@
 import { appendFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { startOtlpReceiver } from '../tools/traces/otlp-receiver';
-import { databaseConfigSchema, loadConfig, SERVICES } from '../shared/config';
+import { DATABASE_URL_VARS, databaseConfigSchema, loadConfig, SERVICES } from '../shared/config';
 import { prepareDatabases } from './db/prepare';
 import { portInUse } from './lib/ports';
 import { codecConfigSchema } from '../shared/encryption/config';
@@ -103,9 +103,7 @@ async function main(): Promise<void> {
       ...tracingEnv,
       TEMPORAL_ADDRESS: server.address,
       TEMPORAL_UI_URL: server.uiUrl,
-      ORDERS_DATABASE_URL: databases.urls.orders,
-      PAYMENTS_DATABASE_URL: databases.urls.payments,
-      SHIPMENTS_DATABASE_URL: databases.urls.shipments,
+      ...Object.fromEntries(SERVICES.map((s) => [DATABASE_URL_VARS[s], databases.urls[s]])),
     };
     children = new Supervisor(
       [

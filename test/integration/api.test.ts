@@ -17,7 +17,7 @@ import type { SagaView } from '../../api/schemas';
 type SagaBody = Partial<SagaView>;
 
 /**
- * End to end through the REST API: the real app, the real Temporal server, the three real databases.
+ * End to end through the REST API: the real app, the real Temporal server, the real service databases.
  * Every response received here is checked against the OpenAPI document.
  */
 describe('REST API', () => {
@@ -67,7 +67,7 @@ describe('REST API', () => {
     expect(docs.text).not.toMatch(/https?:\/\/(cdn|unpkg|jsdelivr)/);
   });
 
-  test('POST /sagas starts a saga that completes, with rows in all three databases', async () => {
+  test('POST /sagas starts a saga that completes, with rows in every service database', async () => {
     const res = await send(request(app).post('/sagas?waitSeconds=30').set(auth).send(sampleOrder()));
     expect(res.status).toBe(200);
     expect(res.headers.location).toBe(`/sagas/${res.body.sagaId}`);
@@ -81,10 +81,11 @@ describe('REST API', () => {
     expect(rows.order).toMatchObject({ id: res.body.orderId, status: 'APPROVED', totalAmount: SAMPLE_TOTAL });
     expect(rows.payment).toMatchObject({ status: 'CAPTURED', amount: SAMPLE_TOTAL });
     expect(rows.shipment).toMatchObject({ status: 'SCHEDULED' });
+    expect(rows.reservation).toMatchObject({ status: 'RESERVED' });
 
     const got = await send(request(app).get(`/sagas/${res.body.sagaId}`).set(auth));
     expect(got.status).toBe(200);
-    expect(got.body.steps).toHaveLength(5);
+    expect(got.body.steps).toHaveLength(6);
     expect(got.body.result.trackingNumber).toBe(`TRK-${res.body.orderId}`);
   });
 
@@ -235,6 +236,9 @@ describe('REST API', () => {
     throw new Error(`saga ${sagaId} never reached the state; last: ${JSON.stringify(last?.body)}`);
   };
 
+  const authorizeStep = (body: { steps?: { name: string }[] }) =>
+    body.steps?.find((step) => step.name === 'authorizePayment') as SagaView['steps'][number] | undefined;
+
   test('a retrying step shows its attempts, last error and next retry; cancel in its backoff compensates', async () => {
     // The provider fails this payment for its first 99 calls: Temporal keeps retrying (deadline 10 min).
     const started = await send(
@@ -244,17 +248,17 @@ describe('REST API', () => {
         .send(sampleOrder({ paymentToken: 'tok_processingError_99' })),
     );
     const { sagaId } = started.body;
-    const retrying = await waitFor(sagaId, (body) => (body.steps?.[1]?.attempts ?? 0) >= 3);
+    const retrying = await waitFor(sagaId, (body) => (authorizeStep(body)?.attempts ?? 0) >= 3);
     expect(retrying.status).toBe('RUNNING');
-    expect(retrying.steps?.[1]).toMatchObject({
+    expect(authorizeStep(retrying)).toMatchObject({
       name: 'authorizePayment',
       status: 'RUNNING',
       lastError: expect.stringMatching(/ProviderUnavailable/),
       deadlineAt: expect.any(String),
     });
-    const deadlineIn = Date.parse(retrying.steps?.[1]?.deadlineAt ?? '') - Date.now();
+    const deadlineIn = Date.parse(authorizeStep(retrying)?.deadlineAt ?? '') - Date.now();
     expect(deadlineIn).toBeGreaterThan(5 * 60_000);
-    await waitFor(sagaId, (body) => body.steps?.[1]?.nextRetryAt !== undefined);
+    await waitFor(sagaId, (body) => authorizeStep(body)?.nextRetryAt !== undefined);
 
     const cancel = await send(request(app).post(`/sagas/${sagaId}/cancel`).set(auth));
     expect(cancel.status).toBe(202);

@@ -1,4 +1,5 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { SERVICES } from '../../shared/config';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
@@ -17,10 +18,10 @@ import { listen, type Listening } from '../support/listen';
 /**
  * Observability end to end, with every worker a separate process exporting spans over OTLP/HTTP and
  * the API in this process exporting to memory: one trace from the API request to the activities and
- * compensations of all three services; Prometheus metrics on the API and every worker; log lines that
+ * compensations of every service; Prometheus metrics on the API and every worker; log lines that
  * carry the saga id and the trace id.
  */
-const KINDS = ['orchestrator', 'orders', 'payments', 'shipments'] as const;
+const KINDS = ['orchestrator', ...SERVICES] as const;
 
 describe('traces, metrics and logs of a saga', () => {
   const apiSpans = new InMemorySpanExporter();
@@ -47,6 +48,7 @@ describe('traces, metrics and logs of a saga', () => {
       ORDERS_DATABASE_URL: requireEnv(TEST_ENV.ordersDb),
       PAYMENTS_DATABASE_URL: requireEnv(TEST_ENV.paymentsDb),
       SHIPMENTS_DATABASE_URL: requireEnv(TEST_ENV.shipmentsDb),
+      INVENTORY_DATABASE_URL: requireEnv(TEST_ENV.inventoryDb),
       LOG_LEVEL: 'info',
       OTEL_TRACES_EXPORTER: 'otlp',
       OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
@@ -131,7 +133,7 @@ describe('traces, metrics and logs of a saga', () => {
     return chain;
   }
 
-  test('one trace links the API request to the workflow and the activities of all three services', async () => {
+  test('one trace links the API request to the workflow and the activities of every service', async () => {
     const { sagaId, status } = await runSaga();
     expect(status).toBe('COMPLETED');
     const expected = [
@@ -139,6 +141,7 @@ describe('traces, metrics and logs of a saga', () => {
       'saga-api StartWorkflow:orderSaga',
       'saga-worker-orchestrator RunWorkflow:orderSaga',
       'saga-worker-orders RunActivity:createOrder',
+      'saga-worker-inventory RunActivity:reserveStock',
       'saga-worker-payments RunActivity:authorizePayment',
       'saga-worker-shipments RunActivity:scheduleShipment',
       'saga-worker-payments RunActivity:capturePayment',
@@ -146,7 +149,7 @@ describe('traces, metrics and logs of a saga', () => {
     ];
     const { spans } = await traceOf(sagaId, expected);
     // Prisma's spans nest under the activity that ran the query, in each service's process.
-    for (const service of ['orders', 'payments', 'shipments']) {
+    for (const service of SERVICES) {
       const dbSpan = spans.find(
         (s) => s.service === `saga-worker-${service}` && s.name.startsWith('prisma:'),
       );
@@ -171,6 +174,7 @@ describe('traces, metrics and logs of a saga', () => {
     const { spans } = await traceOf(sagaId, [
       'saga-worker-shipments RunActivity:scheduleShipment',
       'saga-worker-payments RunActivity:releasePayment',
+      'saga-worker-inventory RunActivity:releaseStock',
       'saga-worker-orders RunActivity:cancelOrder',
     ]);
     expect(spans.filter((s) => s.name.startsWith('RunActivity:')).map((s) => s.name)).toEqual(

@@ -7,14 +7,15 @@ import {
   sampleOrder,
   startSaga,
   stateOf,
+  stepNamed,
   waitForState,
 } from '../support/orders';
 import { gate, startStack, type Stack } from '../support/stack';
 import { cancelSagaUpdate, resumeCompensationUpdate } from '../../workflows/saga/messages';
 
 /**
- * Every ending and failure path of the order saga, against the real Temporal server and the three real
- * service databases. Each test checks the final rows, not only what the workflow reports.
+ * Every ending and failure path of the order saga (its latest version), against the real Temporal server
+ * and the real service databases. Each test checks the final rows, not only what the workflow reports.
  */
 describe('order saga', () => {
   let stack: Stack;
@@ -46,7 +47,7 @@ describe('order saga', () => {
     await dbs.close();
   });
 
-  test('happy path: order approved, payment captured once, shipment scheduled', async () => {
+  test('happy path: order approved, stock reserved, payment captured once, shipment scheduled', async () => {
     const handle = await startSaga(stack);
     const outcome = await handle.result();
     expect(outcome.status).toBe('COMPLETED');
@@ -54,10 +55,19 @@ describe('order saga', () => {
     expect(rows.order).toMatchObject({ status: 'APPROVED', totalAmount: SAMPLE_TOTAL, currency: 'EUR' });
     expect(rows.payment).toMatchObject({ status: 'CAPTURED', amount: SAMPLE_TOTAL });
     expect(rows.shipment).toMatchObject({ status: 'SCHEDULED' });
+    // The order's units stay reserved: they left with the parcel.
+    expect(rows.reservation).toMatchObject({
+      status: 'RESERVED',
+      items: [
+        { sku: 'book-1', quantity: 2 },
+        { sku: 'pen-7', quantity: 1 },
+      ],
+    });
     expect(rows.effects).toEqual({
       orders: ['create:created', 'approve:approved'],
       payments: ['authorize:authorized', 'capture:captured'],
       shipments: ['schedule:scheduled'],
+      inventory: ['reserve:reserved'],
     });
     // The provider holds one charge for the payment, captured.
     expect(rows.charges).toEqual([
@@ -66,6 +76,7 @@ describe('order saga', () => {
     const state = await stateOf(handle);
     expect(state.steps.map((s) => [s.name, s.status, s.attempts])).toEqual([
       ['createOrder', 'SUCCEEDED', 1],
+      ['reserveStock', 'SUCCEEDED', 1],
       ['authorizePayment', 'SUCCEEDED', 1],
       ['scheduleShipment', 'SUCCEEDED', 1],
       ['capturePayment', 'SUCCEEDED', 1],
@@ -83,9 +94,10 @@ describe('order saga', () => {
     expect(outcome.failure).toMatchObject({ step: 'authorizePayment', cancelled: false });
     expect(outcome.failure?.reason).toMatch(/PaymentDeclined/);
     const state = await stateOf(handle);
-    expect(state.steps[1]).toMatchObject({ status: 'FAILED', attempts: 1 });
+    expect(stepNamed(state, 'authorizePayment')).toMatchObject({ status: 'FAILED', attempts: 1 });
     expect(state.compensations.map((c) => [c.activity, c.status])).toEqual([
       ['releasePayment', 'SUCCEEDED'],
+      ['releaseStock', 'SUCCEEDED'],
       ['cancelOrder', 'SUCCEEDED'],
     ]);
     const rows = await dbs.rowsOf(handle.workflowId);
@@ -94,7 +106,39 @@ describe('order saga', () => {
     expect(rows.shipment).toBeNull();
     expect(rows.effects.payments).toEqual(['authorize:declined', 'release:none']);
     expect(rows.charges.map((c) => c.status)).toEqual(['declined']);
+    // The units reserved for the order are available again.
+    expect(rows.reservation?.status).toBe('RELEASED');
+    expect(rows.effects.inventory).toEqual(['reserve:reserved', 'release:released']);
     await recordHistory(handle, 'compensated-declined');
+  });
+
+  test('out of stock: nothing reserved or charged, order cancelled', async () => {
+    const order = sampleOrder();
+    const handle = await startSaga(stack, {
+      ...order,
+      items: [...order.items, { sku: 'never-stocked', quantity: 1, unitPrice: 100 }],
+    });
+    const outcome = await handle.result();
+    expect(outcome).toMatchObject({
+      status: 'COMPENSATED',
+      failure: { step: 'reserveStock', cancelled: false },
+    });
+    expect(outcome.failure?.reason).toMatch(/OutOfStock/);
+    expect(outcome.failure?.reason).toMatch(/never-stocked is not stocked/);
+    const state = await stateOf(handle);
+    expect(stepNamed(state, 'reserveStock')).toMatchObject({ status: 'FAILED', attempts: 1 });
+    expect(stepNamed(state, 'authorizePayment')).toMatchObject({ status: 'PENDING' });
+    expect(state.compensations.map((c) => [c.activity, c.status])).toEqual([
+      ['releaseStock', 'SUCCEEDED'],
+      ['cancelOrder', 'SUCCEEDED'],
+    ]);
+    const rows = await dbs.rowsOf(handle.workflowId);
+    expect(rows.order?.status).toBe('CANCELLED');
+    expect([rows.payment, rows.shipment, rows.charges]).toEqual([null, null, []]);
+    // Nothing was held, not even the units that were in stock; the release leaves a tombstone.
+    expect(rows.reservation).toMatchObject({ status: 'RELEASED', releasedBeforeReserve: true, items: [] });
+    expect(rows.effects.inventory).toEqual(['reserve:none', 'release:tombstone']);
+    await recordHistory(handle, 'compensated-out-of-stock');
   });
 
   test('address not serviceable: payment voided and order cancelled in reverse order', async () => {
@@ -110,6 +154,7 @@ describe('order saga', () => {
     expect(state.compensations.map((c) => c.activity)).toEqual([
       'cancelShipment',
       'releasePayment',
+      'releaseStock',
       'cancelOrder',
     ]);
     const rows = await dbs.rowsOf(handle.workflowId);
@@ -133,6 +178,7 @@ describe('order saga', () => {
       orders: ['create:created', 'cancel:cancelled'],
       payments: ['authorize:authorized', 'capture:captured', 'release:refunded'],
       shipments: ['schedule:scheduled', 'cancel:cancelled'],
+      inventory: ['reserve:reserved', 'release:released'],
     });
     expect(rows.charges.map((c) => c.status)).toEqual(['refunded']);
   });
@@ -142,7 +188,7 @@ describe('order saga', () => {
     const outcome = await handle.result();
     expect(outcome.status).toBe('COMPLETED');
     const state = await stateOf(handle);
-    expect(state.steps[1]).toMatchObject({ name: 'authorizePayment', status: 'SUCCEEDED' });
+    expect(stepNamed(state, 'authorizePayment')).toMatchObject({ status: 'SUCCEEDED' });
     // Temporal retried it: the attempt that succeeded was the third, and the history grew by one attempt only.
     expect(await attemptsOf(handle, 'step/authorizePayment')).toEqual({ started: 1, lastAttempt: 3 });
     const rows = await dbs.rowsOf(handle.workflowId);
@@ -168,7 +214,7 @@ describe('order saga', () => {
     expect(outcome.status).toBe('COMPENSATED');
     expect(outcome.failure?.reason).toMatch(/deadline/);
     const state = await stateOf(handle);
-    expect(state.steps[1]).toMatchObject({ status: 'FAILED' });
+    expect(stepNamed(state, 'authorizePayment')).toMatchObject({ status: 'FAILED' });
     expect((await attemptsOf(handle, 'step/authorizePayment')).lastAttempt).toBeGreaterThan(1);
     const rows = await dbs.rowsOf(handle.workflowId);
     expect(rows.order?.status).toBe('CANCELLED');
@@ -194,6 +240,7 @@ describe('order saga', () => {
     expect(rows.order?.status).toBe('CANCELLED');
     expect(rows.payment?.status).toBe('VOIDED');
     expect(rows.shipment?.status).toBe('CANCELLED');
+    expect(rows.reservation?.status).toBe('RELEASED');
     await recordHistory(handle, 'compensated-parallel');
   });
 
@@ -204,12 +251,15 @@ describe('order saga', () => {
     expect(parked.compensations.map((c) => [c.activity, c.status])).toEqual([
       ['cancelShipment', 'SUCCEEDED'],
       ['releasePayment', 'FAILED'],
+      ['releaseStock', 'PENDING'],
       ['cancelOrder', 'PENDING'],
     ]);
     const described = await handle.describe();
     expect(described.status.name).toBe('RUNNING');
-    // Nothing was undone out of order: the order is still pending while payment is stuck.
-    expect((await dbs.rowsOf(handle.workflowId)).order?.status).toBe('PENDING');
+    // Nothing was undone out of order: the order is still pending and its stock held while payment is stuck.
+    const stuck = await dbs.rowsOf(handle.workflowId);
+    expect(stuck.order?.status).toBe('PENDING');
+    expect(stuck.reservation?.status).toBe('RESERVED');
 
     await dbs.payments.providerFault.deleteMany({ where: { sagaId: handle.workflowId } });
     await handle.executeUpdate('resumeCompensation');
@@ -247,26 +297,36 @@ describe('order saga', () => {
 
 /** Each step's effect, and the effect of undoing it, as the services' ledgers record them. */
 const CANCELLED_AT: Record<string, Record<string, string[]>> = {
-  createOrder: { orders: ['create:created', 'cancel:cancelled'], payments: [], shipments: [] },
+  createOrder: { orders: ['create:created', 'cancel:cancelled'], payments: [], shipments: [], inventory: [] },
+  reserveStock: {
+    orders: ['create:created', 'cancel:cancelled'],
+    payments: [],
+    shipments: [],
+    inventory: ['reserve:reserved', 'release:released'],
+  },
   authorizePayment: {
     orders: ['create:created', 'cancel:cancelled'],
     payments: ['authorize:authorized', 'release:voided'],
     shipments: [],
+    inventory: ['reserve:reserved', 'release:released'],
   },
   scheduleShipment: {
     orders: ['create:created', 'cancel:cancelled'],
     payments: ['authorize:authorized', 'release:voided'],
     shipments: ['schedule:scheduled', 'cancel:cancelled'],
+    inventory: ['reserve:reserved', 'release:released'],
   },
   capturePayment: {
     orders: ['create:created', 'cancel:cancelled'],
     payments: ['authorize:authorized', 'capture:captured', 'release:refunded'],
     shipments: ['schedule:scheduled', 'cancel:cancelled'],
+    inventory: ['reserve:reserved', 'release:released'],
   },
   approveOrder: {
     orders: ['create:created', 'approve:approved', 'cancel:cancelled'],
     payments: ['authorize:authorized', 'capture:captured', 'release:refunded'],
     shipments: ['schedule:scheduled', 'cancel:cancelled'],
+    inventory: ['reserve:reserved', 'release:released'],
   },
 };
 

@@ -1,4 +1,4 @@
-import { SAMPLE_TOTAL, startSaga, waitForState } from '../support/orders';
+import { SAMPLE_TOTAL, startSaga, stepNamed, waitForState } from '../support/orders';
 import { startWorkers, type TestProcesses } from '../support/processes';
 import { openServiceDbs } from '../support/rows';
 import { startStack, type Stack } from '../support/stack';
@@ -16,7 +16,7 @@ describe('the shipments worker down for 90 s', () => {
   const dbs = openServiceDbs();
 
   beforeAll(async () => {
-    stack = await startStack({ services: ['orders', 'payments'] });
+    stack = await startStack({ services: ['orders', 'payments', 'inventory'] });
     workers = startWorkers(['shipments'], {
       TEMPORAL_ADDRESS: requireEnv(TEST_ENV.temporalAddress),
       TASK_QUEUE_PREFIX: stack.prefix,
@@ -36,7 +36,11 @@ describe('the shipments worker down for 90 s', () => {
     const handles = await Promise.all(Array.from({ length: 10 }, () => startSaga(stack)));
     // Every saga reaches the shipment step and waits there: nothing can take its task.
     for (const handle of handles) {
-      const state = await waitForState(handle, (s) => s.steps[2]?.status === 'RUNNING', DOWN_MS);
+      const state = await waitForState(
+        handle,
+        (s) => stepNamed(s, 'scheduleShipment')?.status === 'RUNNING',
+        DOWN_MS,
+      );
       expect(state.status).toBe('RUNNING');
     }
     await workers.waitForWorkerStart('shipments', 2, DOWN_MS + 60_000);

@@ -7,7 +7,7 @@ import {
 import { providerKeys } from '../../activities/payments/provider';
 import { paymentIdOf } from '../../activities/payments/activities';
 import { openServiceDbs } from '../support/rows';
-import { attemptsOf, SAMPLE_TOTAL, sampleOrder, startSaga, stateOf } from '../support/orders';
+import { attemptsOf, SAMPLE_TOTAL, sampleOrder, startSaga, stateOf, stepNamed } from '../support/orders';
 import { startStack, type Stack } from '../support/stack';
 import { requireEnv, TEST_ENV } from '../support/env';
 import { dropDatabaseIfExists, ensureDatabase } from '../../scripts/db/ensure-database';
@@ -153,7 +153,7 @@ describe('simulated payment provider', () => {
       const outcome = await handle.result();
       expect(outcome.status).toBe('COMPLETED');
       const state = await stateOf(handle);
-      expect(state.steps[1]?.status).toBe('SUCCEEDED');
+      expect(stepNamed(state, 'authorizePayment')?.status).toBe('SUCCEEDED');
       // Temporal retried the authorization through the outage.
       expect((await attemptsOf(handle, 'step/authorizePayment')).lastAttempt).toBeGreaterThan(1);
       const rows = await dbs.rowsOf(handle.workflowId);

@@ -14,7 +14,7 @@ import { auth, createTestApp } from '../support/api';
 import { requireEnv, TEST_ENV } from '../support/env';
 import { checkStackUntil } from '../support/invariants';
 import { openApiConformance } from '../support/openapi-conformance';
-import { attemptsOf, SAMPLE_TOTAL, sampleOrder } from '../support/orders';
+import { attemptsOf, recordHistory, SAMPLE_TOTAL, sampleOrder } from '../support/orders';
 import { openServiceDbs } from '../support/rows';
 import { dbEnv, gate, startStack, type Stack } from '../support/stack';
 
@@ -82,7 +82,7 @@ describe('refund saga', () => {
     return dbs.provider.requestOf(providerKeys(paymentIdOf(orderId)).refund);
   }
 
-  test('a completed order is refunded: order and payment REFUNDED once, shipment CANCELLED', async () => {
+  test('a completed order is refunded: order and payment REFUNDED once, shipment CANCELLED, restocked', async () => {
     const { orderId } = await completedOrder();
     const res = await refund(orderId);
     expect(res.status).toBe(200);
@@ -101,17 +101,26 @@ describe('refund saga', () => {
         currency: 'EUR',
       },
     });
-    expect(res.body.saga.steps.map((s: { name: string; kind: string }) => [s.name, s.kind])).toEqual([
-      ['openRefund', 'compensatable'],
-      ['refundPayment', 'pivot'],
-      ['cancelShipment', 'retriable'],
-      ['closeRefund', 'retriable'],
+    expect(
+      res.body.saga.steps.map((s: { name: string; kind: string; group?: number }) => [
+        s.name,
+        s.kind,
+        s.group,
+      ]),
+    ).toEqual([
+      ['openRefund', 'compensatable', undefined],
+      ['refundPayment', 'pivot', undefined],
+      ['cancelShipment', 'retriable', 2],
+      ['restock', 'retriable', 2],
+      ['closeRefund', 'retriable', undefined],
     ]);
 
     const rows = await dbs.rowsOf({ orderId });
     expect(rows.order?.status).toBe('REFUNDED');
     expect(rows.payment).toMatchObject({ status: 'REFUNDED', amount: SAMPLE_TOTAL });
     expect(rows.shipment?.status).toBe('CANCELLED');
+    // The units the order held are available again.
+    expect(rows.reservation).toMatchObject({ status: 'RELEASED', releasedBeforeReserve: false });
     expect(rows.charges).toEqual([expect.objectContaining({ status: 'refunded', amount: SAMPLE_TOTAL })]);
     expect(await refundRequestOf(orderId)).toMatchObject({
       operation: 'refund',
@@ -122,14 +131,19 @@ describe('refund saga', () => {
       orders: ['create:created', 'approve:approved', 'requestRefund:requested', 'completeRefund:refunded'],
       payments: ['authorize:authorized', 'capture:captured', 'refund:refunded'],
       shipments: ['schedule:scheduled', 'cancel:cancelled'],
+      inventory: ['reserve:reserved', 'release:released'],
     });
     // The refund's ledger rows are its own: the order saga's are untouched.
-    const refundRows = [...rows.ledger.orders, ...rows.ledger.payments, ...rows.ledger.shipments].filter(
-      (row) => row.sagaId === sagaId,
-    );
+    const refundRows = [
+      ...rows.ledger.orders,
+      ...rows.ledger.payments,
+      ...rows.ledger.shipments,
+      ...rows.ledger.inventory,
+    ].filter((row) => row.sagaId === sagaId);
     expect(refundRows.map((row) => row.operation).sort()).toEqual(
-      ['cancel', 'completeRefund', 'refund', 'requestRefund'].sort(),
+      ['cancel', 'completeRefund', 'refund', 'release', 'requestRefund'].sort(),
     );
+    await recordHistory(stack.client.workflow.getHandle(sagaId), 'refund-completed');
   });
 
   test('the refund saga is read, listed and filtered like any saga', async () => {
@@ -206,13 +220,16 @@ describe('refund saga', () => {
     });
     expect(after.payment).toEqual(before.payment);
     expect(after.shipment).toEqual(before.shipment);
+    expect(after.reservation).toEqual(before.reservation);
     expect(after.charges).toEqual(before.charges);
     expect(after.effects).toEqual({
       orders: [...before.effects.orders, 'requestRefund:none', 'abortRefund:tombstone'],
       payments: before.effects.payments,
       shipments: before.effects.shipments,
+      inventory: before.effects.inventory,
     });
     expect(await refundRequestOf(orderId)).toBeUndefined();
+    await recordHistory(stack.client.workflow.getHandle(res.body.sagaId), 'refund-compensated');
   });
 
   test('the refund of an unknown order compensates and writes no business row', async () => {
@@ -224,11 +241,12 @@ describe('refund saga', () => {
       reason: `OrderNotRefundable: order ${orderId} does not exist`,
     });
     const rows = await dbs.rowsOf({ orderId });
-    expect([rows.order, rows.payment, rows.shipment]).toEqual([null, null, null]);
+    expect([rows.order, rows.payment, rows.shipment, rows.reservation]).toEqual([null, null, null, null]);
     expect(rows.effects).toEqual({
       orders: ['requestRefund:none', 'abortRefund:none'],
       payments: [],
       shipments: [],
+      inventory: [],
     });
   });
 
@@ -281,11 +299,12 @@ describe('refund saga', () => {
       held = undefined;
     }
     const rows = await dbs.rowsOf({ orderId });
-    expect([rows.order?.status, rows.payment?.status, rows.shipment?.status]).toEqual([
-      'REFUNDED',
-      'REFUNDED',
-      'CANCELLED',
-    ]);
+    expect([
+      rows.order?.status,
+      rows.payment?.status,
+      rows.shipment?.status,
+      rows.reservation?.status,
+    ]).toEqual(['REFUNDED', 'REFUNDED', 'CANCELLED', 'RELEASED']);
   });
 
   test('a cancel before the pivot undoes the request: order APPROVED, payment CAPTURED, nothing refunded', async () => {
@@ -309,11 +328,12 @@ describe('refund saga', () => {
       held = undefined;
     }
     const rows = await dbs.rowsOf({ orderId });
-    expect([rows.order?.status, rows.payment?.status, rows.shipment?.status]).toEqual([
-      'APPROVED',
-      'CAPTURED',
-      'SCHEDULED',
-    ]);
+    expect([
+      rows.order?.status,
+      rows.payment?.status,
+      rows.shipment?.status,
+      rows.reservation?.status,
+    ]).toEqual(['APPROVED', 'CAPTURED', 'SCHEDULED', 'RESERVED']);
     expect(rows.effects.orders).toEqual([
       'create:created',
       'approve:approved',

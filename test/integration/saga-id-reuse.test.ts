@@ -103,6 +103,7 @@ describe('a saga id re-used after retention', () => {
       orders: ['create:created', 'approve:approved'],
       payments: ['authorize:authorized', 'capture:captured'],
       shipments: ['schedule:scheduled'],
+      inventory: ['reserve:reserved'],
     });
     for (const ledger of Object.values(rows.ledger)) {
       for (const row of ledger) expect(row.sagaId).toBe(sagaId);

@@ -1,9 +1,10 @@
 import { startSaga } from '../support/orders';
+import { SERVICES } from '../../shared/config';
 import { startWorkers, type TestProcesses } from '../support/processes';
 import { startStack, type Stack } from '../support/stack';
 import { requireEnv, TEST_ENV } from '../support/env';
 
-const KINDS = ['orchestrator', 'orders', 'payments', 'shipments'] as const;
+const KINDS = ['orchestrator', ...SERVICES] as const;
 
 const alive = (pid: number | undefined) => {
   if (pid === undefined) return false;

@@ -42,7 +42,12 @@ describe('every compensation leaves a tombstone that a late step respects', () =
   };
 
   test('the saga has compensations to check', () => {
-    expect(compensated.map((s) => s.name)).toEqual(['createOrder', 'authorizePayment', 'scheduleShipment']);
+    expect(compensated.map((s) => s.name)).toEqual([
+      'createOrder',
+      'reserveStock',
+      'authorizePayment',
+      'scheduleShipment',
+    ]);
   });
 
   test.each(compensated.map((s) => s.name))('%s: compensation first, then the late step', async (name) => {
@@ -76,12 +81,17 @@ describe('every compensation leaves a tombstone that a late step respects', () =
     await run(step.action(ctx), { sagaId, idempotencyKey: key, role: 'step' });
 
     const rows = await dbs.rowsOf({ orderId: input.orderId });
-    const service = step.action(ctx).service as 'orders' | 'payments' | 'shipments';
+    const service = step.action(ctx).service as ServiceName;
     // The compensation's tombstone came first, and the late step applied nothing after it.
     expect(rows.effects[service][0]).toMatch(/:tombstone$/);
     expect(rows.effects[service].slice(1).every((e) => e.endsWith(':none'))).toBe(true);
-    const row = { orders: rows.order, payments: rows.payment, shipments: rows.shipment }[service];
-    expect(['CANCELLED', 'VOIDED']).toContain(row?.status);
+    const row = {
+      orders: rows.order,
+      payments: rows.payment,
+      shipments: rows.shipment,
+      inventory: rows.reservation,
+    }[service];
+    expect(['CANCELLED', 'VOIDED', 'RELEASED']).toContain(row?.status);
     if (service === 'payments') expect(rows.charges.filter((c) => c.status === 'authorized')).toEqual([]);
   });
 });

@@ -3,7 +3,7 @@ import { paymentIdOf } from '../../activities/payments/activities';
 import { providerKeys } from '../../activities/payments/provider';
 import { orderIdKey } from '../../shared/search-attributes';
 import { openServiceDbs } from '../support/rows';
-import { attemptsOf, SAMPLE_TOTAL, startSaga, stateOf } from '../support/orders';
+import { attemptsOf, SAMPLE_TOTAL, startSaga, stateOf, stepNamed } from '../support/orders';
 import { startWorkers, type TestProcesses } from '../support/processes';
 import { startStack, type Stack } from '../support/stack';
 import { requireEnv, TEST_ENV } from '../support/env';
@@ -31,7 +31,7 @@ describe('payments worker killed mid-step', () => {
   const workers: TestProcesses[] = [];
 
   beforeAll(async () => {
-    stack = await startStack({ services: ['orders', 'shipments'] });
+    stack = await startStack({ services: ['orders', 'shipments', 'inventory'] });
   });
   // Each test runs its own payments processes on the stack's queue: none may outlive its test.
   afterEach(async () => {
@@ -100,7 +100,7 @@ describe('payments worker killed mid-step', () => {
       const outcome = await handle.result();
       expect(outcome.status).toBe('COMPLETED');
       const state = await stateOf(handle);
-      expect(state.steps[1]).toMatchObject({ name: 'authorizePayment', status: 'SUCCEEDED' });
+      expect(stepNamed(state, 'authorizePayment')).toMatchObject({ status: 'SUCCEEDED' });
       expect((await attemptsOf(handle, 'step/authorizePayment')).lastAttempt).toBeGreaterThanOrEqual(2);
 
       const rows = await dbs.rowsOf({ orderId });
@@ -141,7 +141,7 @@ describe('payments worker killed mid-step', () => {
     expect(outcome.status).toBe('COMPLETED');
 
     const state = await stateOf(handle);
-    expect(state.steps[1]).toMatchObject({ name: 'authorizePayment', status: 'SUCCEEDED' });
+    expect(stepNamed(state, 'authorizePayment')).toMatchObject({ status: 'SUCCEEDED' });
     expect((await attemptsOf(handle, 'step/authorizePayment')).lastAttempt).toBeGreaterThanOrEqual(2);
     const rows = await dbs.rowsOf(handle.workflowId);
     expect(rows.payment).toMatchObject({ status: 'CAPTURED', amount: SAMPLE_TOTAL });

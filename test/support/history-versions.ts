@@ -12,10 +12,21 @@ export const ENDINGS = [
   'resolved',
 ];
 
-/** Endings only some versions have (deadlines and waiting for a step in flight came with forward recovery). */
+/**
+ * Endings only some versions have (deadlines and waiting for a step in flight came with forward recovery;
+ * stock and refunds with v3).
+ */
 export const VERSION_ENDINGS: Record<string, string[]> = {
   'v1-attempt-budget': [],
   'v2-forward-recovery': ['compensated-step-deadline', 'compensated-cancelled-in-flight'],
+  // Order saga v2 (stock reserved before payment) and the refund saga.
+  'v3-inventory': [
+    'compensated-step-deadline',
+    'compensated-cancelled-in-flight',
+    'compensated-out-of-stock',
+    'refund-completed',
+    'refund-compensated',
+  ],
 };
 
 export const HISTORY_VERSIONS = Object.keys(VERSION_ENDINGS);

@@ -108,3 +108,8 @@ export async function attemptsOf(
   }
   return { started, lastAttempt };
 }
+
+/** A step of the saga's state by name (versions of a saga differ in their steps and positions). */
+export function stepNamed(state: SagaState, name: string): SagaState['steps'][number] | undefined {
+  return state.steps.find((step) => step.name === name);
+}
