@@ -10,6 +10,7 @@ import { openApiRouter } from './openapi';
 import { healthRouter } from './routes/health';
 import { refundsRouter } from './routes/refunds';
 import { sagasRouter } from './routes/sagas';
+import { stockRouter } from './routes/stock';
 import type { SagaService } from './saga-service';
 import { httpMetricsMiddleware, metricsRouter, requestLogger, tracingMiddleware } from './telemetry';
 
@@ -68,6 +69,7 @@ export function createApp(options: AppOptions): Express {
   );
   app.use(sagasRouter(options.sagas));
   app.use(refundsRouter(options.sagas));
+  app.use(stockRouter(options.sagas));
 
   app.use(...finalHandlers(options.logger));
   return app;

@@ -11,6 +11,8 @@ import {
   operatorActionResponseSchema,
   refundPathSchema,
   resolveRequestSchema,
+  stockLevelSchema,
+  stockPathSchema,
   sagaIdSchema,
   sagaViewSchema,
   startSagaQuerySchema,
@@ -92,6 +94,20 @@ export function buildOpenApiDocument(): ReturnType<OpenApiGeneratorV31['generate
       413: problem('Body larger than the limit'),
       415: problem('Body is not application/json'),
       422: problem('Body not empty'),
+    },
+  });
+  const StockLevel = registry.register('StockLevel', stockLevelSchema);
+  registry.registerPath({
+    method: 'get',
+    path: '/stock/{sku}',
+    summary: 'Stock of one SKU: units available to orders and units on hand (asked of the inventory service)',
+    security,
+    request: { params: stockPathSchema },
+    responses: {
+      200: json('The SKU is stocked', StockLevel),
+      ...common,
+      404: problem('The SKU is not stocked'),
+      503: problem('Temporal or the inventory service did not answer in time; retry later'),
     },
   });
   registry.registerPath({

@@ -3,6 +3,7 @@ import { status as grpcStatus } from '@grpc/grpc-js';
 import {
   WorkflowExecutionAlreadyStartedError,
   WorkflowNotFoundError,
+  WorkflowFailedError,
   WorkflowUpdateFailedError,
   type Client,
   type WorkflowExecutionDescription,
@@ -23,6 +24,8 @@ import {
 import { customerIdKey, orderIdKey, sagaStatusKey } from '../shared/search-attributes';
 import type { OrderSagaInput } from '../workflows/order-saga';
 import type { RefundSagaWorkflowInput } from '../workflows/refund-saga';
+import type { readStock } from '../workflows/stock';
+import type { StockLevel } from '../activities/inventory/activities';
 import { describeFailure } from '../workflows/saga/errors';
 import {
   cancelSagaUpdate,
@@ -40,6 +43,8 @@ const WORKFLOW_TYPES: Record<SagaName, string> = { order: 'orderSaga', refund: '
 const SAGA_OF_TYPE = new Map(Object.entries(WORKFLOW_TYPES).map(([saga, type]) => [type, saga as SagaName]));
 /** How long a cancel waits for the orchestrator to decide it before answering 503. */
 const CANCEL_DECISION_SECONDS = 10;
+/** How long a stock read may take, queueing included, before the API answers 503. */
+const STOCK_READ_TIMEOUT = '10s';
 /** How long a list with a cursor may take before the cursor is checked (a foreign one fails slowly). */
 const CURSOR_DEADLINE_MS = 5000;
 
@@ -135,6 +140,33 @@ export class SagaService {
       if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
       const existing = await this.client.workflow.getHandle(sagaId).describe();
       return { sagaId, orderId, runId: existing.runId, created: false };
+    }
+  }
+
+  /**
+   * The stock of one SKU, asked of the inventory service through a short workflow (the API reaches no
+   * service database). Null when the SKU is not stocked; 503 when the inventory does not answer in time.
+   */
+  async readStock(sku: string): Promise<StockLevel | null> {
+    const { taskQueuePrefix } = this.options.settings;
+    if (taskQueuePrefix === undefined) throw new Error('the saga settings name no task queue prefix');
+    try {
+      const levels = await this.client.workflow.execute<typeof readStock>('readStock', {
+        workflowId: `stock-read-${randomUUID()}`,
+        taskQueue: this.options.orchestratorTaskQueue,
+        args: [{ skus: [sku], taskQueuePrefix }],
+        workflowExecutionTimeout: STOCK_READ_TIMEOUT,
+      });
+      return levels[0] ?? null;
+    } catch (error) {
+      if (error instanceof WorkflowFailedError) {
+        throw new HttpProblem(
+          503,
+          'inventory-unavailable',
+          'the inventory service did not answer; retry later',
+        );
+      }
+      throw error;
     }
   }
 

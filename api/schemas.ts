@@ -1,5 +1,6 @@
 import { z } from '../shared/zod';
 import { COMPENSATION_STATUSES, SAGA_STATUSES, STEP_STATUSES } from '../shared/saga-state';
+import { orderItemSchema } from '../shared/order';
 
 /** Request and response shapes of the API; the TypeScript types and the OpenAPI document derive from these. */
 
@@ -144,6 +145,15 @@ export const idempotencyKeySchema = z
   .regex(/^[A-Za-z0-9._:-]{8,128}$/, 'must be 8 to 128 characters of letters, digits, ".", "_", ":" or "-"');
 
 export const refundPathSchema = z.strictObject({ orderId: orderIdSchema });
+
+export const stockPathSchema = z.strictObject({ sku: orderItemSchema.shape.sku });
+
+export const stockLevelSchema = z.object({
+  sku: z.string(),
+  available: z.number().int().meta({ description: 'Units an order can still reserve' }),
+  onHand: z.number().int().meta({ description: 'Units in the warehouse: available plus those reserved' }),
+});
+export type StockLevelView = z.infer<typeof stockLevelSchema>;
 
 /** A refund takes no body; an empty object is accepted, anything in it is refused. */
 export const refundRequestSchema = z.strictObject({}).optional();

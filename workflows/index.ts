@@ -2,3 +2,4 @@
 export { orderSaga } from './order-saga';
 export { refundSaga } from './refund-saga';
 export { bareOrderWorkflow } from './baseline';
+export { readStock } from './stock';

@@ -89,6 +89,26 @@ describe('REST API', () => {
     expect(got.body.result.trackingNumber).toBe(`TRK-${res.body.orderId}`);
   });
 
+  test('GET /stock/{sku} reads the inventory: levels of a stocked SKU, 404 for another, 400 for a bad one', async () => {
+    const completed = await send(request(app).post('/sagas?waitSeconds=30').set(auth).send(sampleOrder()));
+    expect(completed.body.status).toBe('COMPLETED');
+    const stocked = await send(request(app).get('/stock/pen-7').set(auth));
+    expect(stocked.status).toBe(200);
+    // Other tests order pen-7 at the same time: the row read here is the one checked, not a fixed number.
+    const row = await dbs.inventory.stock.findUniqueOrThrow({ where: { sku: 'pen-7' } });
+    expect(stocked.body).toMatchObject({ sku: 'pen-7', onHand: row.onHand });
+    expect(stocked.body.available).toBeLessThan(row.onHand);
+    expect(stocked.body.available).toBeGreaterThanOrEqual(row.available);
+
+    const unknown = await send(request(app).get('/stock/never-stocked-sku').set(auth));
+    expect(unknown.status).toBe(404);
+    expect(unknown.body.detail).toBe('SKU never-stocked-sku is not stocked');
+    const bad = await send(request(app).get('/stock/bad%20sku').set(auth));
+    expect(bad.status).toBe(400);
+    expect(bad.body.errors[0]).toMatchObject({ field: 'path.sku' });
+    expect((await send(request(app).get('/stock/pen-7'))).status).toBe(401);
+  });
+
   test('without waiting, POST /sagas answers 202 with a Location', async () => {
     const res = await send(request(app).post('/sagas').set(auth).send(sampleOrder()));
     expect(res.status).toBe(202);
