@@ -16,7 +16,6 @@ import {
   type ServiceName,
 } from '../../shared/config';
 import { DEMO_STOCK } from '../../examples/stock';
-import { createInventoryDb } from '../../activities/inventory/db';
 import { seedStock } from '../../activities/inventory/seed';
 import { ensureDatabase, maskUrl, serverReachable } from './ensure-database';
 import { startLocalCluster } from './local-cluster';
@@ -74,13 +73,8 @@ export async function prepareDatabases(
         (applied.length ? `applied ${applied.join(', ')}` : 'migrations up to date'),
     );
   }
-  const inventory = createInventoryDb(urls.inventory, 1);
-  try {
-    const stocked = await seedStock(inventory, options.stock ?? DEMO_STOCK);
-    if (stocked > 0) log(`inventory: stocked ${stocked} SKU(s)`);
-  } finally {
-    await inventory.$disconnect();
-  }
+  const stocked = await seedStock(urls.inventory, options.stock ?? DEMO_STOCK);
+  if (stocked > 0) log(`inventory: stocked ${stocked} SKU(s)`);
   const providerCreated = await ensureDatabase(providerUrl);
   log(`payment provider: ${maskUrl(providerUrl)}${providerCreated ? ' (created)' : ''}`);
   return {
