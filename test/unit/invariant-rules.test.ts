@@ -102,6 +102,69 @@ describe('invariant rules', () => {
       'sequence',
     );
   });
+  test('order saga v2: stock reserved before payment, released in reverse; its rows checked too', () => {
+    const v2 = (): SagaFacts => ({
+      ...completed(),
+      reservation: { status: 'RESERVED' },
+      effects: fx(
+        'order.create:created',
+        'inventory.reserve:reserved',
+        'payment.authorize:authorized',
+        'shipment.schedule:scheduled',
+        'payment.capture:captured',
+        'order.approve:approved',
+      ),
+    });
+    expect(rules(v2())).toEqual([]);
+    expect(rules({ ...v2(), reservation: { status: 'RELEASED' } })).toEqual(['completed-stock']);
+    // Reserving after the payment fits neither version's order of steps.
+    expect(
+      rules({
+        ...v2(),
+        effects: fx('order.create:created', 'payment.authorize:authorized', 'inventory.reserve:reserved'),
+        status: 'RUNNING',
+        temporalStatus: 'RUNNING',
+      }),
+    ).toEqual(['sequence']);
+    const backward = (reservation: string, ...effects: string[]): SagaFacts => ({
+      ...compensated(),
+      reservation: { status: reservation },
+      effects: fx(...effects),
+    });
+    expect(
+      rules(
+        backward(
+          'RELEASED',
+          'order.create:created',
+          'inventory.reserve:reserved',
+          'payment.authorize:declined',
+          'payment.release:none',
+          'inventory.release:released',
+          'order.cancel:cancelled',
+        ),
+      ),
+    ).toEqual([]);
+    expect(
+      rules(
+        backward('RESERVED', 'order.create:created', 'inventory.reserve:reserved', 'order.cancel:cancelled'),
+      ),
+    ).toEqual(['compensated-stock']);
+    // Stock released before the payment it was reserved ahead of: not in reverse order.
+    expect(
+      rules(
+        backward(
+          'RELEASED',
+          'order.create:created',
+          'inventory.reserve:reserved',
+          'payment.authorize:authorized',
+          'inventory.release:released',
+          'payment.release:voided',
+          'order.cancel:cancelled',
+        ),
+      ),
+    ).toEqual(['sequence']);
+  });
+
   test('lost or stuck sagas are caught; a parked one is not', () => {
     expect(rules({ ...compensated(), status: 'RUNNING', temporalStatus: 'RUNNING', startedAt: 0 })).toContain(
       'not-final',

@@ -51,6 +51,21 @@ const cancelled = (): RefundFacts => ({
 const rules = (facts: RefundFacts) => checkRefundSaga(facts, options).map((v) => v.rule);
 
 describe('refund saga invariants', () => {
+  test('a completed refund restocked the order: units left reserved are caught', () => {
+    const restocked = { ...refunded(), reservation: { status: 'RELEASED' } };
+    expect(checkRefundSaga(restocked, options)).toEqual([]);
+    expect(
+      checkRefundSaga({ ...restocked, reservation: { status: 'RESERVED' } }, options).map((v) => v.rule),
+    ).toEqual(['refund-stock']);
+    // A compensated refund restocked nothing: a release after the pivot is an effect it must not have.
+    expect(
+      checkRefundSaga(
+        { ...cancelled(), effects: fx('order.requestRefund:requested', 'inventory.release:released') },
+        options,
+      ).map((v) => v.rule),
+    ).toContain('refund-compensated-effects');
+  });
+
   test('a completed refund, a refused one and one cancelled before its pivot pass', () => {
     expect(rules(refunded())).toEqual([]);
     expect(rules(refused())).toEqual([]);
