@@ -2,6 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { createOrdersActivities } from '../../activities/orders/activities';
 import { createPaymentsActivities } from '../../activities/payments/activities';
 import { createShipmentsActivities } from '../../activities/shipments/activities';
+import { createInventoryActivities } from '../../activities/inventory/activities';
+import { seedStock } from '../../activities/inventory/seed';
+import { requireEnv, TEST_ENV } from '../support/env';
 import { openServiceDbs } from '../support/rows';
 import { sampleOrder, SAMPLE_TOTAL } from '../support/orders';
 
@@ -68,6 +71,25 @@ describe('a compensation racing the step it undoes', () => {
       // Nor at the provider: whichever came first, no money stays held.
       expect(rows.charges.filter((c) => c.status === 'authorized' || c.status === 'captured')).toEqual([]);
       expect(rows.charges.length).toBeLessThanOrEqual(1);
+    }
+  });
+
+  test('reserveStock vs releaseStock: no unit stays held and none is made up', async () => {
+    const inventory = createInventoryActivities(dbs.inventory);
+    const sku = `race-${randomUUID().slice(0, 8)}`;
+    await seedStock(requireEnv(TEST_ENV.inventoryDb), { [sku]: 5 });
+    for (let i = 0; i < ROUNDS; i++) {
+      const sagaId = `order-race-${randomUUID()}`;
+      const orderId = `ord_${randomUUID()}`;
+      await Promise.allSettled([
+        inventory.reserveStock({ orderId, items: [{ sku, quantity: 2 }] }, meta(sagaId, 'reserveStock')),
+        inventory.releaseStock({ orderId }, meta(sagaId, 'reserveStock/compensate')),
+      ]);
+      expect((await dbs.rowsOf({ orderId })).reservation?.status).toBe('RELEASED');
+      expect(await dbs.inventory.stock.findUniqueOrThrow({ where: { sku } })).toMatchObject({
+        available: 5,
+        onHand: 5,
+      });
     }
   });
 });

@@ -6,6 +6,8 @@ import { Client } from 'pg';
 import { createOrdersDb } from '../../activities/orders/db';
 import { createPaymentsDb } from '../../activities/payments/db';
 import { createShipmentsDb } from '../../activities/shipments/db';
+import { createInventoryDb } from '../../activities/inventory/db';
+import { seedStock } from '../../activities/inventory/seed';
 import { ensureDatabase, quoteIdentifier } from '../../scripts/db/ensure-database';
 import { applyMigrations } from '../../scripts/db/migrate';
 import { requireEnv, TEST_ENV } from '../support/env';
@@ -177,6 +179,47 @@ describe('migrations', () => {
     } finally {
       await pay.$disconnect();
       await ship.$disconnect();
+    }
+  });
+
+  test('inventory: every model works through the client; the database refuses stock below zero or above on hand', async () => {
+    const url = await scratch();
+    await applyMigrations(url, MIGRATIONS('inventory'));
+    const db = createInventoryDb(url, 1);
+    try {
+      expect(await seedStock(url, { 'sku-a': 2 })).toBe(1);
+      // Seeding again keeps the level: it never undoes what sagas reserved.
+      await db.stock.update({ where: { sku: 'sku-a' }, data: { available: 1 } });
+      expect(await seedStock(url, { 'sku-a': 2, 'sku-b': 3 })).toBe(1);
+      expect(await db.stock.findMany({ orderBy: { sku: 'asc' } })).toEqual([
+        expect.objectContaining({ sku: 'sku-a', available: 1, onHand: 2 }),
+        expect.objectContaining({ sku: 'sku-b', available: 3, onHand: 3 }),
+      ]);
+      await expect(
+        db.stock.update({ where: { sku: 'sku-a' }, data: { available: { decrement: 2 } } }),
+      ).rejects.toThrow(/Stock_available_not_negative|check constraint/i);
+      await expect(db.stock.update({ where: { sku: 'sku-a' }, data: { available: 3 } })).rejects.toThrow(
+        /Stock_available_within_on_hand|check constraint/i,
+      );
+      expect((await db.stock.findUniqueOrThrow({ where: { sku: 'sku-a' } })).available).toBe(1);
+      await db.reservation.create({
+        data: {
+          id: 'r1',
+          sagaId: 's1',
+          orderId: 'o1',
+          items: [{ sku: 'sku-a', quantity: 1 }],
+          status: 'RESERVED',
+        },
+      });
+      await db.inventoryOperation.create({
+        data: { idempotencyKey: 'k', sagaId: 's1', reservationId: 'r1', operation: 'reserve', outcome: {} },
+      });
+      expect(await db.reservation.findUniqueOrThrow({ where: { id: 'r1' } })).toMatchObject({
+        status: 'RESERVED',
+        releasedBeforeReserve: false,
+      });
+    } finally {
+      await db.$disconnect();
     }
   });
 

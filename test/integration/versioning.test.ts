@@ -10,7 +10,9 @@ import { versionMarker } from '../../workflows/saga/definition';
 import { requireEnv, TEST_ENV } from '../support/env';
 import { openServiceDbs } from '../support/rows';
 import { sampleOrder, startSaga, stateOf, waitForState } from '../support/orders';
-import { startStack, type Stack } from '../support/stack';
+import { startStack, testDataConverter, type Stack } from '../support/stack';
+import { WORKFLOW_INTERCEPTOR_MODULES } from '../../worker/telemetry';
+import { FAILURE_CONVERTER_PATH } from '../../shared/encryption/config';
 import { dropDatabaseIfExists, ensureDatabase } from '../../scripts/db/ensure-database';
 
 /**
@@ -52,16 +54,21 @@ describe('a new saga version deploys over sagas of the old one', () => {
     ((await dbs.rowsOf(sagaId)) as { reservation?: { status: string } | null }).reservation ?? null;
 
   const orchestrator = async (bundlePath: string): Promise<{ worker: Worker; running: Promise<void> }> => {
-    const { worker } = await createOrchestratorWorker(connection, {
-      TEMPORAL_ADDRESS: requireEnv(TEST_ENV.temporalAddress),
-      TEMPORAL_NAMESPACE: 'default',
-      TEMPORAL_UI_URL: 'http://127.0.0.1:8233',
-      TASK_QUEUE_PREFIX: stack.prefix,
-      LOG_LEVEL: 'warn',
-      WORKER_MAX_CONCURRENT_ACTIVITIES: 100,
-      WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: 40,
-      WORKFLOW_BUNDLE_PATH: bundlePath,
-    });
+    const { worker } = await createOrchestratorWorker(
+      connection,
+      {
+        TEMPORAL_ADDRESS: requireEnv(TEST_ENV.temporalAddress),
+        TEMPORAL_NAMESPACE: 'default',
+        TEMPORAL_UI_URL: 'http://127.0.0.1:8233',
+        TASK_QUEUE_PREFIX: stack.prefix,
+        LOG_LEVEL: 'warn',
+        WORKER_MAX_CONCURRENT_ACTIVITIES: 100,
+        WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: 40,
+        WORKFLOW_BUNDLE_PATH: bundlePath,
+      },
+      // The run's encrypting data converter, as every orchestrator of the tests has it.
+      { dataConverter: testDataConverter() },
+    );
     const started = { worker, running: worker.run() };
     orchestrators.push(started);
     return started;
@@ -70,6 +77,9 @@ describe('a new saga version deploys over sagas of the old one', () => {
   test('old sagas finish on version 1, new ones run version 2', async () => {
     const { code } = await bundleWorkflowCode({
       workflowsPath: require.resolve('../fixtures/releases/order-saga-v1'),
+      // Built like the current bundle (global-setup.ts): the same interceptors and failure converter.
+      workflowInterceptorModules: WORKFLOW_INTERCEPTOR_MODULES,
+      failureConverterPath: FAILURE_CONVERTER_PATH,
       logger: { trace() {}, debug() {}, info() {}, warn() {}, error: console.error, log() {} },
     });
     const oldBundle = path.join(mkdtempSync(path.join(tmpdir(), 'saga-release-')), 'v1.js');
