@@ -1,6 +1,7 @@
 import type { ActivityMeta } from '../../shared/activity-meta';
 import { businessFailure } from '../shared/failures';
 import { applyOnce, scopedKey } from '../shared/idempotency';
+import { undoOrTombstone } from '../shared/tombstone';
 import { inventoryLedger, type InventoryDb, type InventoryTx } from './db';
 import type { ReservationStatus } from './generated/prisma/client';
 
@@ -134,25 +135,27 @@ export function createInventoryActivities(db: InventoryDb) {
         transaction,
         inventoryLedger(meta.sagaId, reservationId, 'release'),
         scopedKey(reservationId, meta.idempotencyKey),
-        async (tx) => {
-          if (await release(tx, reservationId)) return { effect: 'released' };
-          const created = await tx.reservation.createMany({
-            data: [
-              {
-                id: reservationId,
-                sagaId: meta.sagaId,
-                orderId: input.orderId,
-                items: [],
-                status: 'RELEASED',
-                releasedBeforeReserve: true,
-              },
-            ],
-            skipDuplicates: true,
-          });
-          if (created.count === 1) return { effect: 'tombstone' };
-          // A reservation committed between our update and our insert (the insert waited for it): release it.
-          return { effect: (await release(tx, reservationId)) ? 'released' : 'none' };
-        },
+        (tx) =>
+          undoOrTombstone(
+            'released',
+            () => release(tx, reservationId),
+            async () => {
+              const created = await tx.reservation.createMany({
+                data: [
+                  {
+                    id: reservationId,
+                    sagaId: meta.sagaId,
+                    orderId: input.orderId,
+                    items: [],
+                    status: 'RELEASED',
+                    releasedBeforeReserve: true,
+                  },
+                ],
+                skipDuplicates: true,
+              });
+              return created.count === 1;
+            },
+          ),
       );
       const row = await db.reservation.findUnique({ where: { id: reservationId } });
       return { reservationId, status: 'RELEASED', items: (row?.items ?? []) as unknown as StockLine[] };

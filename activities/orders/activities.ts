@@ -3,6 +3,7 @@ import type { Address, OrderItem } from '../../shared/order';
 import { orderTotal } from '../../shared/order';
 import { businessFailure } from '../shared/failures';
 import { applyOnce, scopedKey } from '../shared/idempotency';
+import { undoOrTombstone } from '../shared/tombstone';
 import { ordersLedger, type OrdersDb, type OrdersTx } from './db';
 import { orderStateMachine } from './state-machine';
 import type { OrderStatus } from './generated/prisma/client';
@@ -121,28 +122,30 @@ export function createOrdersActivities(db: OrdersDb) {
         transaction,
         ordersLedger(meta.sagaId, input.orderId, 'cancel'),
         scopedKey(input.orderId, meta.idempotencyKey),
-        async (tx) => {
-          if (await transition(input.orderId, 'CANCELLED', tx)) return { effect: 'cancelled' };
-          const created = await tx.order.createMany({
-            data: [
-              {
-                id: input.orderId,
-                sagaId: meta.sagaId,
-                customerId: input.customerId,
-                currency: input.currency,
-                totalAmount: 0,
-                items: [],
-                shippingAddress: {},
-                status: 'CANCELLED',
-                cancelledBeforeCreate: true,
-              },
-            ],
-            skipDuplicates: true,
-          });
-          if (created.count === 1) return { effect: 'tombstone' };
-          // A create committed between our update and our insert (the insert waited for it): cancel that.
-          return { effect: (await transition(input.orderId, 'CANCELLED', tx)) ? 'cancelled' : 'none' };
-        },
+        (tx) =>
+          undoOrTombstone(
+            'cancelled',
+            () => transition(input.orderId, 'CANCELLED', tx),
+            async () => {
+              const created = await tx.order.createMany({
+                data: [
+                  {
+                    id: input.orderId,
+                    sagaId: meta.sagaId,
+                    customerId: input.customerId,
+                    currency: input.currency,
+                    totalAmount: 0,
+                    items: [],
+                    shippingAddress: {},
+                    status: 'CANCELLED',
+                    cancelledBeforeCreate: true,
+                  },
+                ],
+                skipDuplicates: true,
+              });
+              return created.count === 1;
+            },
+          ),
       );
       return { orderId: input.orderId, status: 'CANCELLED' };
     },

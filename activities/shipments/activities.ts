@@ -2,6 +2,7 @@ import type { ActivityMeta } from '../../shared/activity-meta';
 import type { Address } from '../../shared/order';
 import { businessFailure } from '../shared/failures';
 import { applyOnce, scopedKey } from '../shared/idempotency';
+import { undoOrTombstone } from '../shared/tombstone';
 import { shipmentsLedger, type ShipmentsDb, type ShipmentsTx } from './db';
 import { unserviceableReason } from './serviceability';
 import { shipmentStateMachine } from './state-machine';
@@ -91,25 +92,27 @@ export function createShipmentsActivities(db: ShipmentsDb) {
         transaction,
         shipmentsLedger(meta.sagaId, shipmentId, 'cancel'),
         scopedKey(shipmentId, meta.idempotencyKey),
-        async (tx) => {
-          if (await cancel(tx, shipmentId)) return { effect: 'cancelled' };
-          const created = await tx.shipment.createMany({
-            data: [
-              {
-                id: shipmentId,
-                sagaId: meta.sagaId,
-                orderId: input.orderId,
-                address: {},
-                status: 'CANCELLED',
-                cancelledBeforeSchedule: true,
-              },
-            ],
-            skipDuplicates: true,
-          });
-          if (created.count === 1) return { effect: 'tombstone' };
-          // A schedule committed between our update and our insert (the insert waited for it): cancel that.
-          return { effect: (await cancel(tx, shipmentId)) ? 'cancelled' : 'none' };
-        },
+        (tx) =>
+          undoOrTombstone(
+            'cancelled',
+            () => cancel(tx, shipmentId),
+            async () => {
+              const created = await tx.shipment.createMany({
+                data: [
+                  {
+                    id: shipmentId,
+                    sagaId: meta.sagaId,
+                    orderId: input.orderId,
+                    address: {},
+                    status: 'CANCELLED',
+                    cancelledBeforeSchedule: true,
+                  },
+                ],
+                skipDuplicates: true,
+              });
+              return created.count === 1;
+            },
+          ),
       );
       return { shipmentId, status: 'CANCELLED', trackingNumber: null };
     },

@@ -17,6 +17,7 @@ import { startStack, type Stack } from '../support/stack';
  */
 
 const uniqueSku = (label: string) => `${label}-${randomUUID().slice(0, 8)}`;
+const inventoryUrl = requireEnv(TEST_ENV.inventoryDb);
 
 /** The sample order, buying only the given lines (at the sample's unit price). */
 function orderOf(lines: { sku: string; quantity: number }[], overrides: Partial<OrderRequest> = {}) {
@@ -29,8 +30,8 @@ function orderOf(lines: { sku: string; quantity: number }[], overrides: Partial<
 describe('inventory in order sagas', () => {
   let stack: Stack;
   const dbs = openServiceDbs();
-  // A client of its own, as a stock keeper would use (the seeding and the raw statements go through it).
-  const inventoryDb = createInventoryDb(requireEnv(TEST_ENV.inventoryDb), 2);
+  // A client of its own, as a stock keeper would use, for the raw statements.
+  const inventoryDb = createInventoryDb(inventoryUrl, 2);
   const stockOf = (sku: string) =>
     dbs.inventory.stock.findUniqueOrThrow({ where: { sku }, select: { available: true, onHand: true } });
 
@@ -45,7 +46,7 @@ describe('inventory in order sagas', () => {
 
   test('six sagas race for the last unit: one completes, the others compensate with OutOfStock', async () => {
     const sku = uniqueSku('last');
-    expect(await seedStock(inventoryDb, { [sku]: 1 })).toBe(1);
+    expect(await seedStock(inventoryUrl, { [sku]: 1 })).toBe(1);
     const handles = await Promise.all(
       Array.from({ length: 6 }, () => startSaga(stack, orderOf([{ sku, quantity: 1 }]))),
     );
@@ -107,7 +108,7 @@ describe('inventory in order sagas', () => {
 
   test('the database refuses negative stock (and more available than on hand), whatever the code does', async () => {
     const sku = uniqueSku('check');
-    await seedStock(inventoryDb, { [sku]: 3 });
+    await seedStock(inventoryUrl, { [sku]: 3 });
     await expect(
       inventoryDb.$executeRawUnsafe(`UPDATE "Stock" SET available = -1 WHERE sku = $1`, sku),
     ).rejects.toThrow(/Stock_available_not_negative/);
@@ -127,7 +128,7 @@ describe('inventory in order sagas', () => {
     // SKUs are reserved in SKU order: the short one comes last, after the plentiful one was checked.
     const plenty = `all-${id}-a`;
     const short = `all-${id}-b`;
-    await seedStock(inventoryDb, { [plenty]: 10, [short]: 2 });
+    await seedStock(inventoryUrl, { [plenty]: 10, [short]: 2 });
     const handle = await startSaga(
       stack,
       orderOf([
@@ -152,7 +153,7 @@ describe('inventory in order sagas', () => {
   test('an unstocked SKU is out of stock too, and nothing is held', async () => {
     const stocked = uniqueSku('stocked');
     const unknown = uniqueSku('never-stocked');
-    await seedStock(inventoryDb, { [stocked]: 5 });
+    await seedStock(inventoryUrl, { [stocked]: 5 });
     const handle = await startSaga(
       stack,
       orderOf([
@@ -169,7 +170,7 @@ describe('inventory in order sagas', () => {
 
   test('a saga failing after its reservation (payment declined) puts the stock back', async () => {
     const sku = uniqueSku('declined');
-    await seedStock(inventoryDb, { [sku]: 4 });
+    await seedStock(inventoryUrl, { [sku]: 4 });
     const before = await stockOf(sku);
     const handle = await startSaga(
       stack,
@@ -201,7 +202,7 @@ describe('inventory in order sagas', () => {
 
 /** The activities called directly (as Temporal would retry or duplicate them), against the real database. */
 describe('inventory activities', () => {
-  const db = createInventoryDb(requireEnv(TEST_ENV.inventoryDb), 2);
+  const db = createInventoryDb(inventoryUrl, 2);
   const inventory = createInventoryActivities(db);
   afterAll(() => db.$disconnect());
   const meta = (sagaId: string, key: string): ActivityMeta => ({
@@ -219,7 +220,7 @@ describe('inventory activities', () => {
   let sku: string;
   beforeEach(async () => {
     sku = uniqueSku('idem');
-    await seedStock(db, { [sku]: 10 });
+    await seedStock(inventoryUrl, { [sku]: 10 });
   });
 
   test('reserveStock twice with one idempotency key holds the units once and answers the same', async () => {

@@ -144,6 +144,16 @@ describe('classifyCompensation', () => {
     const failure = { reason: 'cancelled', cancelled: true };
     expect(classifyCompensation(story({ failure, cancelRequested: true }))).toBeUndefined();
   });
+  test('a saga that lost the race for the last units is not counted; a fault at the same step is', () => {
+    const outOfStock = {
+      step: 'reserveStock',
+      reason: 'OutOfStock: out of stock: sku-scarce has 0 of 1 available',
+      cancelled: false,
+    };
+    expect(classifyCompensation(story({ failure: outOfStock }))).toBeUndefined();
+    const outage = { step: 'reserveStock', reason: "Can't reach database server", cancelled: false };
+    expect(classifyCompensation(story({ failure: outage }))?.kind).toBe('counted');
+  });
   test('a saga whose input fails anyway is not counted', () => {
     const input = { order: order({ paymentToken: 'tok_chargeDeclined' }), settings };
     expect(classifyCompensation(story({ input }))).toBeUndefined();

@@ -148,7 +148,7 @@ export function classifyCompensation(
   const finding = (detail: string) => ({ sagaId: story.sagaId, detail });
   if (story.failure?.cancelled) return undefined;
   // Stock is shared: whether it sufficed depends on the other sagas, not on this saga's input.
-  if (story.failure?.step === 'reserveStock' && story.failure.reason.startsWith('out of stock'))
+  if (story.failure?.step === 'reserveStock' && story.failure.reason.startsWith('OutOfStock:'))
     return undefined;
   if (!story.input) return { kind: 'undetermined', finding: finding('start input not readable') };
   const outlook = sagaOutlook(story.input);
