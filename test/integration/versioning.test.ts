@@ -86,16 +86,11 @@ describe('a new saga version deploys over sagas of the old one', () => {
     writeFileSync(oldBundle, code);
     const old = await orchestrator(oldBundle);
 
-    // Held at a step: the provider is down, so authorizePayment retries (shipped defaults: 10 min).
-    await setProviderOutage(providerUrl, new Date(Date.now() + 10 * 60_000), 'provider maintenance');
-    const waiting = await startSaga(stack);
-    await waitForState(waiting, (s) => s.steps[1]?.status === 'RUNNING');
     // Parked: not serviceable, and the refund fails until an operator steps in (deadline short for this saga).
     const parkedId = `order-${randomUUID()}`;
     await dbs.payments.providerFault.create({
       data: { id: `fault-${parkedId}`, sagaId: parkedId, operation: 'release', message: 'refund refused' },
     });
-    await setProviderOutage(providerUrl, null);
     const order = sampleOrder();
     const parked = await startSaga(
       stack,
@@ -104,8 +99,13 @@ describe('a new saga version deploys over sagas of the old one', () => {
       parkedId,
     );
     await waitForState(parked, (s) => s.status === 'COMPENSATION_FAILED', 60_000);
+    // Held at a step: the provider is down, so authorizePayment retries (shipped defaults: 10 min).
     await setProviderOutage(providerUrl, new Date(Date.now() + 10 * 60_000), 'provider maintenance');
-    expect((await stateOf(waiting)).steps[1]?.status).toBe('RUNNING');
+    const waiting = await startSaga(stack);
+    await waitForState(
+      waiting,
+      (s) => s.steps[1]?.name === 'authorizePayment' && s.steps[1].status === 'RUNNING',
+    );
 
     // Deploy: the old orchestrator stops, the current one (all released versions) takes over.
     old.worker.shutdown();
