@@ -151,13 +151,16 @@ describe('a new saga version deploys over sagas of the old one', () => {
     expect(freshState.sagaVersion).toBe(latestOrderSaga.version);
     expect(freshState.steps.map((s) => s.name)).toContain('reserveStock');
     expect((await reservationOf(fresh.workflowId))?.status).toBe('RESERVED');
-    const history = await fresh.fetchHistory();
-    const markers = (history.events ?? []).flatMap((e) =>
-      e.markerRecordedEventAttributes?.details?.patch_data?.payloads?.[0]?.data
-        ? [Buffer.from(e.markerRecordedEventAttributes.details.patch_data.payloads[0].data).toString()]
-        : [],
-    );
-    expect(markers.join(' ')).toContain(versionMarker(latestOrderSaga));
+    const markersOf = async (handle: typeof fresh) =>
+      ((await handle.fetchHistory()).events ?? []).flatMap((e) => {
+        const data = e.markerRecordedEventAttributes?.details?.['patch-data']?.payloads?.[0]?.data;
+        return data ? [(JSON.parse(Buffer.from(data).toString()) as { id: string }).id] : [];
+      });
+    // Core writes each patch marker with its id in the `patch-data` detail (JSON, never encrypted). The old
+    // sagas, finished by the new orchestrator, never took version 2's marker.
+    expect(await markersOf(fresh)).toEqual(['forward-recovery', versionMarker(latestOrderSaga)]);
+    expect(await markersOf(waiting)).toEqual(['forward-recovery']);
+    expect(await markersOf(parked)).toEqual(['forward-recovery']);
     current.worker.shutdown();
     await current.running;
   });
