@@ -17,10 +17,11 @@ export type SagaStatus = (typeof SAGA_STATUSES)[number];
 /** Statuses in which the saga will do nothing more on its own. COMPENSATION_FAILED waits for an operator. */
 export const FINAL_SAGA_STATUSES: readonly SagaStatus[] = ['COMPLETED', 'COMPENSATED', 'RESOLVED'];
 
-export const STEP_STATUSES = ['PENDING', 'RUNNING', 'SUCCEEDED', 'FAILED'] as const;
+/** CANCELLED: cancelled in flight (a user's cancel, the saga deadline, a failed sibling) and ended so. */
+export const STEP_STATUSES = ['PENDING', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED'] as const;
 export type StepStatus = (typeof STEP_STATUSES)[number];
 
-export const COMPENSATION_STATUSES = ['PENDING', 'RUNNING', 'SUCCEEDED', 'FAILED'] as const;
+export const COMPENSATION_STATUSES = ['PENDING', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED'] as const;
 export type CompensationStatus = (typeof COMPENSATION_STATUSES)[number];
 
 /**

@@ -46,7 +46,7 @@ function begin(record: Call['record']): void {
   record.startedAt ??= new Date().toISOString();
 }
 
-function finish(record: Call['record'], status: 'SUCCEEDED' | 'FAILED'): void {
+function finish(record: Call['record'], status: 'SUCCEEDED' | 'FAILED' | 'CANCELLED'): void {
   record.status = status;
   record.endedAt = new Date().toISOString();
 }
@@ -89,7 +89,9 @@ export async function callUntilDeadline({
     finish(record, 'SUCCEEDED');
     return result;
   } catch (error) {
-    if (!isCancellation(error)) {
+    // A call cancelled in flight has ended too (the cancel waits for it): it must not show as running.
+    if (isCancellation(error)) finish(record, 'CANCELLED');
+    else {
       record.lastError = describeFailure(error);
       finish(record, 'FAILED');
     }

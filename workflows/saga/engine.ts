@@ -295,7 +295,8 @@ export async function runSaga<Input, Data>(
   } catch (error) {
     deadline.cancel();
     const failedStep =
-      state.steps.find((s) => s.status === 'FAILED') ?? state.steps.find((s) => s.status === 'RUNNING');
+      state.steps.find((s) => s.status === 'FAILED') ??
+      state.steps.find((s) => s.status === 'RUNNING' || s.status === 'CANCELLED');
     state.failure = {
       step: failedStep?.name ?? cancelledAtStep,
       reason: deadlinePassed ? `saga deadline (${String(sagaDeadline)}) passed` : describeFailure(error),
