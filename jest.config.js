@@ -14,6 +14,14 @@ module.exports = {
       testEnvironment: 'node',
     },
     {
+      // The engine's rules on @temporalio/testing's local server with synthetic services (no databases).
+      displayName: 'engine',
+      testMatch: ['<rootDir>/test/engine/**/*.test.ts'],
+      transform,
+      moduleNameMapper,
+      testEnvironment: 'node',
+    },
+    {
       displayName: 'integration',
       testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
       transform,
