@@ -1,14 +1,16 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { backOff } from 'exponential-backoff';
-import { runTs, type Supervised } from './processes';
+import { runProcess, runTs, type RunOptions, type Supervised } from './processes';
 
-/** One child process to keep running: a TypeScript entry point of the project (see runTs). */
-export interface ProcessSpec {
+/**
+ * One child process to keep running: a TypeScript entry point of the project (`entry`, see runTs), or an
+ * executable (`command`, e.g. a Temporal server node of the cluster mode).
+ */
+export type ProcessSpec = {
   name: string;
-  entry: string;
   args?: string[];
   env: NodeJS.ProcessEnv;
-}
+} & ({ entry: string; command?: never } | ({ command: string; entry?: never } & RunOptions));
 
 /** When a process that exited is started again, and when the supervisor gives up. */
 export interface RestartPolicy {
@@ -65,8 +67,8 @@ interface Slot {
 /**
  * Keeps child processes running, as compose's `restart: unless-stopped` would, in this process: a child
  * that exits is started again after a delay that doubles with each quick crash (exponential-backoff does the
- * waiting); a crash loop stops everything and resolves `failed`. Used by `npm start`, the chaos run and the
- * tests.
+ * waiting); a crash loop stops everything and resolves `failed`. Used by `npm start` (also for the Temporal
+ * server nodes of its cluster mode), the chaos run and the tests.
  */
 export class Supervisor {
   private readonly slots = new Map<string, Slot>();
@@ -164,9 +166,14 @@ export class Supervisor {
   private async runOnce(slot: Slot): Promise<void> {
     while (slot.held && !this.stopping) await slot.held;
     if (this.stopping) return;
-    const { name, entry, args = [], env } = slot.spec;
+    const { spec } = slot;
+    const { name, args = [], env } = spec;
     const output = this.options.output;
-    const child = runTs(name, entry, args, env, output && ((line) => output(line, name)));
+    const write = output && ((line: string) => output(line, name));
+    const child =
+      spec.command !== undefined
+        ? runProcess(name, spec.command, args, env, write, { cwd: spec.cwd, detached: spec.detached })
+        : runTs(name, spec.entry, args, env, write);
     slot.current = child;
     slot.starts += 1;
     const started = Date.now();
