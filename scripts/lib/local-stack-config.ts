@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { z } from '../../shared/zod';
 import { appConfigSchema, postgresUrl } from '../../shared/config';
+import { MAX_MEMBERSHIP_PORT } from '../temporal/cluster-config';
 
 /** Settings of the local stack `npm start` runs, on top of the application's own configuration. */
 export const localStackConfigSchema = appConfigSchema.extend({
@@ -15,8 +16,16 @@ export const localStackConfigSchema = appConfigSchema.extend({
     .string()
     .regex(/^([a-z_][a-z0-9_]{0,40})?$/, 'must be lower-case letters, digits and _')
     .default('saga_'),
-  /** Cluster mode: the internal ports (membership, history, matching, worker, metrics), 18 from this one. */
-  TEMPORAL_CLUSTER_BASE_PORT: z.coerce.number().int().min(1024).max(65500).default(7300),
+  /**
+   * Cluster mode: the internal ports (membership, history, matching, worker, metrics), 18 from this one;
+   * below 32768, as membership ports must be (see MAX_MEMBERSHIP_PORT).
+   */
+  TEMPORAL_CLUSTER_BASE_PORT: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(MAX_MEMBERSHIP_PORT - 17)
+    .default(7300),
   /** Worker /metrics ports: orchestrator on this one, then orders, payments, shipments on the next three. */
   METRICS_BASE_PORT: z.coerce.number().int().min(1).max(65532).default(9464),
   /** The built-in OTLP/HTTP receiver, used when OTEL_EXPORTER_OTLP_ENDPOINT names no collector. */

@@ -62,6 +62,7 @@ interface Slot {
   crashes: number[];
   /** Set while the process is held down on purpose; resolves when it may run again. */
   held?: Promise<void>;
+  supervised?: boolean;
 }
 
 /**
@@ -89,8 +90,17 @@ export class Supervisor {
     this.log = options.log ?? ((line) => console.log(`[supervisor] ${line}`));
   }
 
-  start(): void {
-    for (const slot of this.slots.values()) void this.supervise(slot);
+  /**
+   * Starts supervising the named processes (all by default) that are not supervised yet, so processes that
+   * depend on another can be started once it is up (e.g. the first Temporal node initialises the database).
+   */
+  start(names: readonly string[] = [...this.slots.keys()]): void {
+    for (const name of names) {
+      const slot = this.slot(name);
+      if (slot.supervised || this.stopping) continue;
+      slot.supervised = true;
+      void this.supervise(slot);
+    }
   }
 
   /** Restarts so far, of all processes (`restarts`) or of one (`restartsOf`). */

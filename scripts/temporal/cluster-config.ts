@@ -13,6 +13,12 @@ export const TEMPLATE_FILE = path.join(__dirname, 'config', 'development-postgre
 /** The server's services; each runs in its own process (`temporal-server start --service <name>`). */
 export type ClusterService = 'frontend' | 'history' | 'matching' | 'worker';
 
+/**
+ * Membership ports are stored in cluster_membership.rpc_port, a smallint in the server's PostgreSQL
+ * schema: a node on a higher port cannot even register (the server exits "out of range for type smallint").
+ */
+export const MAX_MEMBERSHIP_PORT = 32767;
+
 export interface NodePorts {
   grpc: number;
   /** Ringpop gossip; every node joins the one membership through the cluster_membership table. */
@@ -105,6 +111,26 @@ export function clusterPortList(ports: ClusterPorts): [port: number, what: strin
   }
   list.push([ports.ui, 'Temporal Web UI port']);
   return list;
+}
+
+/** What is wrong with a set of ports (empty when it can run): shared ports, membership ports too high. */
+export function clusterPortProblems(ports: ClusterPorts): string[] {
+  const problems: string[] = [];
+  const seen = new Map<number, string>();
+  for (const [port, what] of clusterPortList(ports)) {
+    const other = seen.get(port);
+    if (other) problems.push(`port ${port} is both the ${other} and the ${what}`);
+    seen.set(port, what);
+  }
+  for (const node of clusterNodes(ports)) {
+    if (node.ports.membership > MAX_MEMBERSHIP_PORT) {
+      problems.push(
+        `${node.name} membership port ${node.ports.membership} is above ${MAX_MEMBERSHIP_PORT} ` +
+          '(the server stores it as a PostgreSQL smallint)',
+      );
+    }
+  }
+  return problems;
 }
 
 export function readTemplate(file = TEMPLATE_FILE): Record<string, unknown> {

@@ -6,17 +6,20 @@
  */
 import { spawn } from 'node:child_process';
 import { createWriteStream, mkdirSync, readFileSync, writeFileSync, type WriteStream } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { Client as PgClient } from 'pg';
 import { Connection } from '@temporalio/client';
 import { SEARCH_ATTRIBUTES } from '../../shared/search-attributes';
 import { dropDatabaseIfExists, maskUrl } from '../db/ensure-database';
-import { portInUse } from '../lib/ports';
+import { freePort, portInUse } from '../lib/ports';
 import { waitForHttp } from '../lib/processes';
 import { Supervisor, type ProcessSpec } from '../lib/supervisor';
 import {
+  MAX_MEMBERSHIP_PORT,
   clusterNodes,
   clusterPortList,
+  clusterPortProblems,
   dynamicConfig,
   readTemplate,
   serverConfig,
@@ -24,6 +27,7 @@ import {
   uiServerConfig,
   type ClusterLayout,
   type ClusterPorts,
+  type NodePorts,
 } from './cluster-config';
 import { missingSearchAttributes } from './dev-server';
 import { resolveTemporalCli } from './provision';
@@ -69,6 +73,9 @@ export async function startCluster(options: ClusterOptions): Promise<TemporalClu
   const { ports } = options;
 
   // Everything that can be refused is checked before anything starts, so a refusal leaves nothing behind.
+  const problems = clusterPortProblems(ports);
+  if (problems.length > 0)
+    throw new ClusterStartError(`cannot run the Temporal cluster: ${problems.join('; ')}`);
   for (const [port, what] of clusterPortList(ports)) {
     if (await portInUse(port, ip)) {
       const variable =
@@ -169,8 +176,6 @@ export async function startCluster(options: ClusterOptions): Promise<TemporalClu
     await supervisor.stop();
     await closeLogs();
   };
-  supervisor.start();
-
   const address = `${ip}:${ports.frontend.grpc}`;
   const uiUrl = `http://${ip}:${ports.ui}`;
   const failedAtStart = supervisor.failed.then((error) => {
@@ -180,6 +185,12 @@ export async function startCluster(options: ClusterOptions): Promise<TemporalClu
     await Promise.race([
       failedAtStart,
       (async () => {
+        // On new databases every process would insert the cluster's metadata record at once, and all but
+        // one exit on the duplicate key (to be restarted): the first node writes it alone.
+        const [first, ...others] = specs.map((spec) => spec.name);
+        supervisor.start([first!]);
+        await waitForClusterMetadata(options.postgresUrl, databases.main);
+        supervisor.start(others);
         const connection = await waitForFrontend(address, logDir);
         try {
           await registerNamespace(cli, connection, address, namespace);
@@ -196,6 +207,52 @@ export async function startCluster(options: ClusterOptions): Promise<TemporalClu
   failedAtStart.catch(() => undefined);
   log(`Temporal cluster: ${nodes.map((n) => n.name).join(', ')}, temporal-ui (logs in ${logDir})`);
   return { address, uiUrl, failed: supervisor.failed, supervisor, stop };
+}
+
+/** Spare ports for every process of a cluster (tests, runs beside `npm start`). */
+export async function freeClusterPorts(nodes = { history: 2, matching: 2 }): Promise<ClusterPorts> {
+  const taken = new Set<number>();
+  // The OS may hand out a port again once its probe closed: ask until all are distinct.
+  const spare = async () => {
+    for (;;) {
+      const port = await freePort();
+      if (!taken.has(port)) {
+        taken.add(port);
+        return port;
+      }
+    }
+  };
+  // The OS's spare ports are ephemeral ones (32768 and up on Linux), too high for the membership table:
+  // those are drawn at random below the limit and checked free.
+  const spareMembership = async () => {
+    for (;;) {
+      const port = 20000 + Math.floor(Math.random() * (MAX_MEMBERSHIP_PORT - 20000));
+      if (!taken.has(port) && (await canListen(port))) {
+        taken.add(port);
+        return port;
+      }
+    }
+  };
+  const node = async (): Promise<NodePorts> => ({
+    grpc: await spare(),
+    membership: await spareMembership(),
+    metrics: await spare(),
+  });
+  const frontend = { ...(await node()), http: await spare() };
+  const history: NodePorts[] = [];
+  for (let i = 0; i < nodes.history; i++) history.push(await node());
+  const matching: NodePorts[] = [];
+  for (let i = 0; i < nodes.matching; i++) matching.push(await node());
+  return { frontend, history, matching, worker: await node(), ui: await spare() };
+}
+
+function canListen(port: number, host = '127.0.0.1'): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.unref();
+    server.once('error', () => resolve(false));
+    server.listen(port, host, () => server.close(() => resolve(true)));
+  });
 }
 
 function postgresTarget(url: string): ClusterLayout['postgres'] {
@@ -283,6 +340,20 @@ function run(
     child.once('error', (error) => resolve({ code: -1, output: `${output}${error.message}` }));
     child.once('close', (code) => resolve({ code, output }));
   });
+}
+
+/** Until the first server process has written the cluster's metadata record (at once on a known database). */
+async function waitForClusterMetadata(postgresUrl: string, database: string): Promise<void> {
+  const client = new PgClient({ connectionString: withDatabase(postgresUrl, database) });
+  await client.connect();
+  try {
+    await retry(async () => {
+      const { rowCount } = await client.query('SELECT 1 FROM cluster_metadata_info LIMIT 1');
+      if (!rowCount) throw new Error('no cluster metadata yet');
+    }, 'first Temporal node to initialise the cluster metadata');
+  } finally {
+    await client.end();
+  }
 }
 
 /** The frontend answers once it has joined the membership and found history and matching there. */

@@ -1,8 +1,10 @@
 import { parse } from 'yaml';
 import {
   MAX_CONNECTIONS,
+  MAX_MEMBERSHIP_PORT,
   clusterNodes,
   clusterPortList,
+  clusterPortProblems,
   clusterPortsFrom,
   dynamicConfig,
   readTemplate,
@@ -58,6 +60,17 @@ describe('cluster ports', () => {
     expect(ports.ui).toBe(UI);
     const internal = numbers.filter((port) => port !== FRONTEND && port !== UI).sort((a, b) => a - b);
     expect(internal).toEqual(internal.map((_, i) => BASE + i));
+  });
+
+  test('ports that cannot run are named: a shared port, a membership port above the smallint column', () => {
+    expect(clusterPortProblems(layout().ports)).toEqual([]);
+    const ports = clusterPortsFrom(FRONTEND, UI, BASE);
+    ports.matching[1]!.grpc = ports.history[0]!.grpc;
+    ports.worker.membership = MAX_MEMBERSHIP_PORT + 1;
+    const problems = clusterPortProblems(ports);
+    expect(problems).toHaveLength(2);
+    expect(problems[0]).toContain(`port ${ports.history[0]!.grpc} is both the temporal-history-1 grpc port`);
+    expect(problems[1]).toContain(`temporal-worker membership port ${MAX_MEMBERSHIP_PORT + 1}`);
   });
 
   test('node counts follow the arguments', () => {
