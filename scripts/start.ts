@@ -1,20 +1,21 @@
 /**
  * `npm start`: the whole stack on this machine. Temporal dev server (+ Web UI) on a persistent SQLite
- * file, the three databases, the four workers, the codec server and the API. A child that crashes is
+ * file, or with TEMPORAL_MODE=cluster the production-shaped Temporal cluster on PostgreSQL
+ * (scripts/temporal/cluster.ts); the services' databases, the workers, the codec server and the API. A child that crashes is
  * restarted with growing delays; a crash loop stops everything (exit 1); Ctrl-C stops all of it.
  */
 import { appendFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { startOtlpReceiver } from '../tools/traces/otlp-receiver';
 import { DATABASE_URL_VARS, databaseConfigSchema, loadConfig, SERVICES } from '../shared/config';
-import { prepareDatabases } from './db/prepare';
+import { prepareDatabases, type PreparedDatabases } from './db/prepare';
 import { portInUse } from './lib/ports';
 import { codecConfigSchema } from '../shared/encryption/config';
 import { localCodecKeys } from './lib/local-codec-key';
 import { LOCAL_DEV_API_KEY, localStackConfigSchema } from './lib/local-stack-config';
 import { waitForHttp } from './lib/processes';
 import { Supervisor, workerSpec } from './lib/supervisor';
-import { startDevServer, type DevServer } from './temporal/dev-server';
+import { startLocalTemporal, type LocalTemporal } from './temporal/local-server';
 
 const say = (line: string) => console.log(`[start] ${line}`);
 
@@ -61,21 +62,33 @@ async function main(): Promise<void> {
 
   const codecUrl = `http://${config.CODEC_SERVER_HOST}:${config.CODEC_SERVER_PORT}`;
   try {
-    const [host, port] = config.TEMPORAL_ADDRESS.split(':') as [string, string];
-    const server: DevServer = await startDevServer({
-      ip: host,
-      port: Number(port),
-      uiPort: config.TEMPORAL_UI_PORT,
-      dbFile: path.join(config.TEMPORAL_DATA_DIR, 'temporal.sqlite'),
-      logFile: path.join(config.TEMPORAL_DATA_DIR, 'temporal.log'),
-      uiCodecEndpoint: codecUrl,
-      log: say,
-    });
-    stops.push(() => server.stop());
-    say(`Temporal server on ${server.address}`);
-
-    const databases = await prepareDatabases(loadConfig(databaseConfigSchema, env), { log: say });
-    stops.push(() => databases.stop());
+    const startTemporal = async () => {
+      const server = await startLocalTemporal(config, { uiCodecEndpoint: codecUrl, log: say });
+      stops.push(() => server.stop());
+      // A server process that crash-loops (cluster mode) stops everything, as a worker's does.
+      void server.failed?.then((error) => {
+        say(`Temporal: ${error.message}`);
+        return shutdown(1);
+      });
+      say(`Temporal ${server.mode === 'cluster' ? 'cluster' : 'server'} on ${server.address}`);
+      return server;
+    };
+    const prepare = async () => {
+      const prepared = await prepareDatabases(loadConfig(databaseConfigSchema, env), { log: say });
+      stops.push(() => prepared.stop());
+      return prepared;
+    };
+    // The cluster keeps its databases on PostgreSQL too: if prepareDatabases has to start a PostgreSQL of
+    // its own (none answers), the cluster then finds it there.
+    let server: LocalTemporal;
+    let databases: PreparedDatabases;
+    if (config.TEMPORAL_MODE === 'cluster') {
+      databases = await prepare();
+      server = await startTemporal();
+    } else {
+      server = await startTemporal();
+      databases = await prepare();
+    }
 
     // Without a collector of one's own, spans go to a file that `npm run trace -- <saga id>` reads.
     let tracesWhere = `${process.env.OTEL_TRACES_EXPORTER ?? 'otlp'} -> ${process.env.OTEL_EXPORTER_OTLP_ENDPOINT ?? 'stdout'}`;

@@ -18,7 +18,7 @@ export type ServiceName = (typeof SERVICES)[number];
 const perService = <T>(value: (service: ServiceName) => T) =>
   Object.fromEntries(SERVICES.map((service) => [service, value(service)])) as Record<ServiceName, T>;
 
-const postgresUrl = z
+export const postgresUrl = z
   .string()
   .trim()
   .refine((value) => {

@@ -1,11 +1,31 @@
 import path from 'node:path';
 import { z } from '../../shared/zod';
-import { appConfigSchema } from '../../shared/config';
+import { appConfigSchema, postgresUrl } from '../../shared/config';
+import { MAX_MEMBERSHIP_PORT } from '../temporal/cluster-config';
 
 /** Settings of the local stack `npm start` runs, on top of the application's own configuration. */
 export const localStackConfigSchema = appConfigSchema.extend({
   TEMPORAL_DATA_DIR: z.string().default(path.resolve(__dirname, '../../.data/temporal')),
   TEMPORAL_UI_PORT: z.coerce.number().int().min(1).max(65535).default(8233),
+  /** `dev`: the CLI's dev server (one process, SQLite). `cluster`: the production server on PostgreSQL. */
+  TEMPORAL_MODE: z.enum(['dev', 'cluster']).default('dev'),
+  /** Cluster mode: the PostgreSQL server of Temporal's own databases (the URL's database is only for admin). */
+  TEMPORAL_POSTGRES_URL: postgresUrl.default('postgresql://postgres@127.0.0.1:5432/postgres'),
+  /** Cluster mode: Temporal's databases are `<prefix>temporal` and `<prefix>temporal_visibility`. */
+  TEMPORAL_DATABASE_PREFIX: z
+    .string()
+    .regex(/^([a-z_][a-z0-9_]{0,40})?$/, 'must be lower-case letters, digits and _')
+    .default('saga_'),
+  /**
+   * Cluster mode: the internal ports (membership, history, matching, worker, metrics), 18 from this one;
+   * below 32768, as membership ports must be (see MAX_MEMBERSHIP_PORT).
+   */
+  TEMPORAL_CLUSTER_BASE_PORT: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(MAX_MEMBERSHIP_PORT - 17)
+    .default(7300),
   /** Worker /metrics ports: orchestrator on this one, then orders, payments, shipments on the next three. */
   METRICS_BASE_PORT: z.coerce.number().int().min(1).max(65532).default(9464),
   /** The built-in OTLP/HTTP receiver, used when OTEL_EXPORTER_OTLP_ENDPOINT names no collector. */

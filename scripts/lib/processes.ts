@@ -20,25 +20,51 @@ export function runTs(
   entry: string,
   args: string[],
   env: NodeJS.ProcessEnv,
-  write: (line: string) => void = (line) => process.stdout.write(`${line}\n`),
+  write?: (line: string) => void,
 ): Supervised {
-  const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], {
-    cwd: ROOT,
+  return runProcess(name, process.execPath, ['--import', 'tsx', entry, ...args], env, write);
+}
+
+export interface RunOptions {
+  cwd?: string;
+  /**
+   * Its own process group: Ctrl-C in the terminal then reaches only us, so we can stop our clients (the
+   * workers) before the server they talk to, instead of everything dying at once.
+   */
+  detached?: boolean;
+}
+
+/** Runs an executable as a child process, with every output line prefixed by its name. */
+export function runProcess(
+  name: string,
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  write: (line: string) => void = (line) => process.stdout.write(`${line}\n`),
+  options: RunOptions = {},
+): Supervised {
+  const child = spawn(command, args, {
+    cwd: options.cwd ?? ROOT,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: options.detached ?? false,
   });
   for (const stream of [child.stdout, child.stderr]) {
     readline.createInterface({ input: stream }).on('line', (line) => write(`[${name}] ${line}`));
   }
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal })),
-  );
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.once('exit', (code, signal) => resolve({ code, signal }));
+    // A command that could not be started (e.g. a missing binary) emits no exit: count it as code -1.
+    child.once('error', () => {
+      if (child.pid === undefined) resolve({ code: -1, signal: null });
+    });
+  });
   return {
     name,
     child,
     exited,
     async stop(timeoutMs = 10_000) {
-      if (child.exitCode !== null || child.signalCode !== null) return;
+      if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
       child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
       await exited;

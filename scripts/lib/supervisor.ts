@@ -1,14 +1,16 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { backOff } from 'exponential-backoff';
-import { runTs, type Supervised } from './processes';
+import { runProcess, runTs, type RunOptions, type Supervised } from './processes';
 
-/** One child process to keep running: a TypeScript entry point of the project (see runTs). */
-export interface ProcessSpec {
+/**
+ * One child process to keep running: a TypeScript entry point of the project (`entry`, see runTs), or an
+ * executable (`command`, e.g. a Temporal server node of the cluster mode).
+ */
+export type ProcessSpec = {
   name: string;
-  entry: string;
   args?: string[];
   env: NodeJS.ProcessEnv;
-}
+} & ({ entry: string; command?: never } | ({ command: string; entry?: never } & RunOptions));
 
 /** When a process that exited is started again, and when the supervisor gives up. */
 export interface RestartPolicy {
@@ -60,13 +62,14 @@ interface Slot {
   crashes: number[];
   /** Set while the process is held down on purpose; resolves when it may run again. */
   held?: Promise<void>;
+  supervised?: boolean;
 }
 
 /**
  * Keeps child processes running, as compose's `restart: unless-stopped` would, in this process: a child
  * that exits is started again after a delay that doubles with each quick crash (exponential-backoff does the
- * waiting); a crash loop stops everything and resolves `failed`. Used by `npm start`, the chaos run and the
- * tests.
+ * waiting); a crash loop stops everything and resolves `failed`. Used by `npm start` (also for the Temporal
+ * server nodes of its cluster mode), the chaos run and the tests.
  */
 export class Supervisor {
   private readonly slots = new Map<string, Slot>();
@@ -87,8 +90,17 @@ export class Supervisor {
     this.log = options.log ?? ((line) => console.log(`[supervisor] ${line}`));
   }
 
-  start(): void {
-    for (const slot of this.slots.values()) void this.supervise(slot);
+  /**
+   * Starts supervising the named processes (all by default) that are not supervised yet, so processes that
+   * depend on another can be started once it is up (e.g. the first Temporal node initialises the database).
+   */
+  start(names: readonly string[] = [...this.slots.keys()]): void {
+    for (const name of names) {
+      const slot = this.slot(name);
+      if (slot.supervised || this.stopping) continue;
+      slot.supervised = true;
+      void this.supervise(slot);
+    }
   }
 
   /** Restarts so far, of all processes (`restarts`) or of one (`restartsOf`). */
@@ -164,9 +176,14 @@ export class Supervisor {
   private async runOnce(slot: Slot): Promise<void> {
     while (slot.held && !this.stopping) await slot.held;
     if (this.stopping) return;
-    const { name, entry, args = [], env } = slot.spec;
+    const { spec } = slot;
+    const { name, args = [], env } = spec;
     const output = this.options.output;
-    const child = runTs(name, entry, args, env, output && ((line) => output(line, name)));
+    const write = output && ((line: string) => output(line, name));
+    const child =
+      spec.command !== undefined
+        ? runProcess(name, spec.command, args, env, write, { cwd: spec.cwd, detached: spec.detached })
+        : runTs(name, spec.entry, args, env, write);
     slot.current = child;
     slot.starts += 1;
     const started = Date.now();

@@ -1,24 +1,30 @@
-/** `npm run temporal`: the Temporal dev server and Web UI alone, in the foreground, on the persistent data folder. */
-import path from 'node:path';
+/**
+ * `npm run temporal`: the Temporal server and Web UI alone, in the foreground, on the persistent data
+ * (the dev server's SQLite file, or with TEMPORAL_MODE=cluster the cluster's PostgreSQL databases).
+ */
 import { loadConfig } from '../../shared/config';
 import { localStackConfigSchema, LOCAL_DEV_API_KEY } from '../lib/local-stack-config';
-import { startDevServer } from './dev-server';
+import { startLocalTemporal } from './local-server';
 
 async function main(): Promise<void> {
   const config = loadConfig(localStackConfigSchema, { API_KEYS: LOCAL_DEV_API_KEY, ...process.env });
-  const [ip, port] = config.TEMPORAL_ADDRESS.split(':') as [string, string];
-  const server = await startDevServer({
-    ip,
-    port: Number(port),
-    uiPort: config.TEMPORAL_UI_PORT,
-    dbFile: path.join(config.TEMPORAL_DATA_DIR, 'temporal.sqlite'),
-    logFile: path.join(config.TEMPORAL_DATA_DIR, 'temporal.log'),
-    log: console.log,
+  const server = await startLocalTemporal(config, { log: console.log });
+  console.log(
+    `Temporal ${server.mode === 'cluster' ? 'cluster' : 'server'} on ${server.address}, ` +
+      `Web UI ${server.uiUrl}; Ctrl-C stops it.`,
+  );
+  let stopping = false;
+  const stop = (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    void server.stop().then(() => process.exit(code));
+  };
+  process.once('SIGINT', () => stop(0));
+  process.once('SIGTERM', () => stop(0));
+  void server.failed?.then((error) => {
+    console.error(`temporal failed: ${error.message}`);
+    stop(1);
   });
-  console.log(`Temporal server on ${server.address}, Web UI ${server.uiUrl}; Ctrl-C stops it.`);
-  const stop = () => void server.stop().then(() => process.exit(0));
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
 }
 
 main().catch((error: unknown) => {

@@ -136,17 +136,23 @@ async function waitUntilServing(
   }
 }
 
+/** The saga's custom search attributes the namespace does not have yet, as [name, type]. */
+export async function missingSearchAttributes(
+  connection: Connection,
+  namespace: string,
+): Promise<[string, string][]> {
+  const { customAttributes } = await connection.operatorService.listSearchAttributes({ namespace });
+  return Object.entries(SEARCH_ATTRIBUTES).filter(
+    ([name]) => !(customAttributes && name in customAttributes),
+  );
+}
+
 /**
  * With a persisted database, --search-attribute only applies when the namespace is first created, so
  * attributes added later are registered here; waits until they are visible.
  */
 export async function ensureSearchAttributes(connection: Connection, namespace: string): Promise<void> {
-  const missing = async () => {
-    const { customAttributes } = await connection.operatorService.listSearchAttributes({ namespace });
-    return Object.entries(SEARCH_ATTRIBUTES).filter(
-      ([name]) => !(customAttributes && name in customAttributes),
-    );
-  };
+  const missing = () => missingSearchAttributes(connection, namespace);
   const absent = await missing();
   if (absent.length === 0) return;
   try {

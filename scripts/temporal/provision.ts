@@ -23,12 +23,17 @@ export class TemporalCliError extends Error {
   override name = 'TemporalCliError';
 }
 
-export function cacheDir(): string {
+/** Where the project keeps what it builds once per machine, outside the clone. */
+export function sagaCacheRoot(): string {
   const base = process.env.XDG_CACHE_HOME || path.join(homedir(), '.cache');
-  return path.join(base, 'saga', `temporal-${TEMPORAL_CLI_VERSION.slice(1)}`);
+  return path.join(base, 'saga');
 }
 
-function isExecutable(file: string): boolean {
+export function cacheDir(): string {
+  return path.join(sagaCacheRoot(), `temporal-${TEMPORAL_CLI_VERSION.slice(1)}`);
+}
+
+export function isExecutable(file: string): boolean {
   try {
     accessSync(file, constants.X_OK);
     return statSync(file).isFile();
@@ -56,13 +61,49 @@ export async function resolveTemporalCli(options: { log?: (line: string) => void
   if (fromPath) return fromPath;
   const cached = path.join(cacheDir(), 'temporal');
   if (isExecutable(cached)) return cached;
-  await buildWithLock(cached, log);
+  await buildCli(cached, log);
   return cached;
 }
 
-/** Several Jest processes or terminals may ask at once: one builds, the others wait for its binary. */
-async function buildWithLock(target: string, log: (line: string) => void): Promise<void> {
-  const dir = path.dirname(target);
+async function buildCli(target: string, log: (line: string) => void): Promise<void> {
+  await goInstallWithLock({
+    what: `Temporal CLI ${TEMPORAL_CLI_VERSION}`,
+    packages: [`github.com/temporalio/cli/cmd/temporal@${TEMPORAL_CLI_VERSION}`],
+    binaries: { temporal: target },
+    missingGo:
+      'Temporal CLI not found and Go is not installed to build it (set TEMPORAL_CLI_PATH or install Go)',
+    log,
+  });
+}
+
+export interface GoInstall {
+  /** What is built, for the log lines and errors ("Temporal CLI v1.5.1"). */
+  what: string;
+  /** `go install` arguments, `module/path/cmd/x@version`; all of one module. */
+  packages: string[];
+  /** The name `go install` gives each binary, and where it is kept; all in one cache folder. */
+  binaries: Record<string, string>;
+  /** The error when Go is not there to build them. */
+  missingGo: string;
+  log: (line: string) => void;
+  /** Runs with the lock held before building, e.g. to check versions; throws to refuse. */
+  beforeBuild?: () => Promise<void>;
+}
+
+/** Whether every binary of the install is there already. */
+export function installed(binaries: Record<string, string>): boolean {
+  return Object.values(binaries).every(isExecutable);
+}
+
+/**
+ * Builds binaries with `go install` into their cache folder unless they are all there. Several Jest
+ * processes or terminals may ask at once: one builds, the others wait for its binaries. The binaries are
+ * built in a staging folder and moved in place only once all built, so a killed build leaves none.
+ */
+export async function goInstallWithLock(install: GoInstall): Promise<void> {
+  const { binaries, log } = install;
+  const targets = Object.values(binaries);
+  const dir = path.dirname(targets[0]!);
   mkdirSync(dir, { recursive: true });
   const lock = path.join(dir, '.build.lock');
   const deadline = Date.now() + 30 * 60_000;
@@ -71,50 +112,41 @@ async function buildWithLock(target: string, log: (line: string) => void): Promi
       mkdirSync(lock);
       break;
     } catch {
-      if (isExecutable(target)) return;
+      if (installed(binaries)) return;
       // A lock older than the longest build is left over from a killed build.
-      if (Date.now() - statSync(lock, { throwIfNoEntry: false })!.mtimeMs > 20 * 60_000)
+      if (Date.now() - (statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? Date.now()) > 20 * 60_000)
         rmSync(lock, { recursive: true, force: true });
       if (Date.now() > deadline)
-        throw new TemporalCliError(`timed out waiting for another build of the Temporal CLI (${lock})`);
+        throw new TemporalCliError(`timed out waiting for another build of the ${install.what} (${lock})`);
       await new Promise((resolve) => setTimeout(resolve, 2000));
     }
   }
   try {
-    if (isExecutable(target)) return;
-    if (spawnSync('go', ['version']).status !== 0) {
-      throw new TemporalCliError(
-        'Temporal CLI not found and Go is not installed to build it (set TEMPORAL_CLI_PATH or install Go)',
-      );
-    }
-    log(`building Temporal CLI ${TEMPORAL_CLI_VERSION} once for this machine (takes a few minutes)...`);
+    if (installed(binaries)) return;
+    if (spawnSync('go', ['version']).status !== 0) throw new TemporalCliError(install.missingGo);
+    await install.beforeBuild?.();
+    log(`building ${install.what} once for this machine (takes a few minutes)...`);
     const staging = mkdtempSync(path.join(dir, 'build-'));
     const logFile = path.join(dir, 'build.log');
     const code = await new Promise<number | null>((resolve) => {
       const out = createWriteStream(logFile);
-      const child = spawn(
-        'go',
-        ['install', `github.com/temporalio/cli/cmd/temporal@${TEMPORAL_CLI_VERSION}`],
-        {
-          env: { ...process.env, GOBIN: staging, GOFLAGS: '-mod=mod' },
-          stdio: ['ignore', 'pipe', 'pipe'],
-        },
-      );
+      const child = spawn('go', ['install', ...install.packages], {
+        env: { ...process.env, GOBIN: staging, GOFLAGS: '-mod=mod' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       child.stdout.pipe(out);
       child.stderr.pipe(out);
       child.once('error', () => resolve(-1));
       child.once('exit', (exitCode) => resolve(exitCode));
     });
-    const built = path.join(staging, 'temporal');
-    if (code !== 0 || !existsSync(built)) {
+    const built = Object.keys(binaries).map((name) => path.join(staging, name));
+    if (code !== 0 || !built.every((file) => existsSync(file))) {
       rmSync(staging, { recursive: true, force: true });
-      throw new TemporalCliError(
-        `Temporal CLI not found and could not be built: go install failed (see ${logFile})`,
-      );
+      throw new TemporalCliError(`${install.what} could not be built: go install failed (see ${logFile})`);
     }
-    renameSync(built, target);
+    for (const [name, target] of Object.entries(binaries)) renameSync(path.join(staging, name), target);
     rmSync(staging, { recursive: true, force: true });
-    log(`built ${target}`);
+    log(`built ${targets.join(', ')}`);
   } finally {
     rmSync(lock, { recursive: true, force: true });
   }

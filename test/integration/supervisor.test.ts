@@ -1,5 +1,6 @@
 import { startSaga } from '../support/orders';
 import { SERVICES } from '../../shared/config';
+import { Supervisor, type ProcessSpec } from '../../scripts/lib/supervisor';
 import { startWorkers, type TestProcesses } from '../support/processes';
 import { startStack, type Stack } from '../support/stack';
 import { requireEnv, TEST_ENV } from '../support/env';
@@ -103,5 +104,66 @@ describe('process supervisor', () => {
     expect(alive(orchestrator)).toBe(false);
     expect(crashing.supervisor.process('orchestrator')).toBeUndefined();
     expect(crashing.supervisor.process('payments')).toBeUndefined();
+  });
+
+  test('runs executables too: in their own process group if asked, restarted, started when named', async () => {
+    // A stand-in for a Temporal server node: any executable, here node itself with a script.
+    const exe = (name: string, detached: boolean): ProcessSpec => ({
+      name,
+      command: process.execPath,
+      args: ['-e', 'console.log(`up ${process.pid}`); setInterval(() => {}, 1000);'],
+      env: process.env,
+      detached,
+    });
+    const lines: string[] = [];
+    const outputs: Record<string, string> = {};
+    const supervisor = new Supervisor([exe('first', true), exe('later', false)], {
+      policy: { initialDelayMs: 50 },
+      log: (line) => lines.push(line),
+      output: (line, name) => (outputs[name] = `${outputs[name] ?? ''}${line}\n`),
+    });
+    running.push({ stop: () => supervisor.stop() } as TestProcesses);
+    const ups = (name: string) => (outputs[name] ?? '').match(/up \d+/g)?.length ?? 0;
+    const until = async (what: string, ok: () => boolean) => {
+      const deadline = Date.now() + 20_000;
+      while (!ok()) {
+        if (Date.now() > deadline)
+          throw new Error(`timed out waiting for ${what}: ${JSON.stringify(outputs)}`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    };
+
+    supervisor.start(['first']);
+    await until('first to start', () => ups('first') === 1);
+    expect(supervisor.process('later')).toBeUndefined();
+    const pid = supervisor.process('first')?.child.pid as number;
+    // Its own group (Ctrl-C in a terminal does not reach it): the group id is its pid.
+    expect(() => process.kill(-pid, 0)).not.toThrow();
+
+    supervisor.kill('first');
+    await until('first to be restarted', () => ups('first') === 2);
+    expect(lines).toEqual(['first exited (signal SIGKILL); restarting in 50 ms (restart 1)']);
+
+    supervisor.start(['later']);
+    supervisor.start(['first', 'later']); // already supervised: nothing more starts
+    await until('later to start', () => ups('later') === 1);
+    const laterPid = supervisor.process('later')?.child.pid as number;
+    expect(() => process.kill(-laterPid, 0)).toThrow();
+    const firstPid = supervisor.process('first')?.child.pid;
+    await supervisor.stop();
+    expect([alive(firstPid), alive(laterPid)]).toEqual([false, false]);
+    expect([ups('first'), ups('later')]).toEqual([2, 1]);
+  });
+
+  test('an executable that cannot be started counts as a crash', async () => {
+    const supervisor = new Supervisor(
+      [{ name: 'missing', command: '/nonexistent/temporal-server', env: process.env }],
+      { policy: { initialDelayMs: 10, maxCrashes: 2 }, log: () => undefined },
+    );
+    running.push({ stop: () => supervisor.stop() } as TestProcesses);
+    supervisor.start();
+    expect((await supervisor.failed).message).toBe(
+      'missing crashed 2 times within 60 s (last: code -1); giving up: stopping everything',
+    );
   });
 });

@@ -6,6 +6,7 @@ import { dropDatabaseIfExists } from '../../scripts/db/ensure-database';
 import { prepareDatabases } from '../../scripts/db/prepare';
 import { resolveTemporalCli } from '../../scripts/temporal/provision';
 import { startDevServer } from '../../scripts/temporal/dev-server';
+import { freeClusterPorts, startCluster } from '../../scripts/temporal/cluster';
 import { freePort } from '../../scripts/lib/ports';
 import {
   DEFAULT_DATABASE_URLS,
@@ -22,7 +23,8 @@ import { TEST_STOCK } from './stock';
 
 /**
  * Starts what the integration tests run against, once per `jest` run: the real Temporal dev server (built
- * from the CLI's Go module if missing) on spare ports, fresh PostgreSQL databases for the services (the
+ * from the CLI's Go module if missing) on spare ports (with TEST_TEMPORAL_MODE=cluster the production-shaped
+ * cluster of scripts/temporal/cluster.ts instead), fresh PostgreSQL databases for the services (the
  * inventory stocked with TEST_STOCK) and for the payment provider's store, and one workflow bundle shared by every test's orchestrator worker.
  */
 export default async function globalSetup(): Promise<void> {
@@ -52,7 +54,26 @@ export default async function globalSetup(): Promise<void> {
 
   let address = process.env.TEST_TEMPORAL_ADDRESS;
   let uiUrl = process.env.TEST_TEMPORAL_UI_URL ?? 'http://127.0.0.1:8233';
-  if (!address) {
+  if (!address && process.env.TEST_TEMPORAL_MODE === 'cluster') {
+    // `npm run test:cluster`: the production-shaped cluster, on the test databases' PostgreSQL server,
+    // with Temporal's databases named from the same prefix and dropped first, like the services' ones.
+    const postgresUrl = new URL(urls.orders);
+    postgresUrl.pathname = '/postgres';
+    const cluster = await startCluster({
+      ports: await freeClusterPorts(),
+      postgresUrl: postgresUrl.toString(),
+      databasePrefix: prefix,
+      dataDir: outDir,
+      fresh: true,
+      log: (line) => console.log(`[temporal cluster] ${line}`),
+    });
+    address = cluster.address;
+    uiUrl = cluster.uiUrl;
+    globalThis.__SAGA_TEST_STOP__ = async () => {
+      await cluster.stop();
+      await databases.stop();
+    };
+  } else if (!address) {
     await resolveTemporalCli({ log: (line) => console.log(line) });
     const server = await startDevServer({
       port: await freePort(),
