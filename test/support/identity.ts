@@ -1,12 +1,5 @@
 import express from 'express';
-import {
-  SignJWT,
-  UnsecuredJWT,
-  exportJWK,
-  generateKeyPair,
-  type JWTPayload,
-  type KeyLike,
-} from 'jose';
+import { SignJWT, UnsecuredJWT, exportJWK, generateKeyPair, type JWTPayload, type KeyLike } from 'jose';
 import type { JwtConfig } from '../../shared/config';
 import { listen, type Listening } from './listen';
 
