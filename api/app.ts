@@ -4,7 +4,8 @@ import type { Client } from '@temporalio/client';
 import type { Logger } from 'pino';
 import type { Tracer } from '@opentelemetry/api';
 import type { Registry } from 'prom-client';
-import { authenticate } from './auth';
+import { authFailureLimiter, authenticate, createAuthenticator, type ApiKeyOption } from './auth';
+import type { JwtConfig } from '../shared/config';
 import { HttpProblem, finalHandlers, sendProblem } from './problem';
 import { openApiRouter } from './openapi';
 import { healthRouter } from './routes/health';
@@ -18,7 +19,10 @@ export interface AppOptions {
   client: Client;
   namespace: string;
   sagas: SagaService;
-  apiKeys: readonly string[];
+  /** API keys; a bare string is a key with every scope. */
+  apiKeys: readonly ApiKeyOption[];
+  /** Bearer tokens (JWTs) of an OIDC issuer, accepted besides the API keys when set. */
+  jwt?: JwtConfig;
   readOpen: boolean;
   rateLimitPerMinute: number;
   maxBodyBytes: number;
@@ -49,25 +53,32 @@ export function createApp(options: AppOptions): Express {
 
   app.use(requireJsonBody);
   app.use(express.json({ limit: options.maxBodyBytes, strict: true, type: 'application/json' }));
-  app.use(authenticate(options.apiKeys, { readOpen: options.readOpen }));
+  // Refused credentials count against the client's address before they are checked (guessing is
+  // limited too); accepted ones against their identity below.
+  app.use(authFailureLimiter(options.rateLimitPerMinute));
+  app.use(
+    authenticate(createAuthenticator({ apiKeys: options.apiKeys, jwt: options.jwt }), {
+      readOpen: options.readOpen,
+    }),
+  );
   app.use(
     rateLimit({
       windowMs: 60_000,
       limit: options.rateLimitPerMinute,
       standardHeaders: 'draft-8',
       legacyHeaders: false,
-      keyGenerator: (req) => req.principal?.keyId ?? 'anonymous',
+      keyGenerator: (req) => req.principal?.id ?? 'anonymous',
       handler: (req, res, _next, limiterOptions) => {
         res.set('Retry-After', String(Math.ceil(limiterOptions.windowMs / 1000)));
         sendProblem(
           res,
-          new HttpProblem(429, 'rate-limited', 'too many requests for this API key'),
+          new HttpProblem(429, 'rate-limited', 'too many requests for this API key or identity'),
           req.originalUrl,
         );
       },
     }),
   );
-  app.use(sagasRouter(options.sagas));
+  app.use(sagasRouter(options.sagas, options.logger));
   app.use(refundsRouter(options.sagas));
   app.use(stockRouter(options.sagas));
 

@@ -1,6 +1,7 @@
 /** The API process: `npm run api`. Configuration from the environment, validated before anything starts. */
 import {
   apiConfigSchema,
+  jwtConfigSchema,
   loadConfig,
   sagaConfigSchema,
   telemetryConfigSchema,
@@ -19,12 +20,13 @@ async function main(): Promise<void> {
       .extend(apiConfigSchema.shape)
       .extend(telemetryConfigSchema.shape),
   );
+  const jwt = loadConfig(jwtConfigSchema);
   const dataConverter = encryptingDataConverter(loadConfig(codecConfigSchema));
   const logger = createLogger('api', config.LOG_LEVEL);
   const tracing = startTracing({ serviceName: 'saga-api', config });
   const metrics = createMetricsRegistry('api');
-  const api = await startApiServer(config, logger, { tracing, metrics, dataConverter });
-  logger.info({ url: api.url, metrics: `${api.url}/metrics` }, 'API listening');
+  const api = await startApiServer({ ...config, jwt }, logger, { tracing, metrics, dataConverter });
+  logger.info({ url: api.url, metrics: `${api.url}/metrics`, tokenIssuer: jwt?.issuer }, 'API listening');
   const stop = async () => {
     await api.close();
     await tracing.shutdown();

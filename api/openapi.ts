@@ -3,6 +3,7 @@ import { Router } from 'express';
 import swaggerUi from 'swagger-ui-express';
 import { z } from '../shared/zod';
 import { orderRequestSchema } from '../shared/order';
+import type { Scope } from '../shared/scopes';
 import { problemSchema } from './problem';
 import {
   idempotencyKeySchema,
@@ -22,8 +23,15 @@ import {
 /** The OpenAPI 3.1 document, generated from the same zod schemas that validate requests. */
 export function buildOpenApiDocument(): ReturnType<OpenApiGeneratorV31['generateDocument']> {
   const registry = new OpenAPIRegistry();
-  const bearer = registry.registerComponent('securitySchemes', 'apiKey', { type: 'http', scheme: 'bearer' });
-  const security = [{ [bearer.name]: [] }];
+  const bearer = registry.registerComponent('securitySchemes', 'apiKey', {
+    type: 'http',
+    scheme: 'bearer',
+    description:
+      'An API key (API_KEYS) or a JWT of the configured OIDC issuer. Each route needs the scope listed in ' +
+      'its security requirement: sagas:start, sagas:read, sagas:cancel, sagas:operate. Without sagas:operate ' +
+      'a caller sees, lists and cancels only the sagas it started (others are 404).',
+  });
+  const needs = (scope: Scope) => [{ [bearer.name]: [scope] }];
   const Problem = registry.register('Problem', problemSchema);
   const OrderRequest = registry.register('OrderRequest', orderRequestSchema);
   const SagaView = registry.register('Saga', sagaViewSchema);
@@ -42,7 +50,8 @@ export function buildOpenApiDocument(): ReturnType<OpenApiGeneratorV31['generate
   });
   const common = {
     400: problem('Invalid query, path or header'),
-    401: problem('Missing or wrong API key'),
+    401: problem('Missing or refused API key or token'),
+    403: problem('The identity lacks the scope this route needs (named in the problem)'),
     429: problem('Rate limit exceeded (see Retry-After)'),
     503: problem(
       'Temporal (or the orchestrator, for a cancel) is not reachable now; retry after Retry-After',
@@ -53,7 +62,7 @@ export function buildOpenApiDocument(): ReturnType<OpenApiGeneratorV31['generate
     method: 'post',
     path: '/sagas',
     summary: 'Start an order saga',
-    security,
+    security: needs('sagas:start'),
     request: {
       query: startSagaQuerySchema,
       headers: z.object({ 'idempotency-key': idempotencyKeySchema.optional() }),
@@ -77,8 +86,9 @@ export function buildOpenApiDocument(): ReturnType<OpenApiGeneratorV31['generate
       'not refundable (its order saga did not complete, or it is unknown) is not refused here: its refund ' +
       'saga ends COMPENSATED with the reason, having changed nothing. A repeated request answers with the ' +
       'refund the first one started (200 once it is final). Read, list and cancel it under /sagas; a cancel ' +
-      'once the payment refund has started is refused (409).',
-    security,
+      "once the payment refund has started is refused (409). Without sagas:operate, only the caller's own " +
+      'orders can be refunded (another order is 404).',
+    security: needs('sagas:start'),
     request: {
       params: refundPathSchema,
       query: startSagaQuerySchema,
@@ -93,6 +103,8 @@ export function buildOpenApiDocument(): ReturnType<OpenApiGeneratorV31['generate
       ...common,
       413: problem('Body larger than the limit'),
       415: problem('Body is not application/json'),
+      404: problem('Without sagas:operate: not an order the caller started'),
+      409: problem('Without sagas:operate: the refund of this order was started by someone else'),
       422: problem('Body not empty'),
     },
   });
@@ -101,7 +113,7 @@ export function buildOpenApiDocument(): ReturnType<OpenApiGeneratorV31['generate
     method: 'get',
     path: '/stock/{sku}',
     summary: 'Stock of one SKU: units available to orders and units on hand (asked of the inventory service)',
-    security,
+    security: needs('sagas:read'),
     request: { params: stockPathSchema },
     responses: {
       200: json('The SKU is stocked', StockLevel),
@@ -113,29 +125,39 @@ export function buildOpenApiDocument(): ReturnType<OpenApiGeneratorV31['generate
   registry.registerPath({
     method: 'get',
     path: '/sagas',
-    summary: 'List sagas (Temporal visibility), newest first, with cursor pagination',
-    security,
+    summary:
+      'List sagas (Temporal visibility), newest first, with cursor pagination; without sagas:operate, only those the caller started',
+    security: needs('sagas:read'),
     request: { query: listSagasQuerySchema },
     responses: { 200: json('A page of sagas', ListSagasResponse), ...common },
   });
   registry.registerPath({
     method: 'get',
     path: '/sagas/{sagaId}',
-    summary: 'Get one saga: status, steps, attempts, errors, compensations, Web UI link',
-    security,
+    summary: 'Get one saga: status, steps, attempts, errors, compensations, audit, Web UI link',
+    security: needs('sagas:read'),
     request: { params: sagaPath },
-    responses: { 200: json('The saga', SagaView), ...common, 404: problem('No such saga') },
+    responses: {
+      200: json('The saga', SagaView),
+      ...common,
+      404: problem('No such saga (or, without sagas:operate, not one the caller started)'),
+    },
   });
-  for (const [action, summary, body] of [
-    ['cancel', 'Cancel a running saga: it compensates what was done', undefined],
-    ['resume', 'Retry the failed compensations of a parked saga (COMPENSATION_FAILED)', undefined],
-    ['resolve', 'Mark a parked saga resolved by hand, with a note', resolveRequestSchema],
+  for (const [action, summary, body, scope] of [
+    ['cancel', 'Cancel a running saga: it compensates what was done', undefined, 'sagas:cancel'],
+    [
+      'resume',
+      'Retry the failed compensations of a parked saga (COMPENSATION_FAILED)',
+      undefined,
+      'sagas:operate',
+    ],
+    ['resolve', 'Mark a parked saga resolved by hand, with a note', resolveRequestSchema, 'sagas:operate'],
   ] as const) {
     registry.registerPath({
       method: 'post',
       path: `/sagas/{sagaId}/${action}`,
-      summary,
-      security,
+      summary: `${summary} (recorded in its audit: who and when)`,
+      security: needs(scope),
       request: {
         params: sagaPath,
         ...(body ? { body: { required: true, content: { 'application/json': { schema: body } } } } : {}),
@@ -143,7 +165,7 @@ export function buildOpenApiDocument(): ReturnType<OpenApiGeneratorV31['generate
       responses: {
         [action === 'resolve' ? 200 : 202]: json('Accepted', OperatorActionResponse),
         ...common,
-        404: problem('No such saga'),
+        404: problem('No such saga (or, without sagas:operate, not one the caller started)'),
         409: problem('The saga is not in a state that allows this (already final, compensating or parked)'),
         ...(body ? { 422: problem('Body invalid') } : {}),
       },

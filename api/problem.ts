@@ -29,6 +29,7 @@ export type FieldError = z.infer<typeof fieldErrorSchema>;
 const TITLES: Record<number, string> = {
   400: 'Bad Request',
   401: 'Unauthorized',
+  403: 'Forbidden',
   404: 'Not Found',
   409: 'Conflict',
   413: 'Content Too Large',

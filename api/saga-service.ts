@@ -21,7 +21,7 @@ import {
   type SagaState,
   type SagaStatus,
 } from '../shared/saga-state';
-import { customerIdKey, orderIdKey, sagaStatusKey } from '../shared/search-attributes';
+import { customerIdKey, orderIdKey, sagaStatusKey, startedByKey } from '../shared/search-attributes';
 import type { OrderSagaInput } from '../workflows/order-saga';
 import type { RefundSagaWorkflowInput } from '../workflows/refund-saga';
 import type { readStock } from '../workflows/stock';
@@ -58,6 +58,15 @@ export interface SagaServiceOptions {
   apiBase: string;
 }
 
+/**
+ * Who asks, as the saga service sees it: the principal id, and whether it may act on every saga
+ * (sagas:operate). Anyone else sees, lists and cancels only the sagas it started (StartedBy).
+ */
+export interface Caller {
+  id: string;
+  operator: boolean;
+}
+
 export interface StartResult {
   sagaId: string;
   orderId: string;
@@ -75,11 +84,10 @@ export class SagaService {
     return this.options.client;
   }
 
-  async start(order: OrderRequest, idempotency?: { scope: string; key: string }): Promise<StartResult> {
+  /** Starts an order saga recorded as `caller`'s; an Idempotency-Key is scoped by the caller's id. */
+  async start(order: OrderRequest, caller: Caller, idempotencyKey?: string): Promise<StartResult> {
     const requestHash = hashOf(order);
-    const sagaId = idempotency
-      ? idempotentSagaId(idempotency.scope, idempotency.key)
-      : `order-${randomUUID()}`;
+    const sagaId = idempotencyKey ? idempotentSagaId(caller.id, idempotencyKey) : `order-${randomUUID()}`;
     const orderId = `ord_${randomUUID()}`;
     const input: OrderSagaInput = { orderId, order, settings: this.options.settings };
     try {
@@ -92,12 +100,13 @@ export class SagaService {
           { key: sagaStatusKey, value: 'RUNNING' },
           { key: orderIdKey, value: orderId },
           { key: customerIdKey, value: order.customerId },
+          { key: startedByKey, value: caller.id },
         ],
         workflowIdReusePolicy: 'REJECT_DUPLICATE',
       });
       return { sagaId, orderId, runId: handle.firstExecutionRunId, created: true };
     } catch (error) {
-      if (!(error instanceof WorkflowExecutionAlreadyStartedError) || !idempotency) throw error;
+      if (!(error instanceof WorkflowExecutionAlreadyStartedError) || !idempotencyKey) throw error;
       const existing = await this.client.workflow.getHandle(sagaId).describe();
       if (existing.memo?.requestHash !== requestHash) {
         throw new HttpProblem(
@@ -120,8 +129,12 @@ export class SagaService {
    * refund (running or ended) instead of starting another. Whether the order can be refunded is for the
    * orders service to say: the saga's first step asks it, and the saga compensates if it cannot.
    */
-  async startRefund(orderId: string): Promise<StartResult> {
+  async startRefund(orderId: string, caller: Caller): Promise<StartResult> {
     const sagaId = refundSagaIdOf(orderId);
+    // Only the order's own starter (or an operator) refunds it; anyone else cannot tell it exists.
+    if (!caller.operator && !(await this.startedOrder(orderId, caller))) {
+      throw new HttpProblem(404, 'order-not-found', `no order ${orderId} started by this caller`);
+    }
     const input: RefundSagaWorkflowInput = { orderId, settings: this.options.settings };
     try {
       const handle = await this.client.workflow.start(WORKFLOW_TYPES.refund, {
@@ -132,6 +145,7 @@ export class SagaService {
         typedSearchAttributes: [
           { key: sagaStatusKey, value: 'RUNNING' },
           { key: orderIdKey, value: orderId },
+          { key: startedByKey, value: caller.id },
         ],
         workflowIdReusePolicy: 'REJECT_DUPLICATE',
       });
@@ -139,8 +153,28 @@ export class SagaService {
     } catch (error) {
       if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
       const existing = await this.client.workflow.getHandle(sagaId).describe();
+      if (!this.sees(caller, existing)) {
+        throw new HttpProblem(
+          409,
+          'refund-exists',
+          `the refund of order ${orderId} was already started by someone else (an operator)`,
+        );
+      }
       return { sagaId, orderId, runId: existing.runId, created: false };
     }
+  }
+
+  /** Whether `caller` started the order saga of this order (visibility: seconds behind at worst). */
+  private async startedOrder(orderId: string, caller: Caller): Promise<boolean> {
+    const { count } = await this.client.workflow.count(
+      buildListQuery(WORKFLOW_TYPES.order, { orderId, pageSize: 1 }, caller.id),
+    );
+    return count > 0;
+  }
+
+  /** Whether `caller` may see this saga: an operator any, anyone else those it started. */
+  private sees(caller: Caller, info: Pick<WorkflowExecutionInfo, 'typedSearchAttributes'>): boolean {
+    return caller.operator || info.typedSearchAttributes.get(startedByKey) === caller.id;
   }
 
   /**
@@ -182,9 +216,9 @@ export class SagaService {
     }
   }
 
-  async get(sagaId: string): Promise<SagaView> {
+  async get(sagaId: string, caller: Caller): Promise<SagaView> {
     const handle = this.client.workflow.getHandle(sagaId);
-    const description = await this.describe(sagaId);
+    const description = await this.describe(sagaId, caller);
     let state: SagaState | undefined;
     try {
       state = await handle.query(sagaStateQuery);
@@ -212,6 +246,7 @@ export class SagaService {
       failure: state?.failure,
       parkedReason: state?.parkedReason,
       resolution: state?.resolution,
+      ...(state?.audit ? { audit: state.audit } : {}),
       compensationMode: state?.compensationMode,
       ...(state ? { sagaName: state.sagaName } : {}),
       ...(state?.sagaVersion === undefined ? {} : { sagaVersion: state.sagaVersion }),
@@ -228,13 +263,14 @@ export class SagaService {
     };
   }
 
-  async list(query: ListSagasQuery): Promise<{ sagas: SagaSummary[]; nextCursor?: string }> {
+  async list(query: ListSagasQuery, caller: Caller): Promise<{ sagas: SagaSummary[]; nextCursor?: string }> {
     const { client } = this;
     const request = {
       namespace: this.options.namespace,
       query: buildListQuery(
         query.sagaName ? [WORKFLOW_TYPES[query.sagaName]] : Object.values(WORKFLOW_TYPES),
         query,
+        caller.operator ? undefined : caller.id,
       ),
       pageSize: query.pageSize,
     };
@@ -280,21 +316,21 @@ export class SagaService {
    * Asks the saga itself: it accepts a cancel only while it runs forward, so the answer is what will
    * happen (COMPENSATING), or a 409 with what the saga is doing instead.
    */
-  async cancel(sagaId: string): Promise<SagaStatus> {
-    const description = await this.describe(sagaId);
+  async cancel(sagaId: string, caller: Caller): Promise<SagaStatus> {
+    const description = await this.describe(sagaId, caller);
     if (description.status.name !== 'RUNNING') throw this.ended(description);
     const handle = this.client.workflow.getHandle(sagaId);
     try {
       const { status } = await this.client.withAbortSignal(
         AbortSignal.timeout(CANCEL_DECISION_SECONDS * 1000),
-        () => handle.executeUpdate(cancelSagaUpdate),
+        () => handle.executeUpdate(cancelSagaUpdate, { args: [{ by: caller.id }] }),
       );
       return status;
     } catch (error) {
       if (error instanceof WorkflowUpdateFailedError) {
         throw new HttpProblem(409, 'not-cancellable', error.cause?.message ?? 'the saga refused the cancel');
       }
-      const now = await this.describe(sagaId).catch(() => undefined);
+      const now = await this.describe(sagaId, caller).catch(() => undefined);
       if (now && now.status.name !== 'RUNNING') throw this.ended(now);
       if (grpcCodeOf(error) === grpcStatus.CANCELLED) {
         throw new HttpProblem(
@@ -312,13 +348,16 @@ export class SagaService {
     return new HttpProblem(409, 'not-cancellable', `saga has ended (${status}); there is nothing to cancel`);
   }
 
-  async resume(sagaId: string): Promise<SagaStatus> {
-    return this.operatorAction(sagaId, (handle) => handle.executeUpdate(resumeCompensationUpdate));
+  /** Operator actions (the route requires sagas:operate); `by` is recorded in the saga's audit. */
+  async resume(sagaId: string, by: Caller): Promise<SagaStatus> {
+    return this.operatorAction(sagaId, by, (handle) =>
+      handle.executeUpdate(resumeCompensationUpdate, { args: [{ by: by.id }] }),
+    );
   }
 
-  async resolve(sagaId: string, note: string): Promise<SagaStatus> {
-    return this.operatorAction(sagaId, (handle) =>
-      handle.executeUpdate(markResolvedUpdate, { args: [{ note }] }),
+  async resolve(sagaId: string, note: string, by: Caller): Promise<SagaStatus> {
+    return this.operatorAction(sagaId, by, (handle) =>
+      handle.executeUpdate(markResolvedUpdate, { args: [{ note, by: by.id }] }),
     );
   }
 
@@ -329,9 +368,10 @@ export class SagaService {
 
   private async operatorAction(
     sagaId: string,
+    caller: Caller,
     act: (handle: ReturnType<Client['workflow']['getHandle']>) => Promise<{ status: SagaStatus }>,
   ): Promise<SagaStatus> {
-    const description = await this.describe(sagaId);
+    const description = await this.describe(sagaId, caller);
     if (description.status.name !== 'RUNNING') {
       throw new HttpProblem(
         409,
@@ -377,11 +417,12 @@ export class SagaService {
     return new Map(entries);
   }
 
-  private async describe(sagaId: string): Promise<WorkflowExecutionDescription> {
+  /** The saga as Temporal knows it; 404 alike when there is none and when it is not the caller's. */
+  private async describe(sagaId: string, caller: Caller): Promise<WorkflowExecutionDescription> {
     try {
       const description = await this.client.workflow.getHandle(sagaId).describe();
-      if (!SAGA_OF_TYPE.has(description.type))
-        throw new WorkflowNotFoundError('not a saga', sagaId, undefined);
+      if (!SAGA_OF_TYPE.has(description.type) || !this.sees(caller, description))
+        throw new WorkflowNotFoundError('not a saga of this caller', sagaId, undefined);
       return description;
     } catch (error) {
       if (error instanceof WorkflowNotFoundError)
@@ -398,6 +439,7 @@ export class SagaService {
       sagaName: SAGA_OF_TYPE.get(info.type) ?? 'order',
       orderId: attributes.get(orderIdKey),
       customerId: attributes.get(customerIdKey),
+      startedBy: attributes.get(startedByKey),
       status,
       temporalStatus: info.status.name,
       startedAt: info.startTime.toISOString(),

@@ -1,5 +1,5 @@
 import { z } from '../shared/zod';
-import { COMPENSATION_STATUSES, SAGA_STATUSES, STEP_STATUSES } from '../shared/saga-state';
+import { AUDITED_ACTIONS, COMPENSATION_STATUSES, SAGA_STATUSES, STEP_STATUSES } from '../shared/saga-state';
 import { orderItemSchema } from '../shared/order';
 
 /** Request and response shapes of the API; the TypeScript types and the OpenAPI document derive from these. */
@@ -70,17 +70,39 @@ export const sagaLinksSchema = z.object({
   webUi: z.string(),
 });
 
+const startedBySchema = z.string().optional().meta({
+  description:
+    'The principal that started the saga (key_<hash> of an API key, jwt:<sub> of a token); absent for sagas started before ownership',
+});
+
+export const auditEntrySchema = z.object({
+  action: z.enum(AUDITED_ACTIONS),
+  by: z.string().optional().meta({ description: 'The principal that asked (absent from older clients)' }),
+  at: z.string(),
+});
+
 export const sagaViewSchema = z.object({
   sagaId: z.string(),
   orderId: z.string().optional(),
   customerId: z.string().optional(),
+  startedBy: startedBySchema,
   status: sagaStatusSchema,
   temporalStatus: z.string(),
   startedAt: z.string().optional(),
   endedAt: z.string().optional(),
   failure: z.object({ step: z.string().optional(), reason: z.string(), cancelled: z.boolean() }).optional(),
   parkedReason: z.string().optional(),
-  resolution: z.object({ note: z.string(), at: z.string() }).optional(),
+  resolution: z
+    .object({
+      note: z.string(),
+      at: z.string(),
+      by: z.string().optional().meta({ description: 'The operator who resolved it' }),
+    })
+    .optional(),
+  audit: z
+    .array(auditEntrySchema)
+    .optional()
+    .meta({ description: 'Every accepted cancel, resume and resolve: who and when' }),
   cancelRequestedAt: z.string().optional(),
   compensationMode: z.enum(['sequential', 'parallel']).optional(),
   sagaName: z.string().optional().meta({ description: 'The saga definition, e.g. order or refund' }),
@@ -106,6 +128,7 @@ export const sagaSummarySchema = z.object({
   sagaName: sagaNameSchema,
   orderId: z.string().optional(),
   customerId: z.string().optional(),
+  startedBy: startedBySchema,
   status: sagaStatusSchema.optional(),
   temporalStatus: z.string(),
   startedAt: z.string().optional(),

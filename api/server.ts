@@ -4,14 +4,14 @@ import type { Logger } from 'pino';
 import type { DataConverter } from '@temporalio/common';
 import type { Registry } from 'prom-client';
 import { clientInterceptors, type Tracing } from '../shared/telemetry/tracing';
-import type { ApiConfig, SagaConfig, TemporalConfig } from '../shared/config';
+import type { ApiConfig, JwtConfig, SagaConfig, TemporalConfig } from '../shared/config';
 import { sagaSettingsFromConfig } from '../shared/saga-settings';
 import { taskQueues } from '../shared/task-queues';
 import { connectOrExplain } from '../shared/temporal-connection';
 import { createApp } from './app';
 import { SagaService } from './saga-service';
 
-export type ApiServerConfig = TemporalConfig & SagaConfig & ApiConfig;
+export type ApiServerConfig = TemporalConfig & SagaConfig & ApiConfig & { jwt?: JwtConfig };
 
 export interface ApiServer {
   url: string;
@@ -54,6 +54,7 @@ export async function startApiServer(
     namespace: config.TEMPORAL_NAMESPACE,
     sagas,
     apiKeys: config.API_KEYS,
+    jwt: config.jwt,
     readOpen: config.API_READ_OPEN,
     rateLimitPerMinute: config.API_RATE_LIMIT_PER_MINUTE,
     maxBodyBytes: config.API_MAX_BODY_BYTES,

@@ -7,6 +7,8 @@ import type { ListSagasQuery } from './schemas';
 export function buildListQuery(
   workflowTypes: string | readonly string[],
   filters: Omit<ListSagasQuery, 'sagaName'>,
+  /** Only the sagas this principal started (callers without sagas:operate). */
+  startedBy?: string,
 ): string {
   const types = typeof workflowTypes === 'string' ? [workflowTypes] : workflowTypes;
   const clauses = [
@@ -14,6 +16,7 @@ export function buildListQuery(
       ? `WorkflowType = ${quote(types[0] as string)}`
       : `WorkflowType IN (${types.map(quote).join(', ')})`,
   ];
+  if (startedBy !== undefined) clauses.push(`StartedBy = ${quote(startedBy)}`);
   if (filters.status) clauses.push(`SagaStatus = ${quote(filters.status)}`);
   if (filters.customerId) clauses.push(`CustomerId = ${quote(filters.customerId)}`);
   if (filters.orderId) clauses.push(`OrderId = ${quote(filters.orderId)}`);

@@ -3,7 +3,15 @@ import cors from 'cors';
 import express, { type Express, type RequestHandler } from 'express';
 import type { Payload, PayloadCodec } from '@temporalio/common';
 import type { Logger } from 'pino';
-import { bearerToken, keyMatcher, type Principal } from '../api/auth';
+import {
+  authFailureLimiter,
+  bearerToken,
+  createAuthenticator,
+  type ApiKeyOption,
+  type Principal,
+} from '../api/auth';
+import type { JwtConfig } from '../shared/config';
+import type { Scope } from '../shared/scopes';
 import { HttpProblem, finalHandlers, validationProblem } from '../api/problem';
 import { z } from '../shared/zod';
 
@@ -17,8 +25,11 @@ const payloadsBodySchema = z.strictObject({
 
 export interface CodecServerOptions {
   codec: PayloadCodec;
-  /** The API's keys: an operator authenticates with the same bearer token. */
-  apiKeys: readonly string[];
+  /** The API's keys (and tokens): an operator authenticates with the same identity, needing codec:decode. */
+  apiKeys: readonly ApiKeyOption[];
+  jwt?: JwtConfig;
+  /** Refused sign-ins and credentials per client address and minute before 429 (default 60). */
+  authFailuresPerMinute?: number;
   /** Origins of the Web UI allowed to call /encode and /decode from the browser. */
   allowedOrigins: readonly string[];
   logger: Logger;
@@ -27,6 +38,8 @@ export interface CodecServerOptions {
 }
 
 const SESSION_COOKIE = 'saga_codec_session';
+/** What every call (and a sign-in) needs; a session grants nothing else. */
+const CODEC_SCOPE: Scope = 'codec:decode';
 
 /**
  * The codec server the Temporal Web UI calls to show decrypted payloads to an operator, and that tools can
@@ -47,7 +60,9 @@ export function createCodecServerApp(options: CodecServerOptions): Express {
   const app = express();
   app.disable('x-powered-by');
   const sessions = sessionTokens(options.sessionSeconds ?? 8 * 3600);
-  const match = keyMatcher(options.apiKeys);
+  const authenticator = createAuthenticator({ apiKeys: options.apiKeys, jwt: options.jwt });
+  const failures = options.authFailuresPerMinute ?? 60;
+  const failureLimiter = authFailureLimiter(failures);
 
   app.use(
     cors({
@@ -65,36 +80,68 @@ export function createCodecServerApp(options: CodecServerOptions): Express {
   app.get('/login', (_req, res) => {
     res.type('html').send(LOGIN_PAGE);
   });
-  app.post('/login', express.urlencoded({ extended: false, limit: '4kb' }), (req, res) => {
-    const principal = typeof req.body?.apiKey === 'string' ? match(req.body.apiKey.trim()) : undefined;
-    if (!principal) {
-      res
-        .status(401)
-        .type('html')
-        .send(LOGIN_PAGE.replace('<!--error-->', '<p class="error">That API key is not valid.</p>'));
-      return;
-    }
-    res.cookie(SESSION_COOKIE, sessions.issue(principal), {
-      httpOnly: true,
-      sameSite: 'lax',
-      path: '/',
-      maxAge: (options.sessionSeconds ?? 8 * 3600) * 1000,
-    });
-    options.logger.info({ keyId: principal.keyId }, 'codec session opened');
-    // The endpoint as this browser reached it, so the UI setting uses the same host name as the cookie.
-    res.type('html').send(loggedInPage(`${req.protocol}://${req.get('host') ?? ''}`));
-  });
+  const loginRefused = (res: express.Response, status: number, message: string) =>
+    res
+      .status(status)
+      .type('html')
+      .send(LOGIN_PAGE.replace('<!--error-->', `<p class="error">${message}</p>`));
+  app.post(
+    '/login',
+    authFailureLimiter(failures, (_req, res) => {
+      loginRefused(res, 429, 'Too many failed sign-ins from this address; try again in a minute.');
+    }),
+    express.urlencoded({ extended: false, limit: '8kb' }),
+    async (req, res) => {
+      const credential = typeof req.body?.apiKey === 'string' ? req.body.apiKey.trim() : '';
+      let principal: Principal | undefined;
+      try {
+        principal = credential ? await authenticator.verify(credential) : undefined;
+      } catch (error) {
+        if (error instanceof HttpProblem && error.status !== 401) {
+          return loginRefused(res, error.status, 'The token issuer cannot be reached; try again later.');
+        }
+      }
+      if (!principal) return loginRefused(res, 401, 'That API key or token is not valid.');
+      if (!principal.scopes.has(CODEC_SCOPE)) {
+        return loginRefused(res, 403, `That identity lacks the scope ${CODEC_SCOPE}.`);
+      }
+      res.cookie(SESSION_COOKIE, sessions.issue(principal), {
+        httpOnly: true,
+        sameSite: 'lax',
+        path: '/',
+        maxAge: (options.sessionSeconds ?? 8 * 3600) * 1000,
+      });
+      options.logger.info({ principal: principal.id }, 'codec session opened');
+      // The endpoint as this browser reached it, so the UI setting uses the same host name as the cookie.
+      res.type('html').send(loggedInPage(`${req.protocol}://${req.get('host') ?? ''}`));
+    },
+  );
 
-  const authenticate: RequestHandler = (req, _res, next) => {
+  const authenticate: RequestHandler = async (req, res, next) => {
     const token = bearerToken(req.get('authorization'));
-    const principal = token ? match(token) : sessions.verify(cookieValue(req.get('cookie'), SESSION_COOKIE));
+    let principal: Principal | undefined;
+    try {
+      principal = token
+        ? await authenticator.verify(token)
+        : sessions.verify(cookieValue(req.get('cookie'), SESSION_COOKIE));
+    } catch (error) {
+      return next(error);
+    }
     if (!principal) {
       return next(
         new HttpProblem(
           401,
           'unauthorized',
-          'an API key (Authorization: Bearer <key>) or a session from /login is required',
+          'an API key or token (Authorization: Bearer ...) or a session from /login is required',
         ),
+      );
+    }
+    if (!principal.scopes.has(CODEC_SCOPE)) {
+      res.set('WWW-Authenticate', `Bearer error="insufficient_scope", scope="${CODEC_SCOPE}"`);
+      return next(
+        new HttpProblem(403, 'insufficient-scope', `this request needs the scope ${CODEC_SCOPE}`, [
+          { field: 'header.authorization', rule: 'missing_scope', message: `needs the scope ${CODEC_SCOPE}` },
+        ]),
       );
     }
     req.principal = principal;
@@ -102,29 +149,35 @@ export function createCodecServerApp(options: CodecServerOptions): Express {
   };
 
   for (const direction of ['encode', 'decode'] as const) {
-    app.post(`/${direction}`, authenticate, express.json({ limit: '8mb' }), async (req, res, next) => {
-      try {
-        const parsed = payloadsBodySchema.safeParse(req.body);
-        if (!parsed.success) throw validationProblem(parsed.error, 'body');
-        const payloads = parsed.data.payloads.map(fromJson);
-        const result = await options.codec[direction](payloads);
-        options.logger.info(
-          { keyId: req.principal?.keyId, namespace: req.get('x-namespace'), count: payloads.length },
-          `codec ${direction}`,
-        );
-        res.json({ payloads: result.map(toJson) });
-      } catch (error) {
-        if (error instanceof HttpProblem) return next(error);
-        // A payload this server cannot decrypt (tampered, or an unknown key id): the caller's input.
-        next(
-          new HttpProblem(
-            400,
-            'undecodable-payload',
-            `payloads could not be ${direction}d: ${(error as Error).message}`,
-          ),
-        );
-      }
-    });
+    app.post(
+      `/${direction}`,
+      failureLimiter,
+      authenticate,
+      express.json({ limit: '8mb' }),
+      async (req, res, next) => {
+        try {
+          const parsed = payloadsBodySchema.safeParse(req.body);
+          if (!parsed.success) throw validationProblem(parsed.error, 'body');
+          const payloads = parsed.data.payloads.map(fromJson);
+          const result = await options.codec[direction](payloads);
+          options.logger.info(
+            { principal: req.principal?.id, namespace: req.get('x-namespace'), count: payloads.length },
+            `codec ${direction}`,
+          );
+          res.json({ payloads: result.map(toJson) });
+        } catch (error) {
+          if (error instanceof HttpProblem) return next(error);
+          // A payload this server cannot decrypt (tampered, or an unknown key id): the caller's input.
+          next(
+            new HttpProblem(
+              400,
+              'undecodable-payload',
+              `payloads could not be ${direction}d: ${(error as Error).message}`,
+            ),
+          );
+        }
+      },
+    );
   }
 
   app.use(...finalHandlers(options.logger));
@@ -168,16 +221,19 @@ function sessionTokens(lifetimeSeconds: number) {
   const sign = (body: string) => createHmac('sha256', secret).update(body).digest('base64url');
   return {
     issue(principal: Principal): string {
-      const body = `${principal.keyId}.${Math.floor(Date.now() / 1000) + lifetimeSeconds}`;
+      const body = `${Buffer.from(principal.id).toString('base64url')}.${Math.floor(Date.now() / 1000) + lifetimeSeconds}`;
       return `${body}.${sign(body)}`;
     },
+    /** A session was issued only to an identity with codec:decode, and grants only that. */
     verify(token: string | undefined): Principal | undefined {
-      const [keyId, expires, signature] = token?.split('.') ?? [];
-      if (!keyId || !expires || !signature) return undefined;
-      const expected = Buffer.from(sign(`${keyId}.${expires}`));
+      const [id, expires, signature] = token?.split('.') ?? [];
+      if (!id || !expires || !signature) return undefined;
+      const expected = Buffer.from(sign(`${id}.${expires}`));
       const given = Buffer.from(signature);
       if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
-      return Number(expires) * 1000 > Date.now() ? { keyId } : undefined;
+      return Number(expires) * 1000 > Date.now()
+        ? { id: Buffer.from(id, 'base64url').toString(), scopes: new Set([CODEC_SCOPE]) }
+        : undefined;
     },
   };
 }
@@ -187,9 +243,9 @@ const PAGE_STYLE =
 
 const LOGIN_PAGE = `<!doctype html><html><head><meta charset="utf-8"><title>Saga codec server</title>${PAGE_STYLE}</head><body>
 <h1>Decode payloads in the Temporal Web UI</h1>
-<p>Saga encrypts payloads (tokens, addresses, customer ids). Sign in with an API key so this browser may ask the codec server to decrypt them.</p>
+<p>Saga encrypts payloads (tokens, addresses, customer ids). Sign in with an API key or an access token (scope codec:decode) so this browser may ask the codec server to decrypt them.</p>
 <!--error-->
-<form method="post" action="/login"><label>API key <input name="apiKey" type="password" autocomplete="off" required></label><button type="submit">Sign in</button></form>
+<form method="post" action="/login"><label>API key or token <input name="apiKey" type="password" autocomplete="off" required></label><button type="submit">Sign in</button></form>
 </body></html>`;
 
 function loggedInPage(endpoint: string): string {

@@ -1,5 +1,11 @@
 /** The codec server process: `npm run codec-server`. The Web UI and operators decrypt payloads through it. */
-import { apiConfigSchema, codecServerConfigSchema, loadConfig, temporalConfigSchema } from '../shared/config';
+import {
+  apiConfigSchema,
+  codecServerConfigSchema,
+  jwtConfigSchema,
+  loadConfig,
+  temporalConfigSchema,
+} from '../shared/config';
 import { codecConfigSchema, payloadCodecFromConfig } from '../shared/encryption/config';
 import { createLogger } from '../shared/logger';
 import { createCodecServerApp } from './app';
@@ -7,14 +13,20 @@ import { createCodecServerApp } from './app';
 async function main(): Promise<void> {
   const config = loadConfig(
     codecServerConfigSchema
-      .extend({ API_KEYS: apiConfigSchema.shape.API_KEYS })
+      .extend({
+        API_KEYS: apiConfigSchema.shape.API_KEYS,
+        API_RATE_LIMIT_PER_MINUTE: apiConfigSchema.shape.API_RATE_LIMIT_PER_MINUTE,
+      })
       .extend({ LOG_LEVEL: temporalConfigSchema.shape.LOG_LEVEL }),
   );
+  const jwt = loadConfig(jwtConfigSchema);
   const codec = payloadCodecFromConfig(loadConfig(codecConfigSchema));
   const logger = createLogger('codec-server', config.LOG_LEVEL);
   const app = createCodecServerApp({
     codec,
     apiKeys: config.API_KEYS,
+    jwt,
+    authFailuresPerMinute: config.API_RATE_LIMIT_PER_MINUTE,
     allowedOrigins: config.CODEC_SERVER_CORS_ORIGINS,
     logger,
   });

@@ -1,4 +1,5 @@
 import { z } from './zod';
+import { SCOPES, isScope, type Scope } from './scopes';
 import { msToNumber } from '@temporalio/common/lib/time';
 import type { Duration } from '@temporalio/common';
 
@@ -126,26 +127,183 @@ export const workerConfigSchema = z.object({
   WORKFLOW_BUNDLE_PATH: z.string().optional(),
 });
 
+/** An API key and what it may do. */
+export interface ApiKey {
+  key: string;
+  scopes: readonly Scope[];
+}
+
+function parseApiKeys(value: string, ctx: z.RefinementCtx): ApiKey[] {
+  const keys: ApiKey[] = [];
+  const entries = value
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean);
+  for (const [index, entry] of entries.entries()) {
+    const where = `entry ${index + 1}`;
+    const separator = entry.indexOf(':');
+    const key = separator < 0 ? entry : entry.slice(0, separator);
+    const listed = separator < 0 ? undefined : entry.slice(separator + 1).split('+');
+    if (key.length < 16) {
+      ctx.addIssue({ code: 'custom', message: `${where}: each key must have 16+ characters` });
+      continue;
+    }
+    const unknown = listed?.filter((scope) => !isScope(scope)) ?? [];
+    if (listed && (listed.length === 0 || unknown.length > 0)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `${where}: unknown scope ${JSON.stringify(unknown[0] ?? '')} after ':' (scopes: ${SCOPES.join(', ')}, joined with '+'; keys may not contain ':')`,
+      });
+      continue;
+    }
+    const duplicate = keys.findIndex((known) => known.key === key);
+    if (duplicate >= 0) {
+      ctx.addIssue({ code: 'custom', message: `${where} repeats the key of entry ${duplicate + 1}` });
+      continue;
+    }
+    keys.push({ key, scopes: listed ? [...new Set(listed as Scope[])] : [...SCOPES] });
+  }
+  if (keys.length === 0 && entries.length === 0) {
+    ctx.addIssue({ code: 'custom', message: 'needs at least one key' });
+  }
+  return keys;
+}
+
 const booleanString = z.enum(['true', 'false']).transform((value) => value === 'true');
 
 export const apiConfigSchema = z.object({
   API_HOST: z.string().trim().min(1).default('127.0.0.1'),
   API_PORT: port.default(3000),
-  /** Comma-separated bearer tokens accepted by the API; at least one, each 16+ characters. */
+  /**
+   * Comma-separated API keys (bearer tokens, 16+ characters), each `key` (every scope) or
+   * `key:scope+scope` (only those), e.g. `k1...,k2...:sagas:read+sagas:start`. Keys may not contain ':'.
+   * Messages never quote a key.
+   */
   API_KEYS: z
     .string({ error: 'is required: comma-separated API keys (bearer tokens) of 16+ characters' })
-    .transform((value) =>
-      value
-        .split(',')
-        .map((key) => key.trim())
-        .filter(Boolean),
-    )
-    .pipe(z.array(z.string().min(16, 'each key must have 16+ characters')).min(1, 'needs at least one key')),
+    .transform((value, ctx) => parseApiKeys(value, ctx)),
   /** When true, read routes (GET) need no API key. */
   API_READ_OPEN: booleanString.default(false),
   API_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(600),
   API_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(1_048_576).default(32_768),
 });
+
+/** The algorithms a bearer token may be signed with (asymmetric only: the API never holds a signing key). */
+export const JWT_ALGORITHMS = ['RS256', 'ES256'] as const;
+export type JwtAlgorithm = (typeof JWT_ALGORITHMS)[number];
+
+/** What the API and the codec server verify bearer tokens (JWTs) from an OIDC issuer against. */
+export interface JwtConfig {
+  issuer: string;
+  audience: string;
+  /** The issuer's JWKS endpoint (keys fetched on first use and when a token names an unknown key id)... */
+  jwksUrl?: URL;
+  /** ...or a static key set (public keys only). */
+  jwks?: { keys: Record<string, unknown>[] };
+  algorithms: JwtAlgorithm[];
+  clockToleranceSeconds: number;
+}
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+/** Public JWK members only: a key set holding a private or symmetric key is refused, not used. */
+const publicJwkSchema = z.looseObject({
+  kty: z.enum(['RSA', 'EC'], { error: 'each key must be an RSA or EC public key (kty RSA or EC)' }),
+  kid: z.string().min(1).optional(),
+  ...Object.fromEntries(
+    ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k'].map((member) => [
+      member,
+      z.never({ error: 'holds private key material: list public keys only' }).optional(),
+    ]),
+  ),
+});
+
+/**
+ * JWT bearer tokens, off unless API_JWT_ISSUER is set; then API_JWT_AUDIENCE and exactly one of
+ * API_JWT_JWKS_URL (https, or http on a loopback address) and API_JWT_JWKS are required.
+ */
+export const jwtConfigSchema = z
+  .object({
+    API_JWT_ISSUER: z.string().trim().min(1).optional(),
+    API_JWT_AUDIENCE: z.string().trim().min(1).optional(),
+    API_JWT_JWKS_URL: z
+      .url({ error: "must be the URL of the issuer's JWKS document" })
+      .refine((value) => {
+        const url = new URL(value);
+        return url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname));
+      }, 'must be an https URL (plain http only on a loopback address)')
+      .optional(),
+    API_JWT_JWKS: z
+      .string()
+      .transform((value, ctx) => {
+        try {
+          return JSON.parse(value) as unknown;
+        } catch {
+          ctx.addIssue({ code: 'custom', message: 'must be a JSON Web Key Set: {"keys":[...]}' });
+          return z.NEVER;
+        }
+      })
+      .pipe(z.object({ keys: z.array(publicJwkSchema).min(1, 'needs at least one key') }))
+      .optional(),
+    API_JWT_ALGORITHMS: z
+      .string()
+      .default(JWT_ALGORITHMS.join(','))
+      .transform((value) =>
+        value
+          .split(',')
+          .map((alg) => alg.trim())
+          .filter(Boolean),
+      )
+      .pipe(
+        z
+          .array(
+            z.enum(JWT_ALGORITHMS, { error: `each algorithm must be one of ${JWT_ALGORITHMS.join(', ')}` }),
+          )
+          .min(1, 'needs at least one algorithm'),
+      ),
+    API_JWT_CLOCK_TOLERANCE_SECONDS: z.coerce.number().int().min(0).max(300).default(30),
+  })
+  .superRefine((config, ctx) => {
+    const jwtVariables = (['API_JWT_AUDIENCE', 'API_JWT_JWKS_URL', 'API_JWT_JWKS'] as const).filter(
+      (name) => config[name] !== undefined,
+    );
+    if (!config.API_JWT_ISSUER) {
+      if (jwtVariables.length > 0) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['API_JWT_ISSUER'],
+          message: `is required when ${jwtVariables.join(', ')} is set`,
+        });
+      }
+      return;
+    }
+    if (!config.API_JWT_AUDIENCE) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['API_JWT_AUDIENCE'],
+        message: 'is required with API_JWT_ISSUER: the audience tokens must be issued for',
+      });
+    }
+    if ((config.API_JWT_JWKS_URL === undefined) === (config.API_JWT_JWKS === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['API_JWT_JWKS_URL'],
+        message: 'or API_JWT_JWKS (one of them, not both) is required with API_JWT_ISSUER',
+      });
+    }
+  })
+  .transform((config): JwtConfig | undefined =>
+    config.API_JWT_ISSUER && config.API_JWT_AUDIENCE
+      ? {
+          issuer: config.API_JWT_ISSUER,
+          audience: config.API_JWT_AUDIENCE,
+          ...(config.API_JWT_JWKS_URL ? { jwksUrl: new URL(config.API_JWT_JWKS_URL) } : {}),
+          ...(config.API_JWT_JWKS ? { jwks: config.API_JWT_JWKS } : {}),
+          algorithms: config.API_JWT_ALGORITHMS,
+          clockToleranceSeconds: config.API_JWT_CLOCK_TOLERANCE_SECONDS,
+        }
+      : undefined,
+  );
 
 /** Where traces go and where a process serves its Prometheus metrics. */
 export const telemetryConfigSchema = z.object({

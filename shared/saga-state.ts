@@ -70,12 +70,25 @@ export interface SagaState {
   failure?: { step?: string; reason: string; cancelled: boolean };
   /** Why the saga waits for an operator (COMPENSATION_FAILED). */
   parkedReason?: string;
-  resolution?: { note: string; at: string };
+  /** The operator's note; `by` names its author (absent for sagas resolved before the audit existed). */
+  resolution?: { note: string; at: string; by?: string };
+  /** Every accepted cancel, resume and resolve: what, who (the API's principal id) and when. */
+  audit?: AuditEntry[];
   /** When a user's cancel was accepted (the saga then compensates, after any step in flight has ended). */
   cancelRequestedAt?: string;
   compensationMode: CompensationMode;
   steps: StepRecord[];
   compensations: CompensationRecord[];
+}
+
+export const AUDITED_ACTIONS = ['cancel', 'resume', 'resolve'] as const;
+export type AuditedAction = (typeof AUDITED_ACTIONS)[number];
+
+export interface AuditEntry {
+  action: AuditedAction;
+  /** The principal that asked; absent when the update carried none (an older client). */
+  by?: string;
+  at: string;
 }
 
 export type CompensationMode = 'sequential' | 'parallel';

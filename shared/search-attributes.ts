@@ -8,6 +8,8 @@ export const SEARCH_ATTRIBUTES = {
   SagaStatus: 'Keyword',
   OrderId: 'Keyword',
   CustomerId: 'Keyword',
+  /** The principal that started the saga (the API sets it at start): ownership and list filtering. */
+  StartedBy: 'Keyword',
 } as const;
 
 export type SearchAttributeName = keyof typeof SEARCH_ATTRIBUTES;
@@ -15,3 +17,4 @@ export type SearchAttributeName = keyof typeof SEARCH_ATTRIBUTES;
 export const sagaStatusKey = defineSearchAttributeKey('SagaStatus', SearchAttributeType.KEYWORD);
 export const orderIdKey = defineSearchAttributeKey('OrderId', SearchAttributeType.KEYWORD);
 export const customerIdKey = defineSearchAttributeKey('CustomerId', SearchAttributeType.KEYWORD);
+export const startedByKey = defineSearchAttributeKey('StartedBy', SearchAttributeType.KEYWORD);

@@ -1,6 +1,6 @@
 import type { Response } from 'express';
 import { FINAL_SAGA_STATUSES } from '../../shared/saga-state';
-import type { SagaService, StartResult } from '../saga-service';
+import type { Caller, SagaService, StartResult } from '../saga-service';
 import type { StartSagaResponse } from '../schemas';
 
 /**
@@ -13,11 +13,13 @@ export async function sendStarted(
   sagas: SagaService,
   started: StartResult,
   waitSeconds: number | undefined,
+  caller: Caller,
 ): Promise<void> {
   res.locals.sagaId = started.sagaId;
   res.locals.runId = started.runId;
   const done = waitSeconds ? await sagas.waitForFinal(started.sagaId, waitSeconds) : false;
-  const view = waitSeconds !== undefined || !started.created ? await sagas.get(started.sagaId) : undefined;
+  const view =
+    waitSeconds !== undefined || !started.created ? await sagas.get(started.sagaId, caller) : undefined;
   const final = view !== undefined && FINAL_SAGA_STATUSES.includes(view.status);
   const body: StartSagaResponse = {
     sagaId: started.sagaId,

@@ -1,5 +1,6 @@
 import { Router } from 'express';
 import { z } from '../../shared/zod';
+import { requireScope } from '../auth';
 import { HttpProblem } from '../problem';
 import type { SagaService } from '../saga-service';
 import { stockPathSchema } from '../schemas';
@@ -11,7 +12,7 @@ const noQuery = z.strictObject({});
 export function stockRouter(sagas: SagaService): Router {
   const router = Router();
 
-  router.get('/stock/:sku', async (req, res) => {
+  router.get('/stock/:sku', requireScope('sagas:read'), async (req, res) => {
     parse(noQuery, req.query, 'query');
     const { sku } = parse(stockPathSchema, req.params, 'path');
     const level = await sagas.readStock(sku);

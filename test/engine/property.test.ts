@@ -131,7 +131,7 @@ async function check({ plan, failure, flaky }: Scenario): Promise<void> {
   try {
     if (failure.kind === 'cancel' && failing) {
       await ledger.waitFor(sagaId, (e) => e.step === failing.name && e.effect === 'reached');
-      const answer = await saga.executeUpdate(cancelSagaUpdate).then(
+      const answer = await saga.executeUpdate(cancelSagaUpdate, { args: [{ by: 'engine-test' }] }).then(
         (accepted) => accepted,
         (e: unknown) => e,
       );

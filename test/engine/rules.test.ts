@@ -33,7 +33,8 @@ const trail = (handle: SagaHandle, keep: (e: LedgerEntry) => boolean = () => tru
 const effects = (handle: SagaHandle) => trail(handle, (e) => e.effect === 'applied' || e.effect === 'undone');
 const reached = (handle: SagaHandle, step: string) =>
   ledger.waitFor(handle.workflowId, (e) => e.step === step && e.effect === 'reached');
-const cancel = (handle: SagaHandle) => handle.executeUpdate(cancelSagaUpdate);
+const cancel = (handle: SagaHandle) =>
+  handle.executeUpdate(cancelSagaUpdate, { args: [{ by: 'engine-test' }] });
 const refusalOf = async (promise: Promise<unknown>): Promise<string> => {
   const error = await promise.then(
     () => undefined,

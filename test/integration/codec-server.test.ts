@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createCodecServerApp } from '../../codec-server/app';
 import { createLogger } from '../../shared/logger';
 import { AesGcmPayloadCodec } from '../../shared/encryption/payload-codec';
+import { startTestIssuer, type TestIssuer } from '../support/identity';
 import { listen, type Listening } from '../support/listen';
 
 /**
@@ -13,6 +14,8 @@ import { listen, type Listening } from '../support/listen';
 const UI_ORIGIN = 'http://127.0.0.1:8233';
 const KEY = 'codec-server-test-key-0123456789';
 const SECRET = 'tok_secret_4242';
+/** An API key without codec:decode: it may use the API, not decrypt payloads. */
+const API_ONLY_KEY = 'api-only-key-0123456789abcdef';
 
 type JsonPayload = { metadata?: Record<string, string>; data?: string };
 
@@ -27,11 +30,14 @@ describe('codec server', () => {
   const codecKey = randomBytes(32);
   let server: Listening;
   let url: string;
+  let issuer: TestIssuer;
 
   beforeAll(async () => {
+    issuer = await startTestIssuer();
     const app = createCodecServerApp({
       codec: new AesGcmPayloadCodec(new Map([['k1', codecKey]]), 'k1'),
-      apiKeys: [KEY],
+      apiKeys: [KEY, { key: API_ONLY_KEY, scopes: ['sagas:start', 'sagas:read', 'sagas:operate'] }],
+      jwt: issuer.config,
       allowedOrigins: [UI_ORIGIN],
       logger: createLogger('codec-server', 'debug', { write: (line: string) => logLines.push(line) }),
     });
@@ -40,6 +46,7 @@ describe('codec server', () => {
   });
   afterAll(async () => {
     await server?.close();
+    await issuer?.close();
   });
 
   function post(path: string, body: unknown, headers: Record<string, string> = {}) {
@@ -74,6 +81,72 @@ describe('codec server', () => {
     const fromUi = await post('/decode', { payloads: [] }, { origin: UI_ORIGIN });
     expect(fromUi.status).toBe(401);
     expect(fromUi.headers.get('access-control-allow-origin')).toBe(UI_ORIGIN);
+  });
+
+  test('the API identities: codec:decode is required (403 naming it), from a key or a token', async () => {
+    const empty = { payloads: [] };
+    const apiOnly = await expectProblem(
+      await post('/decode', empty, { authorization: `Bearer ${API_ONLY_KEY}` }),
+      403,
+    );
+    expect(apiOnly.detail).toBe('this request needs the scope codec:decode');
+    const withoutScope = await issuer.token('olga', 'sagas:read sagas:operate');
+    await expectProblem(await post('/encode', empty, { authorization: `Bearer ${withoutScope}` }), 403);
+
+    const operator = await issuer.token('olga', 'codec:decode', { alg: 'ES256' });
+    expect((await post('/decode', empty, { authorization: `Bearer ${operator}` })).status).toBe(200);
+    for (const refused of [
+      await issuer.token('olga', 'codec:decode', { exp: -300 }),
+      await issuer.token('olga', 'codec:decode', { claims: { aud: 'another-api' } }),
+      await issuer.token('olga', 'codec:decode', { unpublished: true }),
+      issuer.unsigned('olga', 'codec:decode'),
+    ]) {
+      const problem = await expectProblem(
+        await post('/decode', empty, { authorization: `Bearer ${refused}` }),
+        401,
+      );
+      expect(JSON.stringify(problem)).not.toContain(refused);
+    }
+    expect(logLines.join('')).toContain('"principal":"jwt:olga"');
+  });
+
+  test('refused credentials and sign-ins are rate limited per address', async () => {
+    const limited = await listen(
+      createCodecServerApp({
+        codec: new AesGcmPayloadCodec(new Map([['k1', codecKey]]), 'k1'),
+        apiKeys: [KEY],
+        allowedOrigins: [UI_ORIGIN],
+        logger: createLogger('codec-server', 'silent'),
+        authFailuresPerMinute: 2,
+      }),
+    );
+    try {
+      const decode = (key: string) =>
+        fetch(`${limited.url}/decode`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+          body: JSON.stringify({ payloads: [] }),
+        });
+      expect((await decode(KEY)).status).toBe(200);
+      expect((await decode('wrong-key-1-0123456789')).status).toBe(401);
+      expect((await decode('wrong-key-2-0123456789')).status).toBe(401);
+      const blocked = await decode('wrong-key-3-0123456789');
+      expect(blocked.status).toBe(429);
+      expect(blocked.headers.get('retry-after')).toMatch(/^\d+$/);
+      const signIn = (apiKey: string) =>
+        fetch(`${limited.url}/login`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body: `apiKey=${encodeURIComponent(apiKey)}`,
+        });
+      expect((await signIn('wrong-key-4-0123456789')).status).toBe(401);
+      expect((await signIn('wrong-key-5-0123456789')).status).toBe(401);
+      const tooMany = await signIn(KEY);
+      expect(tooMany.status).toBe(429);
+      expect(tooMany.headers.get('set-cookie')).toBeNull();
+    } finally {
+      await limited.close();
+    }
   });
 
   test('CORS: the Web UI origin may preflight with credentials, another origin may not', async () => {
@@ -183,6 +256,16 @@ describe('codec server', () => {
     expect(wrong.status).toBe(401);
     expect(wrong.headers.get('set-cookie')).toBeNull();
     expect(await wrong.text()).not.toContain('not-the-key');
+
+    // An identity without codec:decode gets no session.
+    const apiOnly = await login(API_ONLY_KEY);
+    expect(apiOnly.status).toBe(403);
+    expect(apiOnly.headers.get('set-cookie')).toBeNull();
+    expect(await apiOnly.text()).toContain('codec:decode');
+    // A token with the scope signs in too.
+    const tokenLogin = await login(await issuer.token('olga', 'codec:decode'));
+    expect(tokenLogin.status).toBe(200);
+    expect(tokenLogin.headers.get('set-cookie')).toMatch(/saga_codec_session=/);
 
     const ok = await login(KEY);
     expect(ok.status).toBe(200);

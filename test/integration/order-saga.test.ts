@@ -362,12 +362,17 @@ describe.each(Object.keys(CANCELLED_AT))('user cancel while %s is in flight', (s
     try {
       const handle = await startSaga(stack);
       await held.arrived;
-      // A running saga refuses operator actions (the update validator rejects them).
-      await expect(handle.executeUpdate(resumeCompensationUpdate)).rejects.toMatchObject({
+      // A running saga refuses operator actions (the update validator rejects them). No requester, as
+      // a client from before the audit sends these updates.
+      await expect(
+        handle.executeUpdate(resumeCompensationUpdate, { args: [undefined] }),
+      ).rejects.toMatchObject({
         cause: { message: expect.stringMatching(/only a saga in COMPENSATION_FAILED/) },
       });
-      expect(await handle.executeUpdate(cancelSagaUpdate)).toEqual({ status: 'COMPENSATING' });
-      await expect(handle.executeUpdate(cancelSagaUpdate)).rejects.toMatchObject({
+      expect(await handle.executeUpdate(cancelSagaUpdate, { args: [undefined] })).toEqual({
+        status: 'COMPENSATING',
+      });
+      await expect(handle.executeUpdate(cancelSagaUpdate, { args: [undefined] })).rejects.toMatchObject({
         cause: { message: expect.stringMatching(/already COMPENSATING/) },
       });
       const waiting = await stateOf(handle);

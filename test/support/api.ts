@@ -2,6 +2,8 @@ import type { Tracer } from '@opentelemetry/api';
 import pino, { type Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { createApp } from '../../api/app';
+import type { ApiKeyOption } from '../../api/auth';
+import type { JwtConfig } from '../../shared/config';
 import { SagaService } from '../../api/saga-service';
 import type { Stack } from './stack';
 
@@ -18,6 +20,9 @@ export function createTestApp(
     logger?: Logger;
     settings?: Stack['settings'];
     client?: Stack['client'];
+    /** Default: TEST_API_KEY, with every scope. */
+    apiKeys?: readonly ApiKeyOption[];
+    jwt?: JwtConfig;
   } = {},
 ) {
   const sagas = new SagaService({
@@ -32,7 +37,8 @@ export function createTestApp(
     client: overrides.client ?? stack.client,
     namespace: 'default',
     sagas,
-    apiKeys: [TEST_API_KEY],
+    apiKeys: overrides.apiKeys ?? [TEST_API_KEY],
+    jwt: overrides.jwt,
     readOpen: overrides.readOpen ?? false,
     rateLimitPerMinute: overrides.rateLimitPerMinute ?? 100_000,
     maxBodyBytes: 32_768,

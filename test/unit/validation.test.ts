@@ -1,4 +1,12 @@
-import { ConfigError, appConfigSchema, loadConfig, loadServiceDatabaseConfig } from '../../shared/config';
+import {
+  ConfigError,
+  apiConfigSchema,
+  appConfigSchema,
+  jwtConfigSchema,
+  loadConfig,
+  loadServiceDatabaseConfig,
+} from '../../shared/config';
+import { SCOPES } from '../../shared/scopes';
 import { orderRequestSchema } from '../../shared/order';
 import { buildListQuery } from '../../api/visibility-query';
 import { listSagasQuerySchema, sagaIdSchema } from '../../api/schemas';
@@ -105,5 +113,103 @@ describe('visibility query', () => {
   });
   test('the schema refuses injection attempts before a query is built', () => {
     expect(listSagasQuerySchema.safeParse({ customerId: "x' OR 1=1 --" }).success).toBe(false);
+  });
+});
+
+describe('API keys with scopes, and JWT configuration', () => {
+  const key = 'k'.repeat(16);
+  const other = 'o'.repeat(16);
+  const keys = (API_KEYS: string) => loadConfig(apiConfigSchema, { API_KEYS }).API_KEYS;
+
+  test('a bare key has every scope (as before scopes); key:scope+scope has only those', () => {
+    expect(keys(`${key}, ${other}:sagas:read+sagas:start`)).toEqual([
+      { key, scopes: [...SCOPES] },
+      { key: other, scopes: ['sagas:read', 'sagas:start'] },
+    ]);
+  });
+
+  test.each([
+    [`${key}:sagas:delete`, /API_KEYS entry 1: unknown scope "sagas:delete"/],
+    [`${key}:`, /API_KEYS entry 1: unknown scope ""/],
+    [`${key},short`, /API_KEYS entry 2: each key must have 16\+ characters/],
+    [`${key},${key}:sagas:read`, /API_KEYS entry 2 repeats the key of entry 1/],
+    [',', /API_KEYS needs at least one key/],
+  ])('refuses %s naming the variable and the entry, never the key', (value, message) => {
+    expect(() => keys(value)).toThrow(message);
+    try {
+      keys(value);
+    } catch (error) {
+      expect((error as Error).message).not.toContain(key);
+    }
+  });
+
+  const jwks = JSON.stringify({ keys: [{ kty: 'EC', crv: 'P-256', x: 'x', y: 'y', kid: 'a' }] });
+  const jwt = (env: Record<string, string>) => loadConfig(jwtConfigSchema, env);
+
+  test('tokens are off by default; with an issuer, audience and key set they are on', () => {
+    expect(jwt({})).toBeUndefined();
+    expect(
+      jwt({
+        API_JWT_ISSUER: 'https://id.example',
+        API_JWT_AUDIENCE: 'saga-api',
+        API_JWT_JWKS_URL: 'https://id.example/.well-known/jwks.json',
+      }),
+    ).toMatchObject({
+      issuer: 'https://id.example',
+      audience: 'saga-api',
+      jwksUrl: new URL('https://id.example/.well-known/jwks.json'),
+      algorithms: ['RS256', 'ES256'],
+      clockToleranceSeconds: 30,
+    });
+    expect(
+      jwt({ API_JWT_ISSUER: 'i', API_JWT_AUDIENCE: 'a', API_JWT_JWKS: jwks, API_JWT_ALGORITHMS: 'ES256' }),
+    ).toMatchObject({ jwks: JSON.parse(jwks), algorithms: ['ES256'] });
+  });
+
+  test.each([
+    [{ API_JWT_AUDIENCE: 'a' }, /API_JWT_ISSUER is required when API_JWT_AUDIENCE is set/],
+    [{ API_JWT_ISSUER: 'i', API_JWT_JWKS: jwks }, /API_JWT_AUDIENCE is required/],
+    [{ API_JWT_ISSUER: 'i', API_JWT_AUDIENCE: 'a' }, /API_JWT_JWKS_URL or API_JWT_JWKS/],
+    [
+      { API_JWT_ISSUER: 'i', API_JWT_AUDIENCE: 'a', API_JWT_JWKS: jwks, API_JWT_JWKS_URL: 'https://x/j' },
+      /one of them, not both/,
+    ],
+    [
+      { API_JWT_ISSUER: 'i', API_JWT_AUDIENCE: 'a', API_JWT_JWKS_URL: 'http://id.example/jwks' },
+      /API_JWT_JWKS_URL must be an https URL/,
+    ],
+    [
+      { API_JWT_ISSUER: 'i', API_JWT_AUDIENCE: 'a', API_JWT_JWKS: '{' },
+      /API_JWT_JWKS must be a JSON Web Key Set/,
+    ],
+    [
+      {
+        API_JWT_ISSUER: 'i',
+        API_JWT_AUDIENCE: 'a',
+        API_JWT_JWKS: JSON.stringify({ keys: [{ kty: 'EC', crv: 'P-256', x: 'x', y: 'y', d: 'secret' }] }),
+      },
+      /API_JWT_JWKS.*holds private key material/,
+    ],
+    [
+      {
+        API_JWT_ISSUER: 'i',
+        API_JWT_AUDIENCE: 'a',
+        API_JWT_JWKS: JSON.stringify({ keys: [{ kty: 'oct', k: 's' }] }),
+      },
+      /API_JWT_JWKS.*RSA or EC public key/,
+    ],
+    [
+      { API_JWT_ISSUER: 'i', API_JWT_AUDIENCE: 'a', API_JWT_JWKS: jwks, API_JWT_ALGORITHMS: 'HS256' },
+      /API_JWT_ALGORITHMS.*one of RS256, ES256/,
+    ],
+  ])('refuses %j naming the variable', (env, message) => {
+    expect(() => jwt(env)).toThrow(message);
+  });
+
+  test('the list query of a caller without sagas:operate is narrowed to the sagas it started', () => {
+    expect(buildListQuery('orderSaga', { pageSize: 1 }, 'jwt:alice')).toBe(
+      "WorkflowType = 'orderSaga' AND StartedBy = 'jwt:alice'",
+    );
+    expect(() => buildListQuery('orderSaga', { pageSize: 1 }, "x' OR 'a' = 'a")).toThrow(/quotes/);
   });
 });

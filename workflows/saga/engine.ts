@@ -12,6 +12,7 @@ import {
 } from '@temporalio/workflow';
 import type { CallPolicy, SagaSettings } from '../../shared/saga-settings';
 import type {
+  AuditedAction,
   CompensationRecord,
   SagaOutcome,
   SagaState,
@@ -79,7 +80,7 @@ function versionToRun<D extends { name: string; version: number }>(versions: rea
   return versions[0] as D;
 }
 
-type OperatorAction = { kind: 'resume' } | { kind: 'resolve'; note: string };
+type OperatorAction = { kind: 'resume' } | { kind: 'resolve'; note: string; by?: string };
 
 /**
  * Runs a saga definition to one of its endings. Deterministic workflow code: all effects happen in
@@ -153,10 +154,17 @@ export async function runSaga<Input, Data>(
       );
   }
 
+  // State only (no command): histories from before the audit replay unchanged.
+  const audit = (action: AuditedAction, by: string | undefined) => {
+    state.audit = [...(state.audit ?? []), { action, ...(by === undefined ? {} : { by }), at: now() }];
+    log.info(`saga ${action} accepted`, { saga: definition.name, action, by });
+  };
+
   setHandler(sagaStateQuery, () => state);
   setHandler(
     cancelSagaUpdate,
-    () => {
+    (request) => {
+      audit('cancel', request?.by);
       state.cancelRequestedAt = now();
       cancelledAtStep = state.steps.find((s) => s.status === 'RUNNING')?.name;
       forward.cancel();
@@ -164,7 +172,8 @@ export async function runSaga<Input, Data>(
       return { status: state.status };
     },
     {
-      validator: () => {
+      validator: (request) => {
+        requireActor(request);
         requireCancellable(state);
         if (pivotStarted) {
           throw new Error(`saga passed its pivot step ${pivotStarted}; it can only complete`);
@@ -174,20 +183,28 @@ export async function runSaga<Input, Data>(
   );
   setHandler(
     resumeCompensationUpdate,
-    () => {
+    (request) => {
+      audit('resume', request?.by);
       operatorAction = { kind: 'resume' };
       return { status: 'COMPENSATING' as SagaStatus };
     },
-    { validator: () => requireParked(state) },
+    {
+      validator: (request) => {
+        requireActor(request);
+        requireParked(state);
+      },
+    },
   );
   setHandler(
     markResolvedUpdate,
-    ({ note }) => {
-      operatorAction = { kind: 'resolve', note };
+    ({ note, by }) => {
+      audit('resolve', by);
+      operatorAction = { kind: 'resolve', note, ...(by === undefined ? {} : { by }) };
       return { status: 'RESOLVED' as SagaStatus };
     },
     {
       validator: (request) => {
+        requireActor(request);
         requireParked(state);
         if (typeof request?.note !== 'string' || request.note.trim() === '') {
           throw new Error('a resolution note is required');
@@ -318,7 +335,11 @@ export async function runSaga<Input, Data>(
         await condition(() => operatorAction !== undefined);
         const action = operatorAction as OperatorAction | undefined;
         if (action?.kind === 'resolve') {
-          state.resolution = { note: action.note, at: now() };
+          state.resolution = {
+            note: action.note,
+            at: now(),
+            ...(action.by === undefined ? {} : { by: action.by }),
+          };
           return setStatus('RESOLVED');
         }
         state.parkedReason = undefined;
@@ -384,6 +405,14 @@ function requireCancellable(state: SagaState): void {
     throw new Error('saga is parked in COMPENSATION_FAILED; an operator resumes or resolves it');
   }
   if (state.status !== 'RUNNING') throw new Error(`saga is ${state.status}; there is nothing to cancel`);
+}
+
+/** `by`, when given, is a principal id: a short string (the API's, never free text). */
+function requireActor(request: { by?: unknown } | undefined): void {
+  const by = request?.by;
+  if (by !== undefined && (typeof by !== 'string' || by.length === 0 || by.length > 200)) {
+    throw new Error('the requester (by) must be a principal id of 1 to 200 characters');
+  }
 }
 
 function requireParked(state: SagaState): void {

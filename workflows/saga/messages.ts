@@ -1,6 +1,14 @@
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import type { SagaState, SagaStatus } from '../../shared/saga-state';
 
+/**
+ * Who asks for an action: the API passes its caller's principal id, recorded in the saga's audit.
+ * Optional: histories from before it (updates without arguments) replay unchanged.
+ */
+export interface ActionRequest {
+  by?: string;
+}
+
 /** The saga's live state: status, steps, attempts, errors, compensation records. */
 export const sagaStateQuery = defineQuery<SagaState>('sagaState');
 
@@ -9,10 +17,17 @@ export const sagaStateQuery = defineQuery<SagaState>('sagaState');
  * compensates) only while the saga runs forward; refused with the reason once it completed, compensates
  * or is parked.
  */
-export const cancelSagaUpdate = defineUpdate<{ status: SagaStatus }, []>('cancelSaga');
+export const cancelSagaUpdate = defineUpdate<{ status: SagaStatus }, [request: ActionRequest | undefined]>(
+  'cancelSaga',
+);
 
 /** Operator action on a parked saga: retry the compensations that failed. */
-export const resumeCompensationUpdate = defineUpdate<{ status: SagaStatus }, []>('resumeCompensation');
+export const resumeCompensationUpdate = defineUpdate<
+  { status: SagaStatus },
+  [request: ActionRequest | undefined]
+>('resumeCompensation');
 
 /** Operator action on a parked saga: the pending compensations were handled by hand; end the saga. */
-export const markResolvedUpdate = defineUpdate<{ status: SagaStatus }, [{ note: string }]>('markResolved');
+export const markResolvedUpdate = defineUpdate<{ status: SagaStatus }, [ActionRequest & { note: string }]>(
+  'markResolved',
+);
