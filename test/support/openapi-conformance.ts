@@ -1,6 +1,6 @@
 import Ajv2020 from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
-import type { Response } from 'supertest';
+import type { Response, Test } from 'supertest';
 import { buildOpenApiDocument } from '../../api/openapi';
 
 type Doc = ReturnType<typeof buildOpenApiDocument>;
@@ -47,5 +47,12 @@ export function openApiConformance(doc: Doc = buildOpenApiDocument()) {
     checked.push(key);
   }
 
-  return { assertConforms, checked };
+  /** Sends a supertest request and checks its response against the document before handing it back. */
+  async function send(pending: Test): Promise<Response> {
+    const res = await pending;
+    assertConforms(res);
+    return res;
+  }
+
+  return { assertConforms, send, checked };
 }
