@@ -7,7 +7,11 @@ import { clientInterceptors, type Tracing } from '../shared/telemetry/tracing';
 import type { ApiConfig, JwtConfig, SagaConfig, TemporalConfig } from '../shared/config';
 import { sagaSettingsFromConfig } from '../shared/saga-settings';
 import { taskQueues } from '../shared/task-queues';
-import { connectOrExplain } from '../shared/temporal-connection';
+import {
+  connectOrExplain,
+  describeTransport,
+  temporalConnectionOptions,
+} from '../shared/temporal-connection';
 import { createApp } from './app';
 import { SagaService } from './saga-service';
 
@@ -31,8 +35,11 @@ export async function startApiServer(
   logger: Logger,
   telemetry: ApiTelemetry = {},
 ): Promise<ApiServer> {
-  const connection = await connectOrExplain(config.TEMPORAL_ADDRESS, () =>
-    Connection.connect({ address: config.TEMPORAL_ADDRESS }),
+  const connectionOptions = temporalConnectionOptions(config);
+  const connection = await connectOrExplain(
+    config.TEMPORAL_ADDRESS,
+    () => Connection.connect(connectionOptions),
+    describeTransport(connectionOptions),
   );
   const client = new Client({
     connection,

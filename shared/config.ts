@@ -1,3 +1,4 @@
+import { accessSync, constants, statSync } from 'node:fs';
 import { z } from './zod';
 import { SCOPES, isScope, type Scope } from './scopes';
 import { msToNumber } from '@temporalio/common/lib/time';
@@ -68,8 +69,42 @@ export const EXTRA_DATABASE_URL_VARS = perService((s): readonly string[] =>
   s === 'payments' ? [PROVIDER_DATABASE_URL_VAR] : [],
 );
 
+/** A file this process must be able to read (a certificate, a key), checked at start-up, never quoted. */
+export const readableFile = z
+  .string()
+  .trim()
+  .min(1)
+  .refine((file) => {
+    try {
+      accessSync(file, constants.R_OK);
+      return statSync(file).isFile();
+    } catch {
+      return false;
+    }
+  }, 'must name a readable file (check the path and its permissions)');
+
+/**
+ * How this process reaches Temporal securely (shared/temporal-connection.ts turns them into the options of
+ * both Connection and NativeConnection): the server's CA (TLS), a client certificate and key (mTLS), the
+ * name the server's certificate is checked against, and an API key (Temporal Cloud, sent as a bearer
+ * token; implies TLS). All optional: unset, the connection is plaintext, as to the dev server.
+ */
+export const temporalTlsConfigShape = {
+  TEMPORAL_TLS_CA_FILE: readableFile.optional(),
+  TEMPORAL_TLS_CERT_FILE: readableFile.optional(),
+  TEMPORAL_TLS_KEY_FILE: readableFile.optional(),
+  TEMPORAL_TLS_SERVER_NAME: z.string().trim().min(1).optional(),
+  /** true: TLS with the system's CAs, without any of the files above. */
+  TEMPORAL_TLS: z
+    .enum(['true', 'false'])
+    .transform((value) => value === 'true')
+    .optional(),
+  TEMPORAL_API_KEY: z.string().trim().min(1).optional(),
+};
+
 export const temporalConfigSchema = z.object({
   TEMPORAL_ADDRESS: hostPort.default('127.0.0.1:7233'),
+  ...temporalTlsConfigShape,
   TEMPORAL_NAMESPACE: z.string().trim().min(1).default('default'),
   TEMPORAL_UI_URL: z.url().default('http://127.0.0.1:8233'),
   TASK_QUEUE_PREFIX: z

@@ -18,7 +18,11 @@ import { createLogger } from '../shared/logger';
 import { createMetricsRegistry, startMetricsServer } from '../shared/telemetry/metrics';
 import { startTracing } from '../shared/telemetry/tracing';
 import { installTemporalRuntime } from '../shared/temporal-runtime';
-import { connectOrExplain } from '../shared/temporal-connection';
+import {
+  connectOrExplain,
+  describeTransport,
+  temporalConnectionOptions,
+} from '../shared/temporal-connection';
 import { freePort } from '../shared/ports';
 import type { ProcessKind } from '../shared/task-queues';
 import { createOrchestratorWorker, createServiceWorker, type RunningWorker } from './workers';
@@ -47,8 +51,11 @@ async function main(): Promise<void> {
     port: config.METRICS_PORT,
     extra: async () => (await fetch(`http://${sdkMetricsAddress}/metrics`)).text(),
   });
-  const connection = await connectOrExplain(config.TEMPORAL_ADDRESS, () =>
-    NativeConnection.connect({ address: config.TEMPORAL_ADDRESS }),
+  const connectionOptions = temporalConnectionOptions(config);
+  const connection = await connectOrExplain(
+    config.TEMPORAL_ADDRESS,
+    () => NativeConnection.connect(connectionOptions),
+    describeTransport(connectionOptions),
   );
   const telemetry = { tracing, metrics, dataConverter };
   let running: RunningWorker;
@@ -65,7 +72,11 @@ async function main(): Promise<void> {
     );
   }
   log.info(
-    { taskQueue: running.worker.options.taskQueue, metrics: metricsServer.url },
+    {
+      taskQueue: running.worker.options.taskQueue,
+      metrics: metricsServer.url,
+      temporal: describeTransport(connectionOptions),
+    },
     `${kind} worker started`,
   );
   try {

@@ -24,6 +24,7 @@ import {
   type ActivityWrapper,
   type WorkerTelemetry,
 } from '../../worker/workers';
+import type { TemporalConnectionOptions } from '../../shared/temporal-connection';
 import { requireEnv, TEST_ENV } from './env';
 
 let runtimeInstalled = false;
@@ -42,6 +43,8 @@ export interface StackOptions {
   providerDatabaseUrl?: string;
   /** Tracing, metrics registry and data converter for the client and every worker of the stack. */
   telemetry?: WorkerTelemetry;
+  /** How the client and the workers reach Temporal (default: the run's server, plaintext). */
+  connection?: TemporalConnectionOptions;
   /** A service's database reached another way, e.g. through a proxy a test can cut. */
   databaseUrls?: Partial<Record<ServiceName, string>>;
 }
@@ -72,12 +75,13 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     });
     runtimeInstalled = true;
   }
-  const address = requireEnv(TEST_ENV.temporalAddress);
+  const connectionOptions = options.connection ?? { address: requireEnv(TEST_ENV.temporalAddress) };
+  const { address } = connectionOptions;
   const prefix = `t-${randomUUID().slice(0, 8)}-`;
   const queues = taskQueues(prefix);
   const settings = { ...sagaSettingsFromConfig(TEST_SAGA_CONFIG, prefix), ...options.settings };
-  const nativeConnection = await NativeConnection.connect({ address });
-  const connection = await Connection.connect({ address });
+  const nativeConnection = await NativeConnection.connect(connectionOptions);
+  const connection = await Connection.connect(connectionOptions);
   const telemetry: WorkerTelemetry = { dataConverter: testDataConverter(), ...options.telemetry };
   const client = new Client({
     connection,

@@ -23,6 +23,7 @@ import {
 import { dataConverterFromEnv, generateCodecKey } from '../../shared/encryption/config';
 import { FINAL_SAGA_STATUSES, type SagaStatus } from '../../shared/saga-state';
 import { sagaStatusKey } from '../../shared/search-attributes';
+import { temporalConnectionOptions } from '../../shared/temporal-connection';
 import { checkInvariants } from '../invariants/check';
 import type { Violation } from '../invariants/rules';
 import { Supervisor, workerSpec } from '../../scripts/lib/supervisor';
@@ -109,9 +110,15 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   ) as Record<ServiceName, string>;
   const providerUrl = `postgresql://postgres@127.0.0.1:5432/${prefix}provider`;
   await Promise.all([...Object.values(dbUrls), providerUrl].map(dropDatabaseIfExists));
-  // The shipped saga settings: no SAGA_* retry or timeout setting is inherited or overridden.
+  // The shipped saga settings: no SAGA_* retry or timeout setting is inherited or overridden. Chaos runs
+  // its own dev server (plaintext): TLS settings meant for another Temporal are not inherited either.
   const inherited = Object.fromEntries(
-    Object.entries(process.env).filter(([k]) => !k.startsWith('SAGA_') || k.startsWith('SAGA_CODEC_')),
+    Object.entries(process.env).filter(
+      ([k]) =>
+        (!k.startsWith('SAGA_') || k.startsWith('SAGA_CODEC_')) &&
+        !k.startsWith('TEMPORAL_TLS') &&
+        k !== 'TEMPORAL_API_KEY',
+    ),
   ) as Record<string, string>;
   const env = {
     ...inherited,
@@ -151,7 +158,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   );
   workers.start();
   const api = await startApiServer(config, pino({ level: 'silent' }), { dataConverter });
-  const connection = await Connection.connect({ address: server.address });
+  const connection = await Connection.connect(temporalConnectionOptions(config));
   const client = new Client({ connection, dataConverter });
   // Faults start once every worker polls: a service worker still starting when its database goes away
   // would crash-loop on its start-up probe, and the outage would test nothing.

@@ -12,7 +12,11 @@ import { createShipmentsDb } from '../../activities/shipments/db';
 import { createInventoryDb } from '../../activities/inventory/db';
 import { databaseConfigSchema, loadConfig, temporalConfigSchema } from '../../shared/config';
 import { dataConverterFromEnv } from '../../shared/encryption/config';
-import { connectOrExplain } from '../../shared/temporal-connection';
+import {
+  connectOrExplain,
+  describeTransport,
+  temporalConnectionOptions,
+} from '../../shared/temporal-connection';
 import { checkInvariants } from './check';
 
 async function main(): Promise<number> {
@@ -20,8 +24,11 @@ async function main(): Promise<number> {
     options: { narrow: { type: 'string' }, 'stale-after-seconds': { type: 'string' } },
   });
   const config = loadConfig(temporalConfigSchema.extend(databaseConfigSchema.shape));
-  const connection = await connectOrExplain(config.TEMPORAL_ADDRESS, () =>
-    Connection.connect({ address: config.TEMPORAL_ADDRESS }),
+  const connectionOptions = temporalConnectionOptions(config);
+  const connection = await connectOrExplain(
+    config.TEMPORAL_ADDRESS,
+    () => Connection.connect(connectionOptions),
+    describeTransport(connectionOptions),
   );
   const sources = {
     client: new Client({
