@@ -48,6 +48,28 @@ export interface ClusterLayout {
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   /** The codec server the Web UI decodes payloads through, as in dev mode (--ui-codec-endpoint). */
   codecEndpoint?: string;
+  /** TLS on the frontend (clients must present a certificate); unset, the cluster is plaintext. */
+  tls?: ClusterTls;
+}
+
+/**
+ * mTLS on the frontend's gRPC port (global.tls.frontend, requireClientAuth): every client presents a
+ * certificate from one of clientCaFiles. Internode traffic (history, matching) stays plaintext on the
+ * loopback. The server's own calls to the frontend (the worker service; the frontend's operator handlers
+ * calling itself) are clients too: they present the client certificate (global.tls.systemWorker, the one
+ * the server uses for every frontend client once set).
+ */
+export interface ClusterTls {
+  certFile: string;
+  keyFile: string;
+  clientCaFiles: string[];
+  /** What the frontend's certificate is checked against by the worker service, the Web UI and the CLI. */
+  serverCaFile: string;
+  /** The name in the frontend's certificate. */
+  serverName: string;
+  /** What the server's own frontend clients, the Web UI server, the CLI and readiness checks present. */
+  clientCertFile: string;
+  clientKeyFile: string;
 }
 
 export interface ClusterNode {
@@ -206,6 +228,25 @@ export function serverConfig(template: Tree, layout: ClusterLayout, node: Cluste
   const current = String(cluster.currentClusterName);
   at(cluster, 'clusterInformation', current).rpcAddress = `${ip}:${layout.ports.frontend.grpc}`;
 
+  if (layout.tls) {
+    global.tls = {
+      frontend: {
+        server: {
+          certFile: layout.tls.certFile,
+          keyFile: layout.tls.keyFile,
+          clientCaFiles: layout.tls.clientCaFiles,
+          requireClientAuth: true,
+        },
+        client: { serverName: layout.tls.serverName, rootCaFiles: [layout.tls.serverCaFile] },
+      },
+      systemWorker: {
+        certFile: layout.tls.clientCertFile,
+        keyFile: layout.tls.clientKeyFile,
+        client: { serverName: layout.tls.serverName, rootCaFiles: [layout.tls.serverCaFile] },
+      },
+    };
+  }
+
   config.dynamicConfigClient = { filepath: layout.dynamicConfigFile, pollInterval: '10s' };
   return config;
 }
@@ -240,6 +281,17 @@ export function uiServerConfig(layout: ClusterLayout): Tree {
     codec: { endpoint: layout.codecEndpoint ?? '' },
     // Plain HTTP on the loopback, as in dev mode: a Secure cookie would never be sent back.
     cors: { cookieInsecure: true },
+    ...(layout.tls
+      ? {
+          tls: {
+            caFile: layout.tls.serverCaFile,
+            certFile: layout.tls.clientCertFile,
+            keyFile: layout.tls.clientKeyFile,
+            serverName: layout.tls.serverName,
+            enableHostVerification: true,
+          },
+        }
+      : {}),
     hideLogs: true,
   };
 }

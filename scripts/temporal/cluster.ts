@@ -9,7 +9,7 @@ import { createWriteStream, mkdirSync, readFileSync, writeFileSync, type WriteSt
 import net from 'node:net';
 import path from 'node:path';
 import { Client as PgClient } from 'pg';
-import { Connection } from '@temporalio/client';
+import { Connection, type TLSConfig } from '@temporalio/client';
 import { SEARCH_ATTRIBUTES } from '../../shared/search-attributes';
 import { dropDatabaseIfExists, maskUrl } from '../db/ensure-database';
 import { freePort, portInUse } from '../lib/ports';
@@ -26,6 +26,7 @@ import {
   toYaml,
   uiServerConfig,
   type ClusterLayout,
+  type ClusterTls,
   type ClusterPorts,
   type NodePorts,
 } from './cluster-config';
@@ -44,6 +45,8 @@ export interface ClusterOptions {
   ip?: string;
   namespace?: string;
   uiCodecEndpoint?: string;
+  /** mTLS on the frontend (see ClusterTls); unset, plaintext. */
+  tls?: ClusterTls;
   /** Drops Temporal's databases first (a test run starts from nothing). */
   fresh?: boolean;
   /** Says which variable moves a port, in the error about a port in use. */
@@ -125,6 +128,7 @@ export async function startCluster(options: ClusterOptions): Promise<TemporalClu
     dynamicConfigFile: path.join(clusterDir, 'dynamicconfig.yaml'),
     logLevel: 'warn',
     codecEndpoint: options.uiCodecEndpoint,
+    tls: options.tls,
   };
   const nodes = clusterNodes(ports);
   const template = readTemplate();
@@ -191,9 +195,9 @@ export async function startCluster(options: ClusterOptions): Promise<TemporalClu
         supervisor.start([first!]);
         await waitForClusterMetadata(options.postgresUrl, databases.main);
         supervisor.start(others);
-        const connection = await waitForFrontend(address, logDir);
+        const connection = await waitForFrontend(address, logDir, options.tls);
         try {
-          await registerNamespace(cli, connection, address, namespace);
+          await registerNamespace(cli, connection, address, namespace, options.tls);
         } finally {
           await connection.close();
         }
@@ -357,11 +361,15 @@ async function waitForClusterMetadata(postgresUrl: string, database: string): Pr
 }
 
 /** The frontend answers once it has joined the membership and found history and matching there. */
-async function waitForFrontend(address: string, logDir: string): Promise<Connection> {
+async function waitForFrontend(address: string, logDir: string, tls?: ClusterTls): Promise<Connection> {
   const deadline = Date.now() + START_TIMEOUT_MS;
   for (;;) {
     try {
-      const connection = await Connection.connect({ address, connectTimeout: 1000 });
+      const connection = await Connection.connect({
+        address,
+        connectTimeout: 1000,
+        ...(tls ? { tls: clusterClientTls(tls) } : {}),
+      });
       try {
         await connection.workflowService.getSystemInfo({});
         return connection;
@@ -391,9 +399,25 @@ async function registerNamespace(
   connection: Connection,
   address: string,
   namespace: string,
+  tls?: ClusterTls,
 ): Promise<void> {
+  const tlsArgs = tls
+    ? ['--tls-ca-path', tls.serverCaFile, '--tls-cert-path', tls.clientCertFile].concat([
+        '--tls-key-path',
+        tls.clientKeyFile,
+        '--tls-server-name',
+        tls.serverName,
+      ])
+    : [];
   const temporal = async (...args: string[]) => {
-    const { code, output } = await run(cli, ['--address', address, '--namespace', namespace, ...args]);
+    const { code, output } = await run(cli, [
+      '--address',
+      address,
+      '--namespace',
+      namespace,
+      ...tlsArgs,
+      ...args,
+    ]);
     if (code !== 0) {
       const reason = output.trim().split('\n').pop() ?? `exit code ${code}`;
       throw new ClusterStartError(`temporal ${args.slice(0, 3).join(' ')} failed: ${reason}`);
@@ -433,6 +457,15 @@ async function retry<T>(attempt: () => Promise<T>, what: string, timeoutMs = 60_
       await new Promise((resolve) => setTimeout(resolve, 500));
     }
   }
+}
+
+/** How the cluster's own tools reach an mTLS frontend. */
+export function clusterClientTls(tls: ClusterTls): TLSConfig {
+  return {
+    serverRootCACertificate: readFileSync(tls.serverCaFile),
+    clientCertPair: { crt: readFileSync(tls.clientCertFile), key: readFileSync(tls.clientKeyFile) },
+    serverNameOverride: tls.serverName,
+  };
 }
 
 /** The last error a crash-looping process logged: why it could not run. */
