@@ -98,7 +98,7 @@ interface ComposeService {
   entrypoint?: string[] | string;
   depends_on?: Record<string, { condition?: string }> | string[];
   environment?: Record<string, string | number | boolean | null> | string[];
-  ports?: (string | number | { target: number; published?: number | string })[];
+  ports?: (string | number | { target: number; published?: number | string; host_ip?: string })[];
   volumes?: (string | { type?: string; source?: string; target: string })[];
   healthcheck?: Healthcheck;
   restart?: string;
@@ -130,7 +130,15 @@ function environment(service: ComposeService | undefined): Record<string, string
 
 /** A value as Compose passes it on: `$$` is a literal `$`, `${VAR:-default}` takes the default here. */
 /** Values an operator must supply (`${NAME:?message}` in the compose file), as the checks assume them. */
-const OPERATOR_SUPPLIED: Record<string, string> = { SAGA_CODEC_KEYS: generateCodecKey('compose-check') };
+const OPERATOR_SUPPLIED: Record<string, string> = {
+  SAGA_CODEC_KEYS: generateCodecKey('compose-check'),
+  API_KEYS: 'compose-check-api-key-0123456789',
+  TEMPORAL_DB_PASSWORD: 'compose-check-temporal-password',
+  SERVICES_DB_PASSWORD: 'compose-check-services-password',
+};
+
+/** The only variables the file may give a fallback (`${VAR:-value}`): none of them is a secret. */
+const NON_SECRET_FALLBACKS = new Set(['OTEL_TRACES_EXPORTER', 'PUBLISH_ADDRESS']);
 
 function interpolate(value: string): string {
   return value.replace(
@@ -153,16 +161,27 @@ function dependencies(service: ComposeService): Record<string, string> {
   );
 }
 
-/** Published ports as {host, container}, from the short ("8233:8080", "127.0.0.1:3000:3000") or long syntax. */
-function publishedPorts(service: ComposeService | undefined): { host: string; container: string }[] {
+/**
+ * Published ports as {host, container, address}, from the short ("8233:8080", "127.0.0.1:3000:3000") or
+ * long syntax, after interpolation (an address from a variable takes its fallback). No address: all
+ * interfaces.
+ */
+function publishedPorts(
+  service: ComposeService | undefined,
+): { host: string; container: string; address: string }[] {
   return (service?.ports ?? []).map((port) => {
     if (typeof port === 'object')
-      return { host: String(port.published ?? ''), container: String(port.target) };
-    const parts = String(port)
+      return {
+        host: String(port.published ?? ''),
+        container: String(port.target),
+        address: interpolate(port.host_ip ?? ''),
+      };
+    const parts = interpolate(String(port))
       .replace(/\/(tcp|udp)$/, '')
       .split(':');
     const container = parts.pop() ?? '';
-    return { host: parts.pop() ?? '', container };
+    const host = parts.pop() ?? '';
+    return { host, container, address: parts.join(':') };
   });
 }
 
@@ -474,7 +493,7 @@ describe(COMPOSE_FILE, () => {
           `${variable}: user ${url.username}, but ${url.hostname} creates ${serverEnv.POSTGRES_USER}`,
         );
       }
-      if (decodeURIComponent(url.password) !== (serverEnv.POSTGRES_PASSWORD ?? '')) {
+      if (decodeURIComponent(url.password) !== interpolate(serverEnv.POSTGRES_PASSWORD ?? '')) {
         problems.push(`${variable}: password differs from ${url.hostname}'s POSTGRES_PASSWORD`);
       }
       if ((url.port || '5432') !== '5432') problems.push(`${variable}: port ${url.port}, not 5432`);
@@ -575,7 +594,7 @@ describe(COMPOSE_FILE, () => {
     expect(problems).toEqual([]);
   });
 
-  test('ports: the API publishes its API_PORT on all interfaces, the Web UI is on 8233', () => {
+  test('ports: the API publishes its API_PORT, the Web UI 8233, on the loopback unless PUBLISH_ADDRESS says otherwise', () => {
     const problems: string[] = [];
     for (const [name, service] of apis) {
       const env = environment(service);
@@ -588,9 +607,9 @@ describe(COMPOSE_FILE, () => {
       }
       if (env.API_HOST !== '0.0.0.0')
         problems.push(`${name}: API_HOST must be 0.0.0.0 in a container, is ${env.API_HOST}`);
-      if (!/^\$\{API_KEYS(:?-[^}]*)?\}$/.test(env.API_KEYS ?? '')) {
+      if (!/^\$\{API_KEYS:\?[^}]+\}$/.test(env.API_KEYS ?? '')) {
         problems.push(
-          `${name}: API_KEYS must come from the environment (\${API_KEYS:-placeholder}), is ${env.API_KEYS}`,
+          `${name}: API_KEYS must be required from the environment (\${API_KEYS:?message}), is ${env.API_KEYS}`,
         );
       }
       const healthcheck = [service.healthcheck?.test ?? []].flat().join(' ');
@@ -609,9 +628,58 @@ describe(COMPOSE_FILE, () => {
       if (!published.some((p) => p.host === '8233' && p.container === '8080')) {
         problems.push(`${name} publishes ${JSON.stringify(published)}, expected 8233:8080`);
       }
+      if (published.length !== 1) problems.push(`${name} publishes more than the Web UI's port`);
       const [temporalName] = byImage('temporalio/server')[0] ?? [];
       if (environment(service).TEMPORAL_ADDRESS !== `${temporalName}:7233`) {
         problems.push(`${name}: TEMPORAL_ADDRESS must be ${temporalName}:7233`);
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+
+  test('only the API and the Web UI are published, on 127.0.0.1 by default (PUBLISH_ADDRESS moves both)', () => {
+    const problems: string[] = [];
+    const allowed = new Set([
+      ...apis.map(([name]) => name),
+      ...byImage('temporalio/ui').map(([name]) => name),
+    ]);
+    for (const [name, service] of Object.entries(services)) {
+      for (const port of service.ports ?? []) {
+        const raw = typeof port === 'object' ? String(port.host_ip ?? '') : String(port);
+        if (!allowed.has(name)) {
+          problems.push(`${name} publishes ${JSON.stringify(port)}: only the API and the Web UI may`);
+          continue;
+        }
+        const [published] = publishedPorts({ ports: [port] });
+        if (published?.address !== '127.0.0.1')
+          problems.push(`${name}: ${JSON.stringify(port)} is not on 127.0.0.1 by default`);
+        if (typeof port !== 'object' && !raw.startsWith('${PUBLISH_ADDRESS:-127.0.0.1}:'))
+          problems.push(`${name}: ${raw} does not take its address from PUBLISH_ADDRESS`);
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+
+  test('no secret has a fallback: keys and passwords are required from the environment (${VAR:?message})', () => {
+    const text = read(COMPOSE_FILE)
+      .split('\n')
+      .filter((line) => !/^\s*#/.test(line))
+      .join('\n');
+    const problems: string[] = [];
+    for (const match of text.matchAll(/\$\{(\w+)(:?-)[^}]*\}/g)) {
+      if (!NON_SECRET_FALLBACKS.has(match[1]!)) problems.push(`${match[0]} gives ${match[1]} a fallback`);
+    }
+    const required = (value: string, variable: string) =>
+      new RegExp(`^\\$\\{${variable}:\\?[^}]+\\}$`).test(value);
+    for (const [name, service] of Object.entries(services)) {
+      for (const [key, value] of Object.entries(environment(service))) {
+        if (/PASSWORD|PWD|SECRET|API_KEYS|CODEC_KEYS/.test(key) && !/^\$\{\w+:\?[^}]+\}$/.test(value))
+          problems.push(`${name}: ${key} is not required from the environment (\${VAR:?message})`);
+        if (/postgres(ql)?:\/\//.test(value)) {
+          const password = /^postgres(?:ql)?:\/\/[^:@/]+:(.*)@[^@]+$/.exec(value)?.[1] ?? '';
+          if (!required(password, 'SERVICES_DB_PASSWORD') && !required(password, 'TEMPORAL_DB_PASSWORD'))
+            problems.push(`${name}: ${key} has a password that is not required from the environment`);
+        }
       }
     }
     expect(problems).toEqual([]);
