@@ -221,6 +221,9 @@ export const apiConfigSchema = z.object({
   API_READ_OPEN: booleanString.default(false),
   API_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(600),
   API_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(1_048_576).default(32_768),
+  /** HTTPS: the certificate (PEM, with its chain) and key the API presents; both or neither. */
+  API_TLS_CERT_FILE: readableFile.optional(),
+  API_TLS_KEY_FILE: readableFile.optional(),
 });
 
 /** The algorithms a bearer token may be signed with (asymmetric only: the API never holds a signing key). */
@@ -364,14 +367,20 @@ export const codecServerConfigSchema = z.object({
         .filter(Boolean),
     )
     .pipe(z.array(z.url()).min(1, 'needs at least one origin')),
+  /** HTTPS: the certificate and key the codec server presents; both or neither. */
+  CODEC_SERVER_TLS_CERT_FILE: readableFile.optional(),
+  CODEC_SERVER_TLS_KEY_FILE: readableFile.optional(),
+  /** Sign-in attempts (POST /login) per client address and minute, whatever their outcome. */
+  CODEC_SERVER_LOGIN_PER_MINUTE: z.coerce.number().int().min(1).max(10_000).default(20),
 });
 
 const KEY_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
 /**
  * SAGA_CODEC_KEYS: comma-separated `keyId:base64key` entries, each key 32 bytes (AES-256). New payloads
- * are encrypted with SAGA_CODEC_ACTIVE_KEY_ID (default: the last entry); any listed key decrypts. To rotate,
- * append a new key (it becomes active), and drop an old one only when no history still needs it.
+ * are encrypted with SAGA_CODEC_ACTIVE_KEY_ID (required once there are several keys; with one key, that
+ * one); any listed key decrypts. To rotate, append a new key and name it in SAGA_CODEC_ACTIVE_KEY_ID, and
+ * drop an old one only when no history still needs it.
  * Messages never quote key material.
  */
 export const codecKeysConfigSchema = z.object({

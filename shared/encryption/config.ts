@@ -1,12 +1,23 @@
 import { randomBytes } from 'node:crypto';
 import type { DataConverter } from '@temporalio/common';
 import { codecKeysConfigSchema, loadConfig } from '../config';
-import type { z } from '../zod';
+import { z } from '../zod';
 import { AesGcmPayloadCodec } from './payload-codec';
 
 /** The keys from SAGA_CODEC_KEYS and the id of the one that encrypts (see codecKeysConfigSchema). */
 export const codecConfigSchema = codecKeysConfigSchema.transform((value, ctx) => {
-  const activeKeyId = value.SAGA_CODEC_ACTIVE_KEY_ID ?? [...value.SAGA_CODEC_KEYS.keys()].at(-1)!;
+  const ids = [...value.SAGA_CODEC_KEYS.keys()];
+  // With several keys, which one encrypts is said, never inferred from the order of a list (a reordered
+  // or merged SAGA_CODEC_KEYS would otherwise silently switch the encrypting key).
+  if (ids.length > 1 && value.SAGA_CODEC_ACTIVE_KEY_ID === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['SAGA_CODEC_ACTIVE_KEY_ID'],
+      message: `is required when SAGA_CODEC_KEYS lists several keys: the id of the one that encrypts (${ids.join(', ')})`,
+    });
+    return z.NEVER;
+  }
+  const activeKeyId = value.SAGA_CODEC_ACTIVE_KEY_ID ?? ids[0]!;
   if (!value.SAGA_CODEC_KEYS.has(activeKeyId))
     ctx.addIssue({
       code: 'custom',

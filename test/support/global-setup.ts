@@ -102,7 +102,10 @@ export default async function globalSetup(): Promise<void> {
 
   // Every client and worker of the run, in Jest's workers and in spawned processes, encrypts with it.
   // (Recording replay fixtures sets its own, kept in test/fixtures/histories/codec-keys.)
-  process.env.SAGA_CODEC_KEYS ??= `${generateCodecKey('test-old')},${generateCodecKey('test-1')}`;
+  if (!process.env.SAGA_CODEC_KEYS) {
+    process.env.SAGA_CODEC_KEYS = `${generateCodecKey('test-old')},${generateCodecKey('test-1')}`;
+    process.env.SAGA_CODEC_ACTIVE_KEY_ID = 'test-1';
+  }
   process.env[TEST_ENV.temporalAddress] = address;
   process.env[TEST_ENV.temporalUiUrl] = uiUrl;
   process.env[TEST_ENV.workflowBundle] = bundlePath;

@@ -138,7 +138,7 @@ const OPERATOR_SUPPLIED: Record<string, string> = {
 };
 
 /** The only variables the file may give a fallback (`${VAR:-value}`): none of them is a secret. */
-const NON_SECRET_FALLBACKS = new Set(['OTEL_TRACES_EXPORTER', 'PUBLISH_ADDRESS']);
+const NON_SECRET_FALLBACKS = new Set(['OTEL_TRACES_EXPORTER', 'PUBLISH_ADDRESS', 'SAGA_CODEC_ACTIVE_KEY_ID']);
 
 function interpolate(value: string): string {
   return value.replace(

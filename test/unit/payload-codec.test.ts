@@ -70,13 +70,20 @@ describe('AES-GCM payload codec', () => {
 });
 
 describe('codec configuration', () => {
-  test('the last key is active unless one is named', () => {
+  test('with several keys the one that encrypts must be named; with one key it is that one', () => {
     const keys = `${generateCodecKey('a')},${generateCodecKey('b')}`;
-    expect(loadConfig(codecConfigSchema, { SAGA_CODEC_KEYS: keys }).activeKeyId).toBe('b');
+    expect(() => loadConfig(codecConfigSchema, { SAGA_CODEC_KEYS: keys })).toThrow(
+      'Invalid configuration: SAGA_CODEC_ACTIVE_KEY_ID is required when SAGA_CODEC_KEYS lists several keys: the id of the one that encrypts (a, b)',
+    );
     expect(
       loadConfig(codecConfigSchema, { SAGA_CODEC_KEYS: keys, SAGA_CODEC_ACTIVE_KEY_ID: 'a' }).activeKeyId,
     ).toBe('a');
-    const codec = payloadCodecFromConfig(loadConfig(codecConfigSchema, { SAGA_CODEC_KEYS: keys }));
+    expect(loadConfig(codecConfigSchema, { SAGA_CODEC_KEYS: generateCodecKey('only') }).activeKeyId).toBe(
+      'only',
+    );
+    const codec = payloadCodecFromConfig(
+      loadConfig(codecConfigSchema, { SAGA_CODEC_KEYS: keys, SAGA_CODEC_ACTIVE_KEY_ID: 'b' }),
+    );
     expect(codec).toBeInstanceOf(AesGcmPayloadCodec);
   });
 
