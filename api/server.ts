@@ -12,6 +12,7 @@ import {
   describeTransport,
   temporalConnectionOptions,
 } from '../shared/temporal-connection';
+import { createServer } from '../shared/http-server';
 import { createApp } from './app';
 import { SagaService } from './saga-service';
 
@@ -69,8 +70,13 @@ export async function startApiServer(
     tracer: telemetry.tracing?.enabled ? telemetry.tracing.tracer : undefined,
     metrics: telemetry.metrics,
   });
+  const { server: created, scheme } = createServer(app, {
+    certFile: config.API_TLS_CERT_FILE,
+    keyFile: config.API_TLS_KEY_FILE,
+    variables: ['API_TLS_CERT_FILE', 'API_TLS_KEY_FILE'],
+  });
   const server = await new Promise<Server>((resolve, reject) => {
-    const listening = app.listen(config.API_PORT, config.API_HOST, () => resolve(listening));
+    const listening = created.listen(config.API_PORT, config.API_HOST, () => resolve(listening));
     listening.once('error', (error: NodeJS.ErrnoException) =>
       reject(
         error.code === 'EADDRINUSE'
@@ -84,7 +90,7 @@ export async function startApiServer(
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.API_PORT;
   return {
-    url: `http://${config.API_HOST}:${port}`,
+    url: `${scheme}://${config.API_HOST}:${port}`,
     server,
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -1,5 +1,6 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import cors from 'cors';
+import { rateLimit } from 'express-rate-limit';
 import express, { type Express, type RequestHandler } from 'express';
 import type { Payload, PayloadCodec } from '@temporalio/common';
 import type { Logger } from 'pino';
@@ -35,9 +36,13 @@ export interface CodecServerOptions {
   logger: Logger;
   /** How long a browser session from /login lasts. */
   sessionSeconds?: number;
+  /** Sign-in attempts (POST /login, whatever their outcome) per client address and minute (default 20). */
+  loginAttemptsPerMinute?: number;
 }
 
 const SESSION_COOKIE = 'saga_codec_session';
+/** The sign-in form's anti-CSRF token (signed double submit: the same value in this cookie and the form). */
+const CSRF_COOKIE = 'saga_codec_csrf';
 /** What every call (and a sign-in) needs; a session grants nothing else. */
 const CODEC_SCOPE: Scope = 'codec:decode';
 
@@ -77,37 +82,79 @@ export function createCodecServerApp(options: CodecServerOptions): Express {
     res.json({ status: 'ok' });
   });
 
-  app.get('/login', (_req, res) => {
-    res.type('html').send(LOGIN_PAGE);
-  });
-  const loginRefused = (res: express.Response, status: number, message: string) =>
+  const csrf = csrfTokens();
+  /** The form with a fresh anti-CSRF token, set in a cookie too (Secure under HTTPS, like the session). */
+  const loginPage = (req: express.Request, res: express.Response, status = 200, error?: string) => {
+    const token = csrf.issue();
+    res.cookie(CSRF_COOKIE, token, {
+      httpOnly: true,
+      sameSite: 'strict',
+      secure: req.secure,
+      path: '/login',
+      maxAge: 3600 * 1000,
+    });
     res
       .status(status)
+      .set('Cache-Control', 'no-store')
       .type('html')
-      .send(LOGIN_PAGE.replace('<!--error-->', `<p class="error">${message}</p>`));
+      .send(
+        LOGIN_PAGE.replace('<!--csrf-->', token).replace(
+          '<!--error-->',
+          error ? `<p class="error">${error}</p>` : '',
+        ),
+      );
+  };
+  app.get('/login', (req, res) => loginPage(req, res));
+  const loginRefused = (req: express.Request, res: express.Response, status: number, message: string) =>
+    loginPage(req, res, status, message);
   app.post(
     '/login',
-    authFailureLimiter(failures, (_req, res) => {
-      loginRefused(res, 429, 'Too many failed sign-ins from this address; try again in a minute.');
+    // Every attempt counts here, a successful one too: guessing keys and flooding sign-ins both stop.
+    rateLimit({
+      windowMs: 60_000,
+      limit: options.loginAttemptsPerMinute ?? 20,
+      standardHeaders: 'draft-8',
+      legacyHeaders: false,
+      handler: (req, res, _next, limiterOptions) => {
+        res.set('Retry-After', String(Math.ceil(limiterOptions.windowMs / 1000)));
+        loginRefused(req, res, 429, 'Too many sign-ins from this address; try again in a minute.');
+      },
+    }),
+    authFailureLimiter(failures, (req, res) => {
+      loginRefused(req, res, 429, 'Too many failed sign-ins from this address; try again in a minute.');
     }),
     express.urlencoded({ extended: false, limit: '8kb' }),
     async (req, res) => {
+      // A cross-site form post (login CSRF: signing the victim's browser in as someone else) is refused:
+      // by its Origin when the browser sends one, and by the token it cannot read in any case.
+      const origin = req.get('origin');
+      const formToken = typeof req.body?.csrf === 'string' ? req.body.csrf : undefined;
+      if (
+        (origin !== undefined && origin !== `${req.protocol}://${req.get('host') ?? ''}`) ||
+        !csrf.verify(cookieValue(req.get('cookie'), CSRF_COOKIE), formToken)
+      ) {
+        options.logger.warn({ origin }, 'codec sign-in refused: missing or wrong anti-CSRF token');
+        return loginRefused(req, res, 403, 'The sign-in form expired or came from another site; try again.');
+      }
       const credential = typeof req.body?.apiKey === 'string' ? req.body.apiKey.trim() : '';
       let principal: Principal | undefined;
       try {
         principal = credential ? await authenticator.verify(credential) : undefined;
       } catch (error) {
         if (error instanceof HttpProblem && error.status !== 401) {
-          return loginRefused(res, error.status, 'The token issuer cannot be reached; try again later.');
+          return loginRefused(req, res, error.status, 'The token issuer cannot be reached; try again later.');
         }
       }
-      if (!principal) return loginRefused(res, 401, 'That API key or token is not valid.');
+      if (!principal) return loginRefused(req, res, 401, 'That API key or token is not valid.');
       if (!principal.scopes.has(CODEC_SCOPE)) {
-        return loginRefused(res, 403, `That identity lacks the scope ${CODEC_SCOPE}.`);
+        return loginRefused(req, res, 403, `That identity lacks the scope ${CODEC_SCOPE}.`);
       }
+      res.clearCookie(CSRF_COOKIE, { path: '/login' });
       res.cookie(SESSION_COOKIE, sessions.issue(principal), {
         httpOnly: true,
         sameSite: 'lax',
+        // Under HTTPS the browser never sends the session over plain HTTP.
+        secure: req.secure,
         path: '/',
         maxAge: (options.sessionSeconds ?? 8 * 3600) * 1000,
       });
@@ -215,6 +262,32 @@ function cookieValue(header: string | undefined, name: string): string | undefin
   return undefined;
 }
 
+/**
+ * Anti-CSRF tokens for the sign-in form, the signed double-submit pattern (OWASP): a random value and its
+ * HMAC under this process's secret, in a cookie and in the form. A post must carry the same valid token in
+ * both; another site can neither read the cookie nor plant a token it could sign.
+ */
+function csrfTokens() {
+  const secret = randomBytes(32);
+  const sign = (nonce: string) => createHmac('sha256', secret).update(`csrf.${nonce}`).digest('base64url');
+  return {
+    issue(): string {
+      const nonce = randomBytes(18).toString('base64url');
+      return `${nonce}.${sign(nonce)}`;
+    },
+    verify(cookie: string | undefined, form: string | undefined): boolean {
+      if (!cookie || !form) return false;
+      const [a, b] = [Buffer.from(cookie), Buffer.from(form)];
+      if (a.length !== b.length || !timingSafeEqual(a, b)) return false;
+      const [nonce, signature] = cookie.split('.');
+      if (!nonce || !signature) return false;
+      const expected = Buffer.from(sign(nonce));
+      const given = Buffer.from(signature);
+      return given.length === expected.length && timingSafeEqual(given, expected);
+    },
+  };
+}
+
 /** Signed, expiring session tokens; the secret lives in this process, so a restart ends every session. */
 function sessionTokens(lifetimeSeconds: number) {
   const secret = randomBytes(32);
@@ -245,7 +318,7 @@ const LOGIN_PAGE = `<!doctype html><html><head><meta charset="utf-8"><title>Saga
 <h1>Decode payloads in the Temporal Web UI</h1>
 <p>Saga encrypts payloads (tokens, addresses, customer ids). Sign in with an API key or an access token (scope codec:decode) so this browser may ask the codec server to decrypt them.</p>
 <!--error-->
-<form method="post" action="/login"><label>API key or token <input name="apiKey" type="password" autocomplete="off" required></label><button type="submit">Sign in</button></form>
+<form method="post" action="/login"><input type="hidden" name="csrf" value="<!--csrf-->"><label>API key or token <input name="apiKey" type="password" autocomplete="off" required></label><button type="submit">Sign in</button></form>
 </body></html>`;
 
 function loggedInPage(endpoint: string): string {

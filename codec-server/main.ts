@@ -8,6 +8,7 @@ import {
 } from '../shared/config';
 import { codecConfigSchema, payloadCodecFromConfig } from '../shared/encryption/config';
 import { createLogger } from '../shared/logger';
+import { createServer } from '../shared/http-server';
 import { createCodecServerApp } from './app';
 
 async function main(): Promise<void> {
@@ -28,11 +29,17 @@ async function main(): Promise<void> {
     jwt,
     authFailuresPerMinute: config.API_RATE_LIMIT_PER_MINUTE,
     allowedOrigins: config.CODEC_SERVER_CORS_ORIGINS,
+    loginAttemptsPerMinute: config.CODEC_SERVER_LOGIN_PER_MINUTE,
     logger,
   });
-  const server = app.listen(config.CODEC_SERVER_PORT, config.CODEC_SERVER_HOST, () =>
+  const { server, scheme } = createServer(app, {
+    certFile: config.CODEC_SERVER_TLS_CERT_FILE,
+    keyFile: config.CODEC_SERVER_TLS_KEY_FILE,
+    variables: ['CODEC_SERVER_TLS_CERT_FILE', 'CODEC_SERVER_TLS_KEY_FILE'],
+  });
+  server.listen(config.CODEC_SERVER_PORT, config.CODEC_SERVER_HOST, () =>
     logger.info(
-      { url: `http://${config.CODEC_SERVER_HOST}:${config.CODEC_SERVER_PORT}` },
+      { url: `${scheme}://${config.CODEC_SERVER_HOST}:${config.CODEC_SERVER_PORT}` },
       'codec server listening',
     ),
   );

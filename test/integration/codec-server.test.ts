@@ -25,6 +25,25 @@ const plainPayload = (value: unknown): JsonPayload => ({
   data: b64(JSON.stringify(value)),
 });
 
+/** The sign-in form's anti-CSRF token and its cookie, as a browser gets them from GET /login. */
+async function loginForm(base: string): Promise<{ csrf: string; cookie: string }> {
+  const page = await fetch(`${base}/login`);
+  const csrf = /name="csrf" value="([^"]+)"/.exec(await page.text())?.[1];
+  const cookie = page.headers.get('set-cookie')?.split(';')[0];
+  if (!csrf || !cookie) throw new Error('GET /login gave no anti-CSRF token');
+  return { csrf, cookie };
+}
+
+/** Signs in as the browser does: the form first, then a post with its token and cookie. */
+async function signInAt(base: string, apiKey: string, headers: Record<string, string> = {}) {
+  const { csrf, cookie } = await loginForm(base);
+  return fetch(`${base}/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', cookie, ...headers },
+    body: `apiKey=${encodeURIComponent(apiKey)}&csrf=${encodeURIComponent(csrf)}`,
+  });
+}
+
 describe('codec server', () => {
   const logLines: string[] = [];
   const codecKey = randomBytes(32);
@@ -133,17 +152,12 @@ describe('codec server', () => {
       const blocked = await decode('wrong-key-3-0123456789');
       expect(blocked.status).toBe(429);
       expect(blocked.headers.get('retry-after')).toMatch(/^\d+$/);
-      const signIn = (apiKey: string) =>
-        fetch(`${limited.url}/login`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/x-www-form-urlencoded' },
-          body: `apiKey=${encodeURIComponent(apiKey)}`,
-        });
+      const signIn = (apiKey: string) => signInAt(limited.url, apiKey);
       expect((await signIn('wrong-key-4-0123456789')).status).toBe(401);
       expect((await signIn('wrong-key-5-0123456789')).status).toBe(401);
       const tooMany = await signIn(KEY);
       expect(tooMany.status).toBe(429);
-      expect(tooMany.headers.get('set-cookie')).toBeNull();
+      expect(tooMany.headers.get('set-cookie') ?? '').not.toContain('saga_codec_session=');
     } finally {
       await limited.close();
     }
@@ -246,21 +260,16 @@ describe('codec server', () => {
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('name="apiKey"');
 
-    const login = (apiKey: string) =>
-      fetch(`${url}/login`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: `apiKey=${encodeURIComponent(apiKey)}`,
-      });
+    const login = (apiKey: string) => signInAt(url, apiKey);
     const wrong = await login('not-the-key');
     expect(wrong.status).toBe(401);
-    expect(wrong.headers.get('set-cookie')).toBeNull();
+    expect(wrong.headers.get('set-cookie') ?? '').not.toContain('saga_codec_session=');
     expect(await wrong.text()).not.toContain('not-the-key');
 
     // An identity without codec:decode gets no session.
     const apiOnly = await login(API_ONLY_KEY);
     expect(apiOnly.status).toBe(403);
-    expect(apiOnly.headers.get('set-cookie')).toBeNull();
+    expect(apiOnly.headers.get('set-cookie') ?? '').not.toContain('saga_codec_session=');
     expect(await apiOnly.text()).toContain('codec:decode');
     // A token with the scope signs in too.
     const tokenLogin = await login(await issuer.token('olga', 'codec:decode'));
@@ -278,12 +287,72 @@ describe('codec server', () => {
     expect(cookie).toMatch(/HttpOnly/i);
     expect(cookie).toMatch(/SameSite=Lax/i);
     expect(cookie).not.toContain(KEY);
-    const session = cookie.split(';')[0]!;
+    expect(cookie).not.toMatch(/;\s*Secure/i); // plain HTTP here; https.test.ts checks Secure
+    const session = cookie
+      .split(/,(?=\s*saga_codec_session=)|;/)
+      .find((part) => part.includes('saga_codec_session='))!
+      .trim();
     expect((await post('/decode', { payloads: [] }, { cookie: session, origin: UI_ORIGIN })).status).toBe(
       200,
     );
     const forged = `${session.slice(0, -2)}xx`;
     await expectProblem(await post('/decode', { payloads: [] }, { cookie: forged }), 401);
+  });
+
+  test("/login refuses a post without the form's anti-CSRF token, with a forged one, or from another origin", async () => {
+    const post = (body: string, headers: Record<string, string> = {}) =>
+      fetch(`${url}/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+        body,
+      });
+    const key = `apiKey=${encodeURIComponent(KEY)}`;
+    const noToken = await post(key);
+    expect(noToken.status).toBe(403);
+    expect(noToken.headers.get('set-cookie')).not.toMatch(/saga_codec_session=/);
+    const { csrf, cookie } = await loginForm(url);
+    // The token without its cookie (what a cross-site form could send), and a token not signed here.
+    expect((await post(`${key}&csrf=${encodeURIComponent(csrf)}`)).status).toBe(403);
+    const forged = `${csrf.split('.')[0]}.${'A'.repeat(43)}`;
+    expect(
+      (await post(`${key}&csrf=${encodeURIComponent(forged)}`, { cookie: `saga_codec_csrf=${forged}` }))
+        .status,
+    ).toBe(403);
+    // The right token and cookie, but posted from another site's page.
+    const crossSite = await post(`${key}&csrf=${encodeURIComponent(csrf)}`, {
+      cookie,
+      origin: 'https://evil.example',
+    });
+    expect(crossSite.status).toBe(403);
+    expect(crossSite.headers.get('set-cookie')).not.toMatch(/saga_codec_session=/);
+    // The same post from this server's own page signs in.
+    const sameSite = await signInAt(url, KEY, { origin: url });
+    expect(sameSite.status).toBe(200);
+    expect(sameSite.headers.get('set-cookie')).toMatch(/saga_codec_session=/);
+  });
+
+  test('/login is rate limited per address, successful sign-ins included', async () => {
+    const limited = await listen(
+      createCodecServerApp({
+        codec: new AesGcmPayloadCodec(new Map([['k1', codecKey]]), 'k1'),
+        apiKeys: [KEY],
+        allowedOrigins: [UI_ORIGIN],
+        logger: createLogger('codec-server', 'silent'),
+        loginAttemptsPerMinute: 2,
+      }),
+    );
+    try {
+      expect((await signInAt(limited.url, KEY)).status).toBe(200);
+      expect((await signInAt(limited.url, KEY)).status).toBe(200);
+      const third = await signInAt(limited.url, KEY);
+      expect(third.status).toBe(429);
+      expect(third.headers.get('retry-after')).toMatch(/^\d+$/);
+      expect(third.headers.get('set-cookie')).not.toMatch(/saga_codec_session=/);
+      // The form itself stays available.
+      expect((await fetch(`${limited.url}/login`)).status).toBe(200);
+    } finally {
+      await limited.close();
+    }
   });
 
   test('logs name the key id and the count, never payload contents or keys', async () => {
