@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { z } from '../../shared/zod';
-import { appConfigSchema, postgresUrl } from '../../shared/config';
+import { appConfigSchema, postgresUrl, readableFile } from '../../shared/config';
 import { MAX_MEMBERSHIP_PORT } from '../temporal/cluster-config';
 
 /** Settings of the local stack `npm start` runs, on top of the application's own configuration. */
@@ -26,6 +26,14 @@ export const localStackConfigSchema = appConfigSchema.extend({
     .min(1024)
     .max(MAX_MEMBERSHIP_PORT - 17)
     .default(7300),
+  /**
+   * Cluster mode: mTLS on the frontend when set (all three): the certificate and key it presents and the
+   * CA(s) of the client certificates it accepts (requireClientAuth). Every process, the cluster's own
+   * tools included, then connects with TEMPORAL_TLS_CA_FILE, _CERT_FILE, _KEY_FILE (and _SERVER_NAME).
+   */
+  TEMPORAL_CLUSTER_TLS_CERT_FILE: readableFile.optional(),
+  TEMPORAL_CLUSTER_TLS_KEY_FILE: readableFile.optional(),
+  TEMPORAL_CLUSTER_TLS_CLIENT_CA_FILE: readableFile.optional(),
   /** Worker /metrics ports: orchestrator on this one, then orders, payments, shipments on the next three. */
   METRICS_BASE_PORT: z.coerce.number().int().min(1).max(65532).default(9464),
   /** The built-in OTLP/HTTP receiver, used when OTEL_EXPORTER_OTLP_ENDPOINT names no collector. */
