@@ -190,6 +190,46 @@ describe('dynamic config and Web UI', () => {
     });
     expect(uiServerConfig(layout({ codecEndpoint: undefined })).codec).toEqual({ endpoint: '' });
   });
+
+  test('no TLS unless configured; with it, mTLS on the frontend and a client certificate for its clients', () => {
+    const node = clusterNodes(layout().ports)[0]!;
+    const plain = serverConfig(readTemplate(), layout(), node).global as Tree;
+    expect(plain.tls).toBeUndefined();
+    expect(uiServerConfig(layout()).tls).toBeUndefined();
+    const tls = {
+      certFile: '/pki/server.pem',
+      keyFile: '/pki/server.key',
+      clientCaFiles: ['/pki/ca.pem'],
+      serverCaFile: '/pki/ca.pem',
+      serverName: 'localhost',
+      clientCertFile: '/pki/client.pem',
+      clientKeyFile: '/pki/client.key',
+    };
+    const secured = parse(toYaml(serverConfig(readTemplate(), layout({ tls }), node))) as Tree;
+    expect((secured.global as Tree).tls).toEqual({
+      frontend: {
+        server: {
+          certFile: '/pki/server.pem',
+          keyFile: '/pki/server.key',
+          clientCaFiles: ['/pki/ca.pem'],
+          requireClientAuth: true,
+        },
+        client: { serverName: 'localhost', rootCaFiles: ['/pki/ca.pem'] },
+      },
+      systemWorker: {
+        certFile: '/pki/client.pem',
+        keyFile: '/pki/client.key',
+        client: { serverName: 'localhost', rootCaFiles: ['/pki/ca.pem'] },
+      },
+    });
+    expect(uiServerConfig(layout({ tls })).tls).toEqual({
+      caFile: '/pki/ca.pem',
+      certFile: '/pki/client.pem',
+      keyFile: '/pki/client.key',
+      serverName: 'localhost',
+      enableHostVerification: true,
+    });
+  });
 });
 
 describe('goModRequires', () => {
