@@ -916,7 +916,7 @@ describe(`${COMPOSE_FILE} and the cluster mode (TEMPORAL_MODE=cluster)`, () => {
       [];
     const script = commandOf(setup!).join('\n');
     expect(environment(setup).TEMPORAL_NAMESPACE).toBe(CLUSTER_NAMESPACE);
-    expect(/namespace create --retention (\S+)/.exec(script)?.[1]).toBe(NAMESPACE_RETENTION);
+    expect(/namespace create --retention (\w+)/.exec(script)?.[1]).toBe(NAMESPACE_RETENTION);
     // The cluster mode registers SEARCH_ATTRIBUTES (scripts/temporal/cluster.ts registerNamespace).
     const registered = Object.fromEntries(
       [...script.matchAll(/search-attribute create\s+--name\s+(\w+)\s+--type\s+(\w+)/g)].map((m) => [
