@@ -136,6 +136,24 @@ export class Supervisor {
     await slot.current?.stop();
   }
 
+  /**
+   * Stops a process (SIGTERM, then SIGKILL) and starts it again at once, not counted as a crash (a rolling
+   * restart); resolves once the new process is spawned (whether it serves yet is the caller's to check).
+   */
+  async restart(name: string): Promise<void> {
+    const slot = this.slot(name);
+    const startsBefore = slot.starts;
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    slot.held = held;
+    await slot.current?.stop();
+    // The supervising loop sees the exit (and that it is held) before the hold is lifted.
+    await new Promise((resolve) => setImmediate(resolve));
+    if (slot.held === held) slot.held = undefined;
+    release();
+    while (slot.starts === startsBefore && !this.stopping) await sleep(50);
+  }
+
   /** Stops every process (SIGTERM, then SIGKILL after 10 s); none is started again. */
   async stop(): Promise<void> {
     this.stopping = true;

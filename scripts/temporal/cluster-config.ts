@@ -113,6 +113,27 @@ export function clusterPortsFrom(
   };
 }
 
+/** The namespace the cluster mode serves and its retention, as docker-compose.temporal.yml's temporal-setup. */
+export const CLUSTER_NAMESPACE = 'default';
+export const NAMESPACE_RETENTION = '168h';
+
+/** Temporal's two databases of the cluster mode (compose's are `temporal` and `temporal_visibility`). */
+export function temporalDatabases(prefix: string): { main: string; visibility: string } {
+  return { main: `${prefix}temporal`, visibility: `${prefix}temporal_visibility` };
+}
+
+/**
+ * temporal-sql-tool's steps for one of Temporal's databases, after the connection flags: create it if
+ * missing, the base schema, then every versioned update it lacks (as compose's temporal-schema runs them).
+ */
+export function schemaSteps(schema: 'temporal' | 'visibility'): string[][] {
+  return [
+    ['create-database'],
+    ['setup-schema', '-v', '0.0'],
+    ['update-schema', '--schema-name', `postgresql/v12/${schema}`],
+  ];
+}
+
 /** The server processes, in start order: history owns the shards the others wait for. */
 export function clusterNodes(ports: ClusterPorts): ClusterNode[] {
   const numbered = (service: 'history' | 'matching', list: NodePorts[]) =>

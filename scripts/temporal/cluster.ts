@@ -14,15 +14,19 @@ import { SEARCH_ATTRIBUTES } from '../../shared/search-attributes';
 import { dropDatabaseIfExists, maskUrl } from '../db/ensure-database';
 import { freePort, portInUse } from '../lib/ports';
 import { waitForHttp } from '../lib/processes';
-import { Supervisor, type ProcessSpec } from '../lib/supervisor';
+import { Supervisor, type ProcessSpec, type RestartPolicy } from '../lib/supervisor';
 import {
+  CLUSTER_NAMESPACE,
   MAX_MEMBERSHIP_PORT,
+  NAMESPACE_RETENTION,
   clusterNodes,
   clusterPortList,
   clusterPortProblems,
   dynamicConfig,
   readTemplate,
+  schemaSteps,
   serverConfig,
+  temporalDatabases,
   toYaml,
   uiServerConfig,
   type ClusterLayout,
@@ -51,6 +55,8 @@ export interface ClusterOptions {
   fresh?: boolean;
   /** Says which variable moves a port, in the error about a port in use. */
   portVariables?: { frontend?: string; ui?: string; internal?: string };
+  /** How the server processes are restarted (the chaos run kills them: it never gives up). */
+  restartPolicy?: Partial<RestartPolicy>;
   log?: (line: string) => void;
 }
 
@@ -71,7 +77,7 @@ const START_TIMEOUT_MS = 120_000;
 
 export async function startCluster(options: ClusterOptions): Promise<TemporalCluster> {
   const ip = options.ip ?? '127.0.0.1';
-  const namespace = options.namespace ?? 'default';
+  const namespace = options.namespace ?? CLUSTER_NAMESPACE;
   const log = options.log ?? (() => undefined);
   const { ports } = options;
 
@@ -93,10 +99,7 @@ export async function startCluster(options: ClusterOptions): Promise<TemporalClu
     }
   }
   const postgres = postgresTarget(options.postgresUrl);
-  const databases = {
-    main: `${options.databasePrefix}temporal`,
-    visibility: `${options.databasePrefix}temporal_visibility`,
-  };
+  const databases = temporalDatabases(options.databasePrefix);
   for (const name of Object.values(databases)) {
     if (!/^[a-z_][a-z0-9_]{0,62}$/.test(name))
       throw new ClusterStartError(`Temporal database name ${name} is not a plain lower-case identifier`);
@@ -171,6 +174,7 @@ export async function startCluster(options: ClusterOptions): Promise<TemporalClu
     ]),
   );
   const supervisor = new Supervisor(specs, {
+    policy: options.restartPolicy,
     log: (line) => log(line),
     output: (line, name) => logs.get(name)?.write(`${line.slice(name.length + 3)}\n`),
   });
@@ -308,12 +312,7 @@ async function setupSchema(
 ): Promise<void> {
   const base = ['--plugin', 'postgres12', '--ep', postgres.host, '-p', String(postgres.port)];
   base.push('-u', postgres.user, '--db', database);
-  const steps = [
-    ['create-database'],
-    ['setup-schema', '-v', '0.0'],
-    ['update-schema', '--schema-name', `postgresql/v12/${schema}`],
-  ];
-  for (const step of steps) {
+  for (const step of schemaSteps(schema)) {
     // The password goes through the environment, not the command line that `ps` shows.
     const { code, output } = await run(sqlTool, [...base, ...step], { SQL_PASSWORD: postgres.password });
     writeFileSync(logFile, `$ temporal-sql-tool --db ${database} ${step.join(' ')}\n${output}\n`, {
@@ -428,7 +427,7 @@ async function registerNamespace(
     () => false,
   );
   // Retention as in docker-compose.temporal.yml.
-  if (!described) await temporal('operator', 'namespace', 'create', '--retention', '168h');
+  if (!described) await temporal('operator', 'namespace', 'create', '--retention', NAMESPACE_RETENTION);
   await retry(async () => {
     await connection.workflowService.describeNamespace({ namespace });
   }, 'namespace to be served');

@@ -21,6 +21,16 @@ import {
 } from '../../shared/config';
 import { SEARCH_ATTRIBUTES } from '../../shared/search-attributes';
 import { TEMPORAL_CLI_VERSION } from '../../scripts/temporal/provision';
+import { localStackConfigSchema } from '../../scripts/lib/local-stack-config';
+import {
+  CLUSTER_NAMESPACE,
+  NAMESPACE_RETENTION,
+  clusterNodes,
+  clusterPortsFrom,
+  schemaSteps,
+  temporalDatabases,
+} from '../../scripts/temporal/cluster-config';
+import { TEMPORAL_SERVER_VERSION, TEMPORAL_UI_SERVER_VERSION } from '../../scripts/temporal/server-build';
 
 /**
  * docker-compose.temporal.yml and the Dockerfile cannot run here (no Docker engine), so this keeps them
@@ -872,5 +882,121 @@ describe('Dockerfile', () => {
       'should be ignored': mustIgnore.filter((file) => !ignored(file)),
       'must not be ignored': mustKeep.filter((file) => ignored(file)),
     }).toEqual({ 'should be ignored': [], 'must not be ignored': [] });
+  });
+});
+
+/**
+ * The compose file stays the production description of the Temporal stack: the cluster mode
+ * (TEMPORAL_MODE=cluster, scripts/temporal/cluster.ts) runs the same server the way compose does, as
+ * separate processes on this machine. If one of them changes, this fails until the other follows.
+ */
+describe(`${COMPOSE_FILE} and the cluster mode (TEMPORAL_MODE=cluster)`, () => {
+  const [temporalName, temporal] = byImage('temporalio/server')[0] ?? [];
+  const localDefaults = {
+    TEMPORAL_ADDRESS: TEMPORAL_DEFAULTS.TEMPORAL_ADDRESS,
+    TEMPORAL_UI_PORT: localStackConfigSchema.shape.TEMPORAL_UI_PORT.parse(undefined),
+    TEMPORAL_CLUSTER_BASE_PORT: localStackConfigSchema.shape.TEMPORAL_CLUSTER_BASE_PORT.parse(undefined),
+  };
+
+  test('run the same Temporal services, and the same server and Web UI versions', () => {
+    const clusterServices = new Set(
+      clusterNodes(clusterPortsFrom(7233, 8233, 7300)).map((node) => node.service),
+    );
+    expect([...clusterServices].sort()).toEqual(['frontend', 'history', 'matching', 'worker']);
+    // temporalio/server runs the services of SERVICES, all four when it is not set.
+    const composeServices = environment(temporal).SERVICES?.split(/[,:]/) ?? [
+      'history',
+      'matching',
+      'frontend',
+      'worker',
+    ];
+    expect({ [`${temporalName} services`]: [...new Set(composeServices)].sort() }).toEqual({
+      [`${temporalName} services`]: [...clusterServices].sort(),
+    });
+    const problems: string[] = [];
+    const server = imageTag(temporal?.image).tag;
+    if (server !== TEMPORAL_SERVER_VERSION.slice(1))
+      problems.push(`temporalio/server:${server}, the cluster mode builds ${TEMPORAL_SERVER_VERSION}`);
+    for (const [name, service] of byImage('temporalio/admin-tools')) {
+      const { tag } = imageTag(service.image);
+      if (!tag.startsWith(`${TEMPORAL_SERVER_VERSION.slice(1)}-`))
+        problems.push(`${name}: temporalio/admin-tools:${tag} is not for ${TEMPORAL_SERVER_VERSION}`);
+    }
+    for (const [name, service] of byImage('temporalio/ui')) {
+      const { tag } = imageTag(service.image);
+      if (tag !== TEMPORAL_UI_SERVER_VERSION.slice(1))
+        problems.push(`${name}: temporalio/ui:${tag}, the cluster mode builds ${TEMPORAL_UI_SERVER_VERSION}`);
+    }
+    expect(problems).toEqual([]);
+  });
+
+  test('the ports that correspond: the frontend on 7233, the Web UI on 8233', () => {
+    const frontendPort = new URL(`grpc://${localDefaults.TEMPORAL_ADDRESS}`).port;
+    const ports = clusterPortsFrom(
+      Number(frontendPort),
+      localDefaults.TEMPORAL_UI_PORT,
+      localDefaults.TEMPORAL_CLUSTER_BASE_PORT,
+    );
+    // The frontend is not published (only the API and the Web UI are); the processes reach it on 7233.
+    expect(publishedPorts(temporal)).toEqual([]);
+    const addresses = Object.entries(services).flatMap(([name, service]) => {
+      const address = (service.environment as Record<string, unknown> | undefined)?.TEMPORAL_ADDRESS;
+      return typeof address === 'string' ? [[name, new URL(`grpc://${address}`).port]] : [];
+    });
+    expect(addresses.length).toBeGreaterThan(0);
+    expect(addresses).toEqual(addresses.map(([name]) => [name, String(ports.frontend.grpc)]));
+    const [, ui] = byImage('temporalio/ui')[0] ?? [];
+    expect(publishedPorts(ui).map((p) => p.host)).toContain(String(ports.ui));
+  });
+
+  test('the same schema steps, setup-schema then update-schema, for temporal and visibility', () => {
+    const [schemaName, schema] =
+      Object.entries(services).find(([, s]) => commandOf(s).join(' ').includes('temporal-sql-tool')) ?? [];
+    expect(schemaName).toBeDefined();
+    // `sql --db <database> <step...>` lines, with the tool's aliases and schema locations made comparable.
+    const normalise = (database: string, step: string[]) => {
+      const [verb, ...rest] = step;
+      const args = rest.join(' ');
+      const schemaDir = /postgresql\/v12\/(temporal|visibility)/.exec(args)?.[0];
+      return [
+        database,
+        verb === 'create' ? 'create-database' : verb,
+        ...(verb === 'setup-schema' ? rest : []),
+        ...(verb === 'update-schema' ? [schemaDir ?? args] : []),
+      ].join(' ');
+    };
+    const composeSteps = commandOf(schema!)
+      .join('\n')
+      .split('\n')
+      .map((line) => /^\s*sql --db (\S+) (.+)$/.exec(line))
+      .filter((m): m is RegExpExecArray => m !== null)
+      .map((m) => normalise(m[1]!, m[2]!.trim().split(/\s+/)));
+    const databases = temporalDatabases('');
+    const clusterSteps = (['temporal', 'visibility'] as const).flatMap((kind) =>
+      schemaSteps(kind).map((step) =>
+        normalise(kind === 'temporal' ? databases.main : databases.visibility, step),
+      ),
+    );
+    expect(composeSteps).toEqual(clusterSteps);
+    expect(clusterSteps.filter((s) => s.includes('setup-schema'))).toHaveLength(2);
+    expect(clusterSteps.filter((s) => s.includes('update-schema'))).toHaveLength(2);
+  });
+
+  test('the same namespace, retention and search attributes', () => {
+    const [, setup] =
+      Object.entries(services).find(([, s]) => commandOf(s).join(' ').includes('search-attribute create')) ??
+      [];
+    const script = commandOf(setup!).join('\n');
+    expect(environment(setup).TEMPORAL_NAMESPACE).toBe(CLUSTER_NAMESPACE);
+    expect(/namespace create --retention (\w+)/.exec(script)?.[1]).toBe(NAMESPACE_RETENTION);
+    // The cluster mode registers SEARCH_ATTRIBUTES (scripts/temporal/cluster.ts registerNamespace).
+    const registered = Object.fromEntries(
+      [...script.matchAll(/search-attribute create\s+--name\s+(\w+)\s+--type\s+(\w+)/g)].map((m) => [
+        m[1],
+        m[2],
+      ]),
+    );
+    expect(registered).toEqual(SEARCH_ATTRIBUTES);
+    expect(read('scripts/temporal/cluster.ts')).toMatch(/missingSearchAttributes\(connection, namespace\)/);
   });
 });

@@ -1,6 +1,6 @@
 /**
  * `npm run chaos -- --sagas N --fault-rate P [--rate R] [--concurrency C] [--seed S] [--scripted]
- * [--database-prefix saga_chaos_]`: a chaos run against a stack it starts itself, with the shipped saga
+ * [--database-prefix saga_chaos_] [--temporal-mode dev|cluster]`: a chaos run against a stack it starts itself, with the shipped saga
  * settings. Writes tools/chaos/results/latest.{json,md}; exits 1 if any saga was lost, any invariant
  * violated, or any saga compensated that would have completed without the faults.
  */
@@ -11,7 +11,7 @@ import { runChaos, type ChaosReport } from './run';
 
 function markdown(r: ChaosReport): string {
   return [
-    `Chaos run: ${r.started} sagas, concurrency ${r.options.concurrency}, ${r.options.scripted ? 'scripted faults' : `fault rate ${r.options.faultRate}/s, ${r.options.ratePerSecond ?? 2} sagas/s`}, seed ${r.options.seed}, ${r.durationSeconds} s; shipped saga settings.`,
+    `Chaos run${r.options.temporalMode === 'cluster' ? ' (Temporal cluster mode)' : ''}: ${r.started} sagas, concurrency ${r.options.concurrency}, ${r.options.scripted ? 'scripted faults' : `fault rate ${r.options.faultRate}/s, ${r.options.ratePerSecond ?? 2} sagas/s`}, seed ${r.options.seed}, ${r.durationSeconds} s; shipped saga settings.`,
     '',
     '| sagas | count |',
     '| --- | --- |',
@@ -28,6 +28,7 @@ function markdown(r: ChaosReport): string {
     '| --- | --- |',
     ...Object.entries(r.faults).map(([k, v]) => `| ${k} | ${v} |`),
     `| worker restarts (by the supervisor) | ${r.workerRestarts} |`,
+    ...(r.faultErrors.length ? ['', ...r.faultErrors.map((e) => `- FAULT NOT CARRIED OUT ${e}`)] : []),
     '',
     '| fault timeline | began at (s) | lasted (s) |',
     '| --- | --- | --- |',
@@ -52,11 +53,15 @@ async function main(): Promise<number> {
       concurrency: { type: 'string', default: '20' },
       seed: { type: 'string', default: String(Date.now() % 100000) },
       scripted: { type: 'boolean', default: false },
+      'temporal-mode': { type: 'string', default: 'dev' },
       // Past the shipped step deadline (10 min): a saga whose provider never answers compensates only then.
       'quiescence-seconds': { type: 'string', default: '1200' },
     },
   });
+  const mode = values['temporal-mode'];
+  if (mode !== 'dev' && mode !== 'cluster') throw new Error(`--temporal-mode is dev or cluster, not ${mode}`);
   const report = await runChaos({
+    temporalMode: mode,
     sagas: Number(values.sagas),
     faultRate: Number(values['fault-rate']),
     ratePerSecond: Number(values.rate),

@@ -17,7 +17,25 @@ export type Fault =
   /** The Temporal server stopped and started again on its database. */
   | { kind: 'temporal-restart'; downMs: number }
   /** The payment provider answering every call with a 5xx for a while (its outage switch). */
-  | { kind: 'provider-outage'; ms: number };
+  | { kind: 'provider-outage'; ms: number }
+  /** Cluster mode: SIGKILL of one Temporal server node (history or matching); its supervisor restarts it. */
+  | { kind: 'kill-node'; node: ClusterFaultNode }
+  /**
+   * Cluster mode: every Temporal process (server nodes, then the UI server) stopped and started again, one
+   * at a time, each back (listening again) before the next is stopped: a deploy of a new server version.
+   */
+  | { kind: 'rolling-restart' }
+  /** Cluster mode: Temporal's own PostgreSQL unreachable through its TCP proxy (a failover of its database). */
+  | { kind: 'temporal-db-outage'; ms: number };
+
+/** The cluster mode's nodes a chaos run kills (scripts/temporal/cluster-config.ts clusterNodes names them). */
+export const CLUSTER_KILL_NODES = [
+  'temporal-history-1',
+  'temporal-history-2',
+  'temporal-matching-1',
+  'temporal-matching-2',
+] as const;
+export type ClusterFaultNode = (typeof CLUSTER_KILL_NODES)[number];
 
 /** The name a fault is counted under in the report, e.g. `db-outage-payments`. */
 export function faultName(fault: Fault): string {
@@ -27,15 +45,25 @@ export function faultName(fault: Fault): string {
       return `${fault.kind}-${fault.worker}`;
     case 'db-outage':
       return `db-outage-${fault.service}`;
+    case 'kill-node':
+      return `kill-${fault.node}`;
     case 'temporal-restart':
     case 'provider-outage':
+    case 'rolling-restart':
+    case 'temporal-db-outage':
       return fault.kind;
   }
 }
 
 /** Faults that last (an outage, a hold-down): a run injects one at a time, with calm in between. */
 export function isLong(fault: Fault): boolean {
-  return fault.kind === 'db-outage' || fault.kind === 'hold-down' || fault.kind === 'provider-outage';
+  return (
+    fault.kind === 'db-outage' ||
+    fault.kind === 'hold-down' ||
+    fault.kind === 'provider-outage' ||
+    fault.kind === 'rolling-restart' ||
+    fault.kind === 'temporal-db-outage'
+  );
 }
 
 export const DB_OUTAGE_MS = { min: 30_000, max: 120_000 };
@@ -65,6 +93,24 @@ export function drawFault(random: () => number): Fault {
 }
 
 /**
+ * `--temporal-mode cluster`: a third of the faults hit the Temporal cluster (SIGKILLs of history and
+ * matching nodes, rolling restarts, outages of Temporal's database of 30-120 s), the rest are the dev mode's
+ * faults, except that the whole-server restart becomes a rolling restart (a production cluster is never
+ * stopped as a whole).
+ */
+export function drawClusterFault(random: () => number): Fault {
+  const roll = random();
+  if (roll < 0.25) return { kind: 'kill-node', node: pick(CLUSTER_KILL_NODES, random) };
+  if (roll < 0.29) return { kind: 'rolling-restart' };
+  if (roll < 0.33) {
+    const ms = DB_OUTAGE_MS.min + Math.round(random() * (DB_OUTAGE_MS.max - DB_OUTAGE_MS.min));
+    return { kind: 'temporal-db-outage', ms };
+  }
+  const fault = drawFault(random);
+  return fault.kind === 'temporal-restart' ? { kind: 'rolling-restart' } : fault;
+}
+
+/**
  * `--scripted` (run by `npm test`): one fault of each kind, one after the other, at fixed offsets from
  * the start of the fault window. The database outage is 60 s and the hold-down 60 s (not 2 minutes) to
  * keep the run to about three minutes; the sagas are paced across the whole window. The outage comes
@@ -83,3 +129,25 @@ export const SCRIPTED_FAULTS: { atMs: number; fault: Fault }[] = [
 ];
 /** When the scripted faults are over (the last one ends), from the start of the fault window. */
 export const SCRIPTED_WINDOW_MS = 210_000;
+
+/**
+ * `--scripted --temporal-mode cluster`: the scripted faults with the cluster's instead of the server
+ * restart: a 45 s outage of Temporal's database, a SIGKILL of each history and matching node, a rolling
+ * restart (its length depends on the machine: the window is a lower bound, later faults wait for it).
+ */
+export const SCRIPTED_CLUSTER_FAULTS: { atMs: number; fault: Fault }[] = [
+  { atMs: 5_000, fault: { kind: 'db-outage', service: 'payments', ms: 60_000 } },
+  { atMs: 70_000, fault: { kind: 'temporal-db-outage', ms: 45_000 } },
+  ...CLUSTER_KILL_NODES.map((node, i) => ({
+    atMs: 120_000 + i * 5_000,
+    fault: { kind: 'kill-node', node } as Fault,
+  })),
+  ...WORKER_KINDS.map((worker, i) => ({
+    atMs: 145_000 + i * 2_000,
+    fault: { kind: 'kill', worker } as Fault,
+  })),
+  { atMs: 160_000, fault: { kind: 'rolling-restart' } },
+  { atMs: 165_000, fault: { kind: 'hold-down', worker: 'shipments', ms: 60_000 } },
+  { atMs: 230_000, fault: { kind: 'provider-outage', ms: 45_000 } },
+];
+export const SCRIPTED_CLUSTER_WINDOW_MS = 280_000;

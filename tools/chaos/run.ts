@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -13,6 +14,8 @@ import { dropDatabaseIfExists } from '../../scripts/db/ensure-database';
 import { prepareDatabases } from '../../scripts/db/prepare';
 import { freePort } from '../../scripts/lib/ports';
 import { startDevServer, type DevServer } from '../../scripts/temporal/dev-server';
+import { freeClusterPorts, startCluster, type TemporalCluster } from '../../scripts/temporal/cluster';
+import { clusterNodes, type ClusterPorts } from '../../scripts/temporal/cluster-config';
 import {
   DATABASE_URL_VARS,
   appConfigSchema,
@@ -31,9 +34,12 @@ import { setProviderOutage } from '../../activities/payments/provider-store';
 import type { Finding } from '../invariants/would-complete';
 import {
   CALM_AFTER_LONG_MS,
+  drawClusterFault,
   drawFault,
   faultName,
   isLong,
+  SCRIPTED_CLUSTER_FAULTS,
+  SCRIPTED_CLUSTER_WINDOW_MS,
   SCRIPTED_FAULTS,
   SCRIPTED_WINDOW_MS,
   WORKER_KINDS,
@@ -54,6 +60,11 @@ export interface ChaosOptions {
   /** Prefix of the run's database names (default CHAOS_DATABASE_PREFIX, else saga_chaos_). */
   databasePrefix?: string;
   seed: number;
+  /**
+   * `dev` (default): the CLI's dev server, restarted whole. `cluster`: the production-shaped cluster
+   * (scripts/temporal/cluster.ts) on PostgreSQL through a proxy of the run's own, with the cluster faults.
+   */
+  temporalMode?: 'dev' | 'cluster';
   quiescenceTimeoutMs: number;
   log: (line: string) => void;
 }
@@ -76,6 +87,8 @@ export interface ChaosReport {
   faults: Record<string, number>;
   /** Each fault with when it began (s from the start of the run) and how long it lasted (s). */
   faultLog: { at: number; fault: string; seconds: number }[];
+  /** Faults that could not be carried out (e.g. a restarted process that did not listen again in time). */
+  faultErrors: string[];
   workerRestarts: number;
   durationSeconds: number;
 }
@@ -93,6 +106,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.
 export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const began = Date.now();
   const random = seeded(options.seed);
+  const mode = options.temporalMode ?? 'dev';
   const dataDir = mkdtempSync(path.join(tmpdir(), 'saga-chaos-'));
   const ports = { temporal: await freePort(), ui: await freePort(), api: await freePort() };
   const serverOptions = {
@@ -101,10 +115,35 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     dbFile: path.join(dataDir, 'temporal.sqlite'),
     logFile: path.join(dataDir, 'temporal.log'),
   };
-  let server: DevServer = await startDevServer(serverOptions);
-
   const prefix = options.databasePrefix ?? process.env.CHAOS_DATABASE_PREFIX ?? DEFAULT_DATABASE_PREFIX;
   if (!/^[a-z_][a-z0-9_]*$/.test(prefix)) throw new Error(`database prefix ${prefix} is not a plain name`);
+
+  // Cluster mode: Temporal's processes reach PostgreSQL through a proxy of the run's own (never the
+  // shared server itself is stopped), on databases `<prefix>temporal{,_visibility}` created fresh.
+  let server: DevServer | undefined;
+  let cluster: TemporalCluster | undefined;
+  let clusterPorts: ClusterPorts | undefined;
+  let temporalDbProxy: TcpProxy | undefined;
+  if (mode === 'cluster') {
+    temporalDbProxy = await startTcpProxy({ host: '127.0.0.1', port: 5432 });
+    clusterPorts = await freeClusterPorts();
+    cluster = await startCluster({
+      ports: clusterPorts,
+      postgresUrl: `postgresql://postgres@127.0.0.1:${temporalDbProxy.port}/postgres`,
+      databasePrefix: prefix,
+      dataDir,
+      fresh: true,
+      // The run kills these processes on purpose: restart them quickly, never give up.
+      restartPolicy: { initialDelayMs: 1000, maxDelayMs: 5000, maxCrashes: Number.POSITIVE_INFINITY },
+      log: (line) => {
+        if (!/exited \(signal SIGKILL\)/.test(line)) options.log(`cluster: ${line}`);
+      },
+    });
+  } else {
+    server = await startDevServer(serverOptions);
+  }
+  const temporalAddress = (cluster ?? server)!.address;
+
   const dbUrls = Object.fromEntries(
     SERVICES.map((s) => [s, `postgresql://postgres@127.0.0.1:5432/${prefix}${s}`]),
   ) as Record<ServiceName, string>;
@@ -122,7 +161,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   ) as Record<string, string>;
   const env = {
     ...inherited,
-    TEMPORAL_ADDRESS: server.address,
+    TEMPORAL_ADDRESS: temporalAddress,
     ...Object.fromEntries(SERVICES.map((s) => [DATABASE_URL_VARS[s], dbUrls[s]])),
     PROVIDER_DATABASE_URL: providerUrl,
     API_KEYS: API_KEY,
@@ -164,7 +203,30 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   // would crash-loop on its start-up probe, and the outage would test nothing.
   await waitForPollers(client, config.TASK_QUEUE_PREFIX);
 
+  /** Each Temporal process in turn: stopped, started, and listening again before the next one. */
+  const rollingRestart = async () => {
+    if (!cluster || !clusterPorts) return;
+    // Back = listening again: every server node on its membership port, and the nodes that serve gRPC
+    // (all but the internal worker service) on that too; the UI server on its HTTP port.
+    const processes = [
+      ...clusterNodes(clusterPorts).map((node) => ({
+        name: node.name,
+        ports: node.service === 'worker' ? [node.ports.membership] : [node.ports.membership, node.ports.grpc],
+      })),
+      { name: 'temporal-ui', ports: [clusterPorts.ui] },
+    ];
+    for (const { name, ports: listening } of processes) {
+      const at = Date.now();
+      await cluster.supervisor.restart(name);
+      for (const port of listening) await waitForPort(port, 120_000);
+      // Membership: the others learn of the node again and hand its shards or partitions back.
+      await sleep(3000);
+      options.log(`  ${name} restarted and back in ${seconds(Date.now() - at)} s`);
+    }
+  };
+
   const faults: Record<string, number> = {};
+  const faultErrors: string[] = [];
   const faultLog: ChaosReport['faultLog'] = [];
   const seconds = (ms: number) => Math.round(ms / 100) / 10;
   const inject = async (fault: Fault) => {
@@ -172,6 +234,16 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const at = Date.now();
     faults[name] = (faults[name] ?? 0) + 1;
     options.log(`fault ${name}${'ms' in fault ? ` for ${seconds(fault.ms)} s` : ''}`);
+    try {
+      await injectFault(fault);
+    } catch (error) {
+      // A fault that could not be carried out is reported, it does not end the run.
+      faultErrors.push(`${name}: ${error instanceof Error ? error.message : String(error)}`);
+      options.log(`fault ${name} failed: ${faultErrors.at(-1)}`);
+    }
+    faultLog.push({ at: seconds(at - began), fault: name, seconds: seconds(Date.now() - at) });
+  };
+  const injectFault = async (fault: Fault) => {
     switch (fault.kind) {
       case 'kill':
         workers.kill(fault.worker);
@@ -185,16 +257,28 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         await sleep(fault.ms);
         break;
       case 'temporal-restart':
-        await server.stop();
+        if (cluster) {
+          await rollingRestart();
+          break;
+        }
+        await server?.stop();
         await sleep(fault.downMs);
         server = await startDevServer(serverOptions);
+        break;
+      case 'kill-node':
+        cluster?.supervisor.kill(fault.node);
+        break;
+      case 'rolling-restart':
+        await rollingRestart();
+        break;
+      case 'temporal-db-outage':
+        await temporalDbProxy?.outage(fault.ms);
         break;
       case 'provider-outage':
         await setProviderOutage(providerUrl, new Date(Date.now() + fault.ms), 'chaos: provider outage');
         await sleep(fault.ms);
         break;
     }
-    faultLog.push({ at: seconds(at - began), fault: name, seconds: seconds(Date.now() - at) });
   };
 
   let driving = true;
@@ -202,7 +286,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const faultLoop = (async () => {
     await sleep(faultWindowStart - Date.now());
     if (options.scripted) {
-      for (const { atMs, fault } of SCRIPTED_FAULTS) {
+      for (const { atMs, fault } of mode === 'cluster' ? SCRIPTED_CLUSTER_FAULTS : SCRIPTED_FAULTS) {
         await sleep(faultWindowStart + atMs - Date.now());
         await inject(fault);
       }
@@ -211,10 +295,16 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     // Long faults one at a time, with calm in between, so the run also shows how the engine recovers.
     let long: Promise<void> | undefined;
     let calmUntil = 0;
+    // Cluster mode: the first long fault is a rolling restart, so every run has one.
+    let rolled = false;
     while (driving) {
       await sleep(1000);
       if (!driving || random() >= options.faultRate) continue;
-      const fault = drawFault(random);
+      let fault = mode === 'cluster' ? drawClusterFault(random) : drawFault(random);
+      if (mode === 'cluster' && isLong(fault) && !rolled && !long && Date.now() >= calmUntil) {
+        fault = { kind: 'rolling-restart' };
+        rolled = true;
+      }
       if (!isLong(fault)) await inject(fault);
       else if (!long && Date.now() >= calmUntil) {
         long = inject(fault).finally(() => {
@@ -228,7 +318,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
 
   // Sagas are paced so that they are in flight while the faults happen.
   const intervalMs = options.scripted
-    ? SCRIPTED_WINDOW_MS / options.sagas
+    ? (mode === 'cluster' ? SCRIPTED_CLUSTER_WINDOW_MS : SCRIPTED_WINDOW_MS) / options.sagas
     : 1000 / (options.ratePerSecond ?? DEFAULT_RATE_PER_SECOND);
   const accepted: string[] = [];
   let cancelled = 0;
@@ -312,13 +402,15 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   await workers.stop();
   await connection.close();
   await Promise.all(Object.values(proxies).map((p) => p.close()));
-  await server.stop();
+  await server?.stop();
+  await cluster?.stop();
+  await temporalDbProxy?.close();
   await databases.stop();
   rmSync(dataDir, { recursive: true, force: true });
 
   const { log: _log, ...reportedOptions } = options;
   return {
-    options: reportedOptions,
+    options: { ...reportedOptions, temporalMode: mode },
     started: accepted.length,
     byStatus: report.byStatus,
     completed: report.byStatus.COMPLETED ?? 0,
@@ -332,6 +424,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     undetermined: report.undetermined,
     faults,
     faultLog,
+    faultErrors,
     workerRestarts: workers.restarts,
     durationSeconds: Math.round((Date.now() - began) / 1000),
   };
@@ -354,8 +447,30 @@ async function waitForPollers(client: Client, prefix: string): Promise<void> {
   }
 }
 
-/** The API may be briefly unable to reach Temporal (restarts): retry with the same Idempotency-Key. */
+/** Resolves once something accepts connections on the port (a restarted Temporal process). */
+async function waitForPort(port: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const open = await new Promise<boolean>((resolve) => {
+      const socket = net.connect({ host: '127.0.0.1', port });
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+    if (open) return;
+    if (Date.now() > deadline) throw new Error(`nothing listens on port ${port} after ${timeoutMs / 1000} s`);
+    await sleep(250);
+  }
+}
+
+/**
+ * The API may be unable to reach Temporal for a while (a restart, an outage of Temporal's database of up
+ * to 2 minutes): retry with the same Idempotency-Key, for up to 5 minutes.
+ */
 async function startWithRetries(apiUrl: string, order: unknown, idempotencyKey: string): Promise<string> {
+  const deadline = Date.now() + 300_000;
   for (let attempt = 1; ; attempt++) {
     try {
       const res = await fetch(`${apiUrl}/sagas`, {
@@ -372,7 +487,8 @@ async function startWithRetries(apiUrl: string, order: unknown, idempotencyKey: 
     } catch (error) {
       if (error instanceof Error && error.message.startsWith('API refused')) throw error;
     }
-    if (attempt >= 60) throw new Error('the API did not accept a saga within 60 attempts');
+    if (Date.now() > deadline)
+      throw new Error(`the API did not accept a saga in 5 minutes (${attempt} attempts)`);
     await sleep(500);
   }
 }
