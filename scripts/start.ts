@@ -24,10 +24,12 @@ async function main(): Promise<void> {
   const base = { ...process.env, API_KEYS: process.env.API_KEYS || LOCAL_DEV_API_KEY };
   const config = loadConfig(localStackConfigSchema, base);
   const usesLocalCodecKey = !process.env.SAGA_CODEC_KEYS;
-  const env = {
+  const env: Record<string, string | undefined> = {
     ...base,
     SAGA_CODEC_KEYS: process.env.SAGA_CODEC_KEYS || localCodecKeys(config.CODEC_KEYS_FILE),
   };
+  // The local key file holds one key: an active key id inherited for other keys would name none of it.
+  if (usesLocalCodecKey) delete env.SAGA_CODEC_ACTIVE_KEY_ID;
   loadConfig(codecConfigSchema, env);
   const workerKinds = ['orchestrator', ...SERVICES] as const;
   const metricsPorts = workerKinds.map((_, i) => config.METRICS_BASE_PORT + i);

@@ -304,7 +304,8 @@ describe('deadlines', () => {
     const outcome = await saga.result();
     expect(outcome.status).toBe('COMPENSATED');
     expect(outcome.failure?.step).toBe('s2');
-    expect(outcome.failure?.reason).toMatch(/^deadline passed while retrying; last error: .*unavailable/);
+    // Temporal names the last error only when the deadline passes after a failed attempt, not during one.
+    expect(outcome.failure?.reason).toMatch(/^deadline passed while retrying(; last error: .*unavailable)?$/);
     expect(trail(saga, (e) => e.step === 's2' && e.operation === 'act').length).toBeGreaterThan(1);
     expect(effects(saga)).toEqual(['act:s1:applied', 'undo:s1:undone']);
     await expectRule(saga, sequentialDefinition);
