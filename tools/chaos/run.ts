@@ -104,7 +104,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.
  * waits for quiescence and checks the invariants. The saga engine runs with the shipped defaults.
  */
 export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
-  const teardown = new Teardown();
+  const teardown = new Teardown(options.log);
   try {
     return await runWith(options, teardown);
   } finally {
@@ -116,16 +116,20 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
 /** What a run started, stopped in reverse order; each step even if another fails. */
 class Teardown {
   private steps: (() => unknown)[] = [];
+  constructor(private readonly log: (line: string) => void) {}
   add(step: () => unknown): void {
     this.steps.unshift(step);
   }
   async run(): Promise<void> {
     const steps = this.steps;
     this.steps = [];
-    for (const step of steps)
+    for (const step of steps) {
       await Promise.resolve()
         .then(step)
-        .catch(() => undefined);
+        .catch((error: unknown) =>
+          this.log(`teardown: ${error instanceof Error ? error.message : String(error)}`),
+        );
+    }
   }
 }
 
@@ -171,9 +175,9 @@ async function runWith(options: ChaosOptions, teardown: Teardown): Promise<Chaos
     const started = cluster;
     teardown.add(() => started.stop());
   } else {
-    const started = await startDevServer(serverOptions);
-    server = started;
-    teardown.add(() => started.stop());
+    server = await startDevServer(serverOptions);
+    // The variable, not this instance: a Temporal restart fault replaces the server.
+    teardown.add(() => server?.stop());
   }
   const temporalAddress = (cluster ?? server)!.address;
 
