@@ -125,15 +125,22 @@ export class Supervisor {
     this.process(name)?.child.kill(signal);
   }
 
-  /** Stops a process (SIGTERM, then SIGKILL) and starts it again after ms; resolves once it is down. */
+  /**
+   * Stops a process (SIGTERM, then SIGKILL) and starts it again ms after it is down; resolves once it is
+   * down. The time counts from the exit: a graceful stop slower than ms must not look like a crash.
+   */
   async hold(name: string, ms: number): Promise<void> {
     const slot = this.slot(name);
-    const release = sleep(ms, undefined, { signal: this.aborted.signal }).catch(() => undefined);
-    const held = release.then(() => {
-      if (slot.held === held) slot.held = undefined;
-    });
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
     slot.held = held;
     await slot.current?.stop();
+    void sleep(ms, undefined, { signal: this.aborted.signal })
+      .catch(() => undefined)
+      .then(() => {
+        if (slot.held === held) slot.held = undefined;
+        release();
+      });
   }
 
   /**
