@@ -173,10 +173,4 @@ export const VARIANTS: DispatchVariant[] = [
     server: cluster({ dynamicConfig: QUEUE_READER_RPS, numHistoryShards: 1 }),
     baseline: 'cluster-queue-rps',
   },
-  {
-    name: 'cluster-queue-rps-connections',
-    change: 'queue readers at 1000/s, history nodes 8 persistence connections (default 4)',
-    server: cluster({ dynamicConfig: QUEUE_READER_RPS, maxConnections: { history: [8, 1] } }),
-    baseline: 'cluster-queue-rps',
-  },
 ];

@@ -6,7 +6,8 @@
  * repetitions, ratios against each variant's baseline from the same run. Writes
  * bench/results/dispatch.{json,md}.
  * Options: --only a,b (variant names; a trailing * matches a prefix), --reps N (3), --sequential N (20),
- * --total N (250), --quick (2 reps, smaller counts), --out <path without extension>.
+ * --total N (250), --quick (2 reps, smaller counts), --out <path without extension>; --from <json> writes
+ * the report again from a run's samples (e.g. of a run stopped midway) without measuring.
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -15,11 +16,12 @@ import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { freePort } from '../scripts/lib/ports';
 import { freeClusterPorts, startCluster } from '../scripts/temporal/cluster';
-import { clusterNodes } from '../scripts/temporal/cluster-config';
+import { clusterNodes, temporalDatabases } from '../scripts/temporal/cluster-config';
+import { dropDatabaseIfExists } from '../scripts/db/ensure-database';
 import { startDevServer } from '../scripts/temporal/dev-server';
 import { runCeilingWorkflow, startCeilingWorkers } from './ceiling';
 import { VARIANTS, type DispatchServer, type DispatchVariant } from './dispatch-variants';
-import { median, round, runConcurrently } from './stats';
+import { round, runConcurrently } from './stats';
 
 const { values: args } = parseArgs({
   options: {
@@ -28,6 +30,7 @@ const { values: args } = parseArgs({
     sequential: { type: 'string' },
     total: { type: 'string' },
     quick: { type: 'boolean', default: false },
+    from: { type: 'string' },
     out: { type: 'string', default: 'bench/results/dispatch' },
   },
 });
@@ -85,10 +88,20 @@ async function startServer(server: DispatchServer, dataDir: string, run: number)
     return { address: dev.address, pids: () => [dev.pid], stop: dev.stop };
   }
   const ports = await freeClusterPorts();
+  const postgresUrl = process.env.TEMPORAL_POSTGRES_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
+  const databasePrefix = `dispatch_${process.pid}_${run}_`;
+  const dropDatabases = () =>
+    Promise.all(
+      Object.values(temporalDatabases(databasePrefix)).map((name) => {
+        const url = new URL(postgresUrl);
+        url.pathname = `/${name}`;
+        return dropDatabaseIfExists(url.toString());
+      }),
+    );
   const cluster = await startCluster({
     ports,
-    postgresUrl: process.env.TEMPORAL_POSTGRES_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres',
-    databasePrefix: `dispatch_${process.pid}_${run}_`,
+    postgresUrl,
+    databasePrefix,
     dataDir,
     fresh: true,
     tuning: server.tuning,
@@ -97,7 +110,10 @@ async function startServer(server: DispatchServer, dataDir: string, run: number)
   return {
     address: cluster.address,
     pids: () => names.flatMap((name) => cluster.supervisor.process(name)?.child.pid ?? []),
-    stop: cluster.stop,
+    async stop() {
+      await cluster.stop();
+      await dropDatabases();
+    },
   };
 }
 
@@ -115,11 +131,26 @@ function cpuSeconds(pid: number): number {
 
 const totalCpu = (pids: number[]) => pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
 
+/** Stops what the measurement in progress started; run on SIGINT/SIGTERM too, so nothing outlives us. */
+let cleanUp: (() => Promise<void>) | undefined;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    log(`${signal}: stopping the server and workers of the measurement in progress`);
+    void (cleanUp?.() ?? Promise.resolve()).finally(() => process.exit(130));
+  });
+}
+
 async function measure(variant: DispatchVariant, run: number): Promise<Sample> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'saga-dispatch-'));
-  const server = await startServer(variant.server, dataDir, run);
-  const steps: (() => Promise<void>)[] = [() => server.stop()];
+  const steps: (() => Promise<void>)[] = [];
+  const stopAll = async () => {
+    for (const step of steps.splice(0)) await step().catch(() => undefined);
+    rmSync(dataDir, { recursive: true, force: true });
+  };
+  cleanUp = stopAll;
   try {
+    const server = await startServer(variant.server, dataDir, run);
+    steps.push(() => server.stop());
     const workers = await startCeilingWorkers({
       address: server.address,
       taskQueuePrefix: PREFIX,
@@ -132,7 +163,7 @@ async function measure(variant: DispatchVariant, run: number): Promise<Sample> {
     const once = () => runCeilingWorkflow(client, PREFIX);
     // Warm-up: the worker's workflow bundle, JIT, the server's task queue managers and caches.
     await runConcurrently(5, 1, once);
-    await runConcurrently(100, CONCURRENCY, once);
+    await runConcurrently(CONCURRENCY, CONCURRENCY, once);
 
     const latencies = await runConcurrently(sequentialCount, 1, once);
     const cpuBefore = [totalCpu(server.pids()), cpuSeconds(workers.pid)];
@@ -147,8 +178,8 @@ async function measure(variant: DispatchVariant, run: number): Promise<Sample> {
       workerCores: (cpuAfter[1]! - cpuBefore[1]!) / seconds,
     };
   } finally {
-    for (const step of steps) await step().catch(() => undefined);
-    rmSync(dataDir, { recursive: true, force: true });
+    await stopAll();
+    cleanUp = undefined;
   }
 }
 
@@ -164,6 +195,14 @@ interface VariantResult {
   latencyRatio?: number;
   throughputRatio?: number;
   samples: Sample[];
+}
+
+/** The middle value; with an even count the mean of the two middle ones (a run stopped midway). */
+function median(values: readonly number[]): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 function summarise(variants: DispatchVariant[], samples: Map<string, Sample[]>): VariantResult[] {
@@ -190,17 +229,17 @@ function summarise(variants: DispatchVariant[], samples: Map<string, Sample[]>):
 function markdown(results: VariantResult[], meta: Record<string, string | number>): string {
   const lines = [
     `Measured ${meta.date} with \`npm run bench:dispatch\` on ${meta.cpus}, Node ${meta.node} (${meta.seconds} s).`,
-    `Medians of ${meta.reps} alternating repetitions; a fresh server per measurement; p50 of ` +
-      `${meta.sequential} workflows one at a time, throughput of ${meta.total} workflows with 50 in flight. ` +
-      'Ratios against the baseline variant of the same run (above 1 is better for both).',
+    `Medians of up to ${meta.reps} alternating repetitions (n: samples of the variant); a fresh server per ` +
+      `measurement; p50 of ${meta.sequential} workflows one at a time, throughput of ${meta.total} workflows ` +
+      'with 50 in flight. Ratios against the baseline variant of the same run (above 1 is better for both).',
     '',
-    '| variant | change | p50 at 1 (ms) | throughput at 50 (/s) | p50 ratio | throughput ratio | server CPU (cores) | worker CPU (cores) |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| variant | change | n | p50 at 1 (ms) | throughput at 50 (/s) | p50 ratio | throughput ratio | server CPU (cores) | worker CPU (cores) |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   ];
   for (const r of results) {
     const baseline = r.baseline ? ` (vs ${r.baseline})` : ' (baseline)';
     lines.push(
-      `| ${r.name}${baseline} | ${r.change} | ${r.p50At1} | ${r.throughputAt50} | ${r.latencyRatio ?? '–'} | ` +
+      `| ${r.name}${baseline} | ${r.change} | ${r.samples.length} | ${r.p50At1} | ${r.throughputAt50} | ${r.latencyRatio ?? '–'} | ` +
         `${r.throughputRatio ?? '–'} | ${r.serverCores} | ${r.workerCores} |`,
     );
   }
@@ -208,6 +247,20 @@ function markdown(results: VariantResult[], meta: Record<string, string | number
 }
 
 async function main(): Promise<void> {
+  if (args.from) {
+    const previous = JSON.parse(readFileSync(args.from, 'utf8')) as {
+      meta: { seconds: number };
+      results: VariantResult[];
+      failures?: string[];
+    };
+    failures.push(...(previous.failures ?? []));
+    const byName = new Map(previous.results.map((r) => [r.name, r.samples]));
+    const variants = VARIANTS.filter((v) => byName.has(v.name));
+    console.log(
+      write(variants, new Map(variants.map((v) => [v.name, byName.get(v.name)!])), previous.meta.seconds),
+    );
+    return;
+  }
   const variants = selected();
   const samples = new Map<string, Sample[]>(variants.map((v) => [v.name, []]));
   const began = performance.now();
@@ -216,8 +269,17 @@ async function main(): Promise<void> {
     // Reversed every other repetition, so drift on a shared machine favours no variant.
     const order = rep % 2 === 0 ? variants : [...variants].reverse();
     for (const variant of order) {
-      const sample = await measure(variant, run++);
+      let sample: Sample;
+      try {
+        sample = await measure(variant, run++);
+      } catch (error) {
+        // One failed start (a port taken meanwhile, a slow machine) costs one sample, not the run.
+        failures.push(`rep ${rep + 1} ${variant.name}: ${(error as Error).message}`);
+        log(`rep ${rep + 1}/${reps} ${variant.name} failed: ${(error as Error).message}`);
+        continue;
+      }
       samples.get(variant.name)!.push(sample);
+      write(variants, samples, Math.round((performance.now() - began) / 1000));
       log(
         `rep ${rep + 1}/${reps} ${variant.name}: p50 at 1 ${round(sample.p50At1)} ms, ` +
           `${round(sample.throughputAt50)}/s at 50 (server ${round(sample.serverCores, 2)} cores, ` +
@@ -225,22 +287,31 @@ async function main(): Promise<void> {
       );
     }
   }
+  const md = write(variants, samples, Math.round((performance.now() - began) / 1000));
+  console.log(md);
+  if (failures.length > 0) console.log(`Failed measurements:\n${failures.join('\n')}`);
+}
+
+const failures: string[] = [];
+
+/** Writes the results so far (after every measurement: a run stopped midway keeps what it measured). */
+function write(variants: DispatchVariant[], samples: Map<string, Sample[]>, seconds: number): string {
   const results = summarise(variants, samples);
   const meta = {
     date: new Date().toISOString(),
     cpus: `${os.cpus().length} × ${os.cpus()[0]?.model.trim() ?? 'CPU'}`,
     node: process.version,
-    seconds: Math.round((performance.now() - began) / 1000),
-    reps,
+    seconds,
+    reps: Math.max(...[...samples.values()].map((list) => list.length)),
     sequential: sequentialCount,
     total: concurrentTotal,
   };
   const out = path.resolve(args.out ?? 'bench/results/dispatch');
   mkdirSync(path.dirname(out), { recursive: true });
-  writeFileSync(`${out}.json`, `${JSON.stringify({ meta, results }, null, 2)}\n`);
+  writeFileSync(`${out}.json`, `${JSON.stringify({ meta, results, failures }, null, 2)}\n`);
   const md = markdown(results, meta);
   writeFileSync(`${out}.md`, md);
-  console.log(md);
+  return md;
 }
 
 main().catch((error: unknown) => {
