@@ -18,13 +18,15 @@ function input(stack: BenchStack, order: OrderRequest): OrderSagaInput {
   };
 }
 
-/** Starts a workflow directly with the client, as the API would, and waits for its end. */
+/** Starts a workflow directly with the client, as the API would, waits for its end; returns its id. */
 export async function runWorkflow(
   stack: BenchStack,
   type: 'orderSaga' | 'bareOrderWorkflow',
   order = benchOrder(),
-): Promise<void> {
-  await startWorkflow(stack.client, stack, type, order).then((handle) => handle.result());
+): Promise<string> {
+  const handle = await startWorkflow(stack.client, stack, type, order);
+  await handle.result();
+  return handle.workflowId;
 }
 
 export async function startWorkflow(
@@ -64,4 +66,13 @@ export async function postSaga(
   if (res.status !== 200 && res.status !== 202)
     throw new Error(`API answered ${res.status}: ${await res.text()}`);
   return (await res.json()) as { sagaId: string; status: string };
+}
+
+/** One authenticated GET of the API; fails on anything but 200, so an error never counts as a fast read. */
+export async function apiGet(stack: BenchStack, pathAndQuery: string): Promise<unknown> {
+  const res = await fetch(`${stack.api.url}${pathAndQuery}`, {
+    headers: { authorization: `Bearer ${BENCH_API_KEY}` },
+  });
+  if (res.status !== 200) throw new Error(`GET ${pathAndQuery} answered ${res.status}: ${await res.text()}`);
+  return res.json();
 }
