@@ -1,0 +1,119 @@
+/**
+ * The no-op ceiling (issue 15): a 5-activity workflow over three task queues with SDK defaults, no
+ * database, no payload encryption and no interceptors, whose workers run in a process of their own (not on
+ * the bench's event loop). Beside the saga in one run, it shows what the same Temporal server allows at best.
+ */
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Connection, type Client } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
+import { runTs } from '../../scripts/lib/processes';
+import { ceilingQueues } from './queues';
+import type { CeilingTuning } from './tuning';
+
+export { ceilingQueues } from './queues';
+export type { CeilingTuning } from './tuning';
+
+export interface CeilingWorkersOptions {
+  address: string;
+  namespace?: string;
+  taskQueuePrefix: string;
+  /** Worker options to change from the SDK's defaults (dispatch experiments); none by default. */
+  tuning?: CeilingTuning;
+  /** Where the worker process's output lines go; stderr by default. */
+  log?: (line: string) => void;
+}
+
+export interface CeilingWorkers {
+  stop(): Promise<void>;
+  /** Resident memory of the worker process, in MiB, from /proc. */
+  rssMiB(): number;
+}
+
+const ENTRY = path.join(__dirname, 'worker-main.ts');
+const { TaskQueueType } = temporal.api.enums.v1;
+
+/** Starts the ceiling's worker process and returns once each of its three queues has a poller. */
+export async function startCeilingWorkers(options: CeilingWorkersOptions): Promise<CeilingWorkers> {
+  const namespace = options.namespace ?? 'default';
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    CEILING_TEMPORAL_ADDRESS: options.address,
+    CEILING_NAMESPACE: namespace,
+    CEILING_TASK_QUEUE_PREFIX: options.taskQueuePrefix,
+    CEILING_WORKER_TUNING: JSON.stringify(options.tuning ?? {}),
+  };
+  const child = runTs(
+    'ceiling',
+    ENTRY,
+    [],
+    env,
+    options.log ??
+      ((line) => {
+        // Each worker serves one kind of task and says so at start: expected, not worth a line.
+        if (!/No (activities|workflows) registered/.test(line)) process.stderr.write(`${line}\n`);
+      }),
+  );
+  const pid = child.child.pid;
+  try {
+    await waitForPollers(options.address, namespace, options.taskQueuePrefix, () => {
+      if (child.child.exitCode !== null || child.child.signalCode !== null)
+        throw new Error('the ceiling worker process exited during start-up');
+    });
+  } catch (error) {
+    await child.stop();
+    throw error;
+  }
+  return {
+    stop: () => child.stop(),
+    rssMiB() {
+      const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+      const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+      return Math.round((kb / 1024) * 10) / 10;
+    },
+  };
+}
+
+/** Starts one ceiling workflow (a unique id) and waits for its end. */
+export async function runCeilingWorkflow(client: Client, taskQueuePrefix: string): Promise<void> {
+  await client.workflow.execute('ceilingWorkflow', {
+    workflowId: `ceiling-${randomUUID()}`,
+    taskQueue: ceilingQueues(taskQueuePrefix).workflow,
+    args: [],
+  });
+}
+
+async function waitForPollers(
+  address: string,
+  namespace: string,
+  prefix: string,
+  checkAlive: () => void,
+): Promise<void> {
+  // A connection of our own: the caller's client may encode payloads or be closed meanwhile.
+  const connection = await Connection.connect({ address });
+  try {
+    const queues = ceilingQueues(prefix);
+    const expected: [string, temporal.api.enums.v1.TaskQueueType][] = [
+      [queues.workflow, TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW],
+      [queues.activitiesA, TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY],
+      [queues.activitiesB, TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY],
+    ];
+    const deadline = Date.now() + 120_000;
+    for (const [name, taskQueueType] of expected) {
+      for (;;) {
+        checkAlive();
+        const { pollers } = await connection.workflowService.describeTaskQueue({
+          namespace,
+          taskQueue: { name },
+          taskQueueType,
+        });
+        if (pollers.length > 0) break;
+        if (Date.now() > deadline) throw new Error(`no ceiling worker polls ${name} within 120 s`);
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+    }
+  } finally {
+    await connection.close();
+  }
+}
