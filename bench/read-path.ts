@@ -25,8 +25,9 @@ export interface ReadPathResult {
 
 interface ReadOptions {
   readers: number;
-  /** Requests of each kind per repetition. */
+  /** Requests of each kind per repetition: GET /sagas/{id} and describe; list pages. */
   requests: number;
+  listRequests: number;
   reps: number;
   /** Sagas held running for the read (by a payment-provider outage). */
   running: number;
@@ -50,12 +51,13 @@ export async function measureReadPath(
     ids: readonly string[],
     api: (id: string) => Promise<void>,
     direct: (id: string) => Promise<void>,
+    requests = options.requests,
   ): Promise<ReadComparison> => {
     const samples = { api: [] as number[], direct: [] as number[] };
     for (let rep = 0; rep < options.reps; rep++) {
       for (const kind of rep % 2 === 0 ? (['api', 'direct'] as const) : (['direct', 'api'] as const)) {
         const read = kind === 'api' ? api : direct;
-        const durations = await runConcurrently(options.requests, options.readers, (i) =>
+        const durations = await runConcurrently(requests, options.readers, (i) =>
           read(ids[i % ids.length] as string),
         );
         samples[kind].push(...durations);
@@ -98,6 +100,7 @@ export async function measureReadPath(
         pageSize: 100,
       });
     },
+    options.listRequests,
   );
   log(`list of 100: GET p99 ${list.api.p99} ms, listWorkflowExecutions p99 ${list.direct.p99} ms`);
 

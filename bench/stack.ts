@@ -11,6 +11,7 @@ import { exampleOrder } from '../examples/order';
 import { dropDatabaseIfExists } from '../scripts/db/ensure-database';
 import { freePort } from '../scripts/lib/ports';
 import { runTs, type Supervised } from '../scripts/lib/processes';
+import { startCeilingWorkers, type CeilingWorkers } from './ceiling';
 import { startModeTemporal, type BenchMode } from './modes';
 
 /** Stock for every saga a bench run can start (the demo catalogue would run out): the bench order's SKUs. */
@@ -30,8 +31,12 @@ export interface BenchStack {
   config: AppConfig;
   /** With the saga's data converter (payload encryption), as the API and the workers use. */
   client: Client;
+  /** No data converter: the ceiling runs with SDK defaults (no payload encryption). */
+  plainClient: Client;
   api: ApiServer;
   workers: Supervised[];
+  /** The no-op ceiling's worker process (bench/ceiling), on queues `<TASK_QUEUE_PREFIX>ceiling-*`. */
+  ceiling: CeilingWorkers;
   /** The payment provider's store: its outage switch holds sagas running (the read-path bench). */
   providerDatabaseUrl: string;
   /** Resident memory of each worker process, in MiB, read from /proc. */
@@ -110,6 +115,13 @@ export async function startBenchStack(options: BenchStackOptions): Promise<Bench
     const connection = await Connection.connect({ address: temporal.address });
     stops.push(() => connection.close());
     const client = new Client({ connection, dataConverter });
+    const plainClient = new Client({ connection });
+    const ceiling = await startCeilingWorkers({
+      address: temporal.address,
+      namespace: config.TEMPORAL_NAMESPACE,
+      taskQueuePrefix: config.TASK_QUEUE_PREFIX,
+    });
+    stops.push(() => ceiling.stop());
     await waitForPollers(client, config.TASK_QUEUE_PREFIX, [
       ['orchestrator', 'workflow'],
       ...SERVICES.map((s): [string, 'activity'] => [s, 'activity']),
@@ -121,8 +133,10 @@ export async function startBenchStack(options: BenchStackOptions): Promise<Bench
       temporalSettings: temporal.settings,
       config,
       client,
+      plainClient,
       api,
       workers,
+      ceiling,
       providerDatabaseUrl: dbUrls.PROVIDER_DATABASE_URL as string,
       workerRssMiB: () =>
         Object.fromEntries(
@@ -151,7 +165,7 @@ export async function waitForPollers(
     const name = `${prefix}${suffix}`;
     for (;;) {
       const { pollers } = await client.workflowService.describeTaskQueue({
-        namespace: 'default',
+        namespace: client.options.namespace,
         taskQueue: { name },
         taskQueueType: type === 'workflow' ? 1 : 2,
       });

@@ -6,6 +6,7 @@ import { sagaSettingsFromConfig } from '../shared/saga-settings';
 import { customerIdKey, orderIdKey, sagaStatusKey } from '../shared/search-attributes';
 import { taskQueues } from '../shared/task-queues';
 import type { OrderSagaInput } from '../workflows/order-saga';
+import { ceilingQueues } from './ceiling';
 import { BENCH_API_KEY, type BenchStack } from './stack';
 
 export const benchOrder = (customerId = 'bench-customer'): OrderRequest => exampleOrder({ customerId });
@@ -75,4 +76,18 @@ export async function apiGet(stack: BenchStack, pathAndQuery: string): Promise<u
   });
   if (res.status !== 200) throw new Error(`GET ${pathAndQuery} answered ${res.status}: ${await res.text()}`);
   return res.json();
+}
+
+/**
+ * One ceiling workflow to its end, as bench/ceiling's runCeilingWorkflow starts it, but returning its id
+ * for the history breakdown.
+ */
+export async function runCeiling(stack: BenchStack): Promise<string> {
+  const workflowId = `ceiling-${randomUUID()}`;
+  await stack.plainClient.workflow.execute('ceilingWorkflow', {
+    workflowId,
+    taskQueue: ceilingQueues(stack.config.TASK_QUEUE_PREFIX).workflow,
+    args: [],
+  });
+  return workflowId;
 }

@@ -37,7 +37,8 @@ async function main(): Promise<void> {
     [config.CODEC_SERVER_PORT, 'CODEC_SERVER_PORT', config.CODEC_SERVER_HOST],
     ...metricsPorts.map((port): [number, string, string] => [port, 'METRICS_BASE_PORT', config.METRICS_HOST]),
   ];
-  if (collectsOwnTraces(process.env)) ports.push([config.OTLP_RECEIVER_PORT, 'OTLP_RECEIVER_PORT', '127.0.0.1']);
+  if (collectsOwnTraces(process.env))
+    ports.push([config.OTLP_RECEIVER_PORT, 'OTLP_RECEIVER_PORT', '127.0.0.1']);
   for (const [port, variable, host] of ports) {
     if (await portInUse(port, host)) {
       throw new Error(`port ${port} is in use (${variable}): stop what uses it or choose another port`);
