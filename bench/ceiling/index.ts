@@ -26,6 +26,8 @@ export interface CeilingWorkersOptions {
 }
 
 export interface CeilingWorkers {
+  /** The worker process (e.g. to read its CPU time). */
+  pid: number;
   stop(): Promise<void>;
   /** Resident memory of the worker process, in MiB, from /proc. */
   rssMiB(): number;
@@ -55,7 +57,7 @@ export async function startCeilingWorkers(options: CeilingWorkersOptions): Promi
         if (!/No (activities|workflows) registered/.test(line)) process.stderr.write(`${line}\n`);
       }),
   );
-  const pid = child.child.pid;
+  const pid = child.child.pid ?? -1;
   try {
     await waitForPollers(options.address, namespace, options.taskQueuePrefix, () => {
       if (child.child.exitCode !== null || child.child.signalCode !== null)
@@ -66,6 +68,7 @@ export async function startCeilingWorkers(options: CeilingWorkersOptions): Promi
     throw error;
   }
   return {
+    pid,
     stop: () => child.stop(),
     rssMiB() {
       const status = readFileSync(`/proc/${pid}/status`, 'utf8');

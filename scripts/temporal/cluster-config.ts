@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse, stringify } from 'yaml';
+import { DISPATCH_DYNAMIC_CONFIG } from './dispatch-config';
 
 export const TEMPLATE_FILE = path.join(__dirname, 'config', 'development-postgres12.yaml');
 
@@ -50,6 +51,17 @@ export interface ClusterLayout {
   codecEndpoint?: string;
   /** TLS on the frontend (clients must present a certificate); unset, the cluster is plaintext. */
   tls?: ClusterTls;
+  /** Changes from the defaults below, for experiments (bench/dispatch.ts); unset, the defaults. */
+  tuning?: ClusterTuning;
+}
+
+export interface ClusterTuning {
+  /** Dynamic config values set over (or, with `null`, removed from) dynamicConfig()'s defaults. */
+  dynamicConfig?: Record<string, unknown>;
+  /** History shards; fixed when the database is created (the template's default is 4). */
+  numHistoryShards?: number;
+  /** PostgreSQL connections per process, [persistence, visibility], over MAX_CONNECTIONS. */
+  maxConnections?: Partial<Record<ClusterService, [main: number, visibility: number]>>;
 }
 
 /**
@@ -200,7 +212,10 @@ export function serverConfig(template: Tree, layout: ClusterLayout, node: Cluste
 
   const persistence = at(config, 'persistence');
   const [mainStore, visibilityStore] = [persistence.defaultStore, persistence.visibilityStore] as string[];
-  const [mainConns, visibilityConns] = MAX_CONNECTIONS[node.service];
+  const [mainConns, visibilityConns] =
+    layout.tuning?.maxConnections?.[node.service] ?? MAX_CONNECTIONS[node.service];
+  if (layout.tuning?.numHistoryShards !== undefined)
+    persistence.numHistoryShards = layout.tuning.numHistoryShards;
   for (const [store, databaseName, maxConns] of [
     [mainStore, databases.main, mainConns],
     [visibilityStore, databases.visibility, visibilityConns],
@@ -274,12 +289,13 @@ export function serverConfig(template: Tree, layout: ClusterLayout, node: Cluste
 
 /**
  * Dynamic config: the values the dev server sets for itself (temporalcli/devserver/server.go), so both
- * modes behave alike under the same tests.
+ * modes behave alike under the same tests, and the dispatch settings every mode shares.
  */
 export function dynamicConfig(layout: ClusterLayout): Tree {
   const frontendHttp = `${layout.ip}:${layout.ports.frontend.http}`;
   const value = (v: unknown) => [{ value: v, constraints: {} }];
-  return {
+  const config: Tree = {
+    ...Object.fromEntries(Object.entries(DISPATCH_DYNAMIC_CONFIG).map(([key, v]) => [key, value(v)])),
     // The default (10 per second per frontend) throttles the API's and the tests' visibility polling.
     'frontend.namespaceRPS.visibility': value(100),
     // Mutable state cache per history host: the default of 128,000 entries is sized for large hosts.
@@ -289,6 +305,11 @@ export function dynamicConfig(layout: ClusterLayout): Tree {
     ),
     'component.callbacks.allowedAddresses': value([{ Pattern: frontendHttp, AllowInsecure: true }]),
   };
+  for (const [key, v] of Object.entries(layout.tuning?.dynamicConfig ?? {})) {
+    if (v === null) delete config[key];
+    else config[key] = value(v);
+  }
+  return config;
 }
 
 /** The Web UI server's config, as the dev server builds it for its embedded UI. */

@@ -31,6 +31,7 @@ import {
   uiServerConfig,
   type ClusterLayout,
   type ClusterTls,
+  type ClusterTuning,
   type ClusterPorts,
   type NodePorts,
 } from './cluster-config';
@@ -55,6 +56,8 @@ export interface ClusterOptions {
   fresh?: boolean;
   /** Says which variable moves a port, in the error about a port in use. */
   portVariables?: { frontend?: string; ui?: string; internal?: string };
+  /** Changes from the cluster's default configuration, for experiments (bench/dispatch.ts). */
+  tuning?: ClusterTuning;
   /** How the server processes are restarted (the chaos run kills them: it never gives up). */
   restartPolicy?: Partial<RestartPolicy>;
   log?: (line: string) => void;
@@ -132,6 +135,7 @@ export async function startCluster(options: ClusterOptions): Promise<TemporalClu
     logLevel: 'warn',
     codecEndpoint: options.uiCodecEndpoint,
     tls: options.tls,
+    tuning: options.tuning,
   };
   const nodes = clusterNodes(ports);
   const template = readTemplate();

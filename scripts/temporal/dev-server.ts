@@ -5,6 +5,7 @@ import { Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { SEARCH_ATTRIBUTES } from '../../shared/search-attributes';
 import { portInUse } from '../lib/ports';
+import { DISPATCH_DYNAMIC_CONFIG, FILE_STORE_PRAGMAS } from './dispatch-config';
 import { resolveTemporalCli } from './provision';
 
 export interface DevServerOptions {
@@ -16,6 +17,10 @@ export interface DevServerOptions {
   namespace?: string;
   logFile?: string;
   uiCodecEndpoint?: string;
+  /** Dynamic config values (--dynamic-config-value); DISPATCH_DYNAMIC_CONFIG unless given (`{}`: none). */
+  dynamicConfig?: Readonly<Record<string, unknown>>;
+  /** SQLite pragmas of the file store (--sqlite-pragma); FILE_STORE_PRAGMAS unless given. */
+  sqlitePragmas?: Readonly<Record<string, string>>;
   extraArgs?: string[];
   log?: (line: string) => void;
 }
@@ -57,7 +62,11 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   if (options.dbFile) {
     mkdirSync(path.dirname(options.dbFile), { recursive: true });
     args.push('--db-filename', options.dbFile);
+    for (const [name, value] of Object.entries(options.sqlitePragmas ?? FILE_STORE_PRAGMAS))
+      args.push('--sqlite-pragma', `${name}=${value}`);
   }
+  for (const [key, value] of Object.entries(options.dynamicConfig ?? DISPATCH_DYNAMIC_CONFIG))
+    args.push('--dynamic-config-value', `${key}=${JSON.stringify(value)}`);
   for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES))
     args.push('--search-attribute', `${name}=${type}`);
   if (options.uiCodecEndpoint) args.push('--ui-codec-endpoint', options.uiCodecEndpoint);

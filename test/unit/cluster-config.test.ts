@@ -14,6 +14,7 @@ import {
   type ClusterLayout,
   type ClusterNode,
 } from '../../scripts/temporal/cluster-config';
+import { DISPATCH_DYNAMIC_CONFIG } from '../../scripts/temporal/dispatch-config';
 import { goModRequires } from '../../scripts/temporal/server-build';
 
 /**
@@ -177,6 +178,51 @@ describe('dynamic config and Web UI', () => {
     expect(config['component.callbacks.allowedAddresses']).toEqual([
       { value: [{ Pattern: http, AllowInsecure: true }], constraints: {} },
     ]);
+  });
+
+  test('dynamic config: the dispatch settings, which a tuning may change or remove', () => {
+    const keys = Object.keys(DISPATCH_DYNAMIC_CONFIG);
+    expect(keys.length).toBeGreaterThan(0);
+    const config = dynamicConfig(layout());
+    for (const key of keys)
+      expect(config[key]).toEqual([{ value: DISPATCH_DYNAMIC_CONFIG[key], constraints: {} }]);
+    const [removed, changed] = keys as [string, string];
+    const tuned = dynamicConfig(
+      layout({
+        tuning: { dynamicConfig: { [removed]: null, [changed]: 5, 'matching.useNewMatcher': true } },
+      }),
+    );
+    expect(tuned[removed]).toBeUndefined();
+    expect(tuned[changed]).toEqual([{ value: 5, constraints: {} }]);
+    expect(tuned['matching.useNewMatcher']).toEqual([{ value: true, constraints: {} }]);
+  });
+
+  test('a tuning sets the history shards and the connections of the processes it names', () => {
+    const l = layout({ tuning: { numHistoryShards: 1, maxConnections: { history: [8, 2] } } });
+    const nodes = clusterNodes(l.ports);
+    const history = serverConfig(
+      readTemplate(),
+      l,
+      nodes.find((n) => n.service === 'history')!,
+    );
+    const matching = serverConfig(
+      readTemplate(),
+      l,
+      nodes.find((n) => n.service === 'matching')!,
+    );
+    const sql = (config: Tree, store: 'defaultStore' | 'visibilityStore') => {
+      const persistence = config.persistence as Tree;
+      return ((persistence.datastores as Tree)[persistence[store] as string] as Tree).sql as Tree;
+    };
+    expect((history.persistence as Tree).numHistoryShards).toBe(1);
+    expect([sql(history, 'defaultStore').maxConns, sql(history, 'visibilityStore').maxConns]).toEqual([8, 2]);
+    expect([sql(matching, 'defaultStore').maxConns, sql(matching, 'visibilityStore').maxConns]).toEqual(
+      MAX_CONNECTIONS.matching,
+    );
+    const untuned = serverConfig(readTemplate(), layout(), nodes[0]!);
+    expect((untuned.persistence as Tree).numHistoryShards).toBe(
+      (readTemplate().persistence as Tree).numHistoryShards,
+    );
   });
 
   test('the UI server talks to the frontend, listens on the UI port and decodes through the codec server', () => {

@@ -27,9 +27,11 @@ import {
   NAMESPACE_RETENTION,
   clusterNodes,
   clusterPortsFrom,
+  dynamicConfig,
   schemaSteps,
   temporalDatabases,
 } from '../../scripts/temporal/cluster-config';
+import { DISPATCH_DYNAMIC_CONFIG } from '../../scripts/temporal/dispatch-config';
 import { TEMPORAL_SERVER_VERSION, TEMPORAL_UI_SERVER_VERSION } from '../../scripts/temporal/server-build';
 
 /**
@@ -980,6 +982,32 @@ describe(`${COMPOSE_FILE} and the cluster mode (TEMPORAL_MODE=cluster)`, () => {
     expect(composeSteps).toEqual(clusterSteps);
     expect(clusterSteps.filter((s) => s.includes('setup-schema'))).toHaveLength(2);
     expect(clusterSteps.filter((s) => s.includes('update-schema'))).toHaveLength(2);
+  });
+
+  test('the same dispatch settings in the dynamic config (scripts/temporal/dispatch-config.ts)', () => {
+    // The server reads DYNAMIC_CONFIG_FILE_PATH (relative to its /etc/temporal); it must be a file we mount.
+    const target = path.posix.join('/etc/temporal', environment(temporal).DYNAMIC_CONFIG_FILE_PATH ?? '');
+    const mount = (temporal?.volumes ?? [])
+      .map((v) => (typeof v === 'string' ? v.split(':') : [v.source ?? '', v.target]))
+      .find(([, to]) => to === target);
+    expect({ [`${temporalName} mounts its dynamic config at ${target}`]: mount !== undefined }).toEqual({
+      [`${temporalName} mounts its dynamic config at ${target}`]: true,
+    });
+    const composeConfig = parse(read(mount![0]!)) as Record<string, unknown>;
+    const ports = clusterPortsFrom(7233, 8233, 7300);
+    const clusterConfig = dynamicConfig({
+      ip: '127.0.0.1',
+      postgres: { host: '127.0.0.1', port: 5432, user: 'postgres', password: '' },
+      databases: temporalDatabases(''),
+      ports,
+      dynamicConfigFile: '/unused',
+      logLevel: 'warn',
+    });
+    const asConstraintFree = (values: Record<string, unknown>) =>
+      Object.fromEntries(Object.entries(values).map(([key, value]) => [key, [{ value, constraints: {} }]]));
+    // Every dispatch setting in both, with the same value; nothing in compose that the cluster mode lacks.
+    expect(composeConfig).toEqual(asConstraintFree(DISPATCH_DYNAMIC_CONFIG));
+    for (const key of Object.keys(composeConfig)) expect(clusterConfig[key]).toEqual(composeConfig[key]);
   });
 
   test('the same namespace, retention and search attributes', () => {
