@@ -25,6 +25,8 @@ export interface AppOptions {
   jwt?: JwtConfig;
   readOpen: boolean;
   rateLimitPerMinute: number;
+  /** Reverse proxies trusted to name the client (Express's `trust proxy`); none by default. */
+  trustProxy?: number | string[];
   maxBodyBytes: number;
   logger: Logger;
   /** Server spans for every request; the API's saga starts continue them into Temporal. */
@@ -40,6 +42,7 @@ export function createApp(options: AppOptions): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
+  if (options.trustProxy !== undefined) app.set('trust proxy', options.trustProxy);
 
   if (options.tracer) app.use(tracingMiddleware(options.tracer));
   app.use(requestLogger(options.logger));

@@ -4,6 +4,14 @@ import swaggerUi from 'swagger-ui-express';
 import { z } from '../shared/zod';
 import { orderRequestSchema } from '../shared/order';
 import type { Scope } from '../shared/scopes';
+import {
+  listSagasResponseExample,
+  orderRequestExample,
+  problemExample,
+  sagaExample,
+  startSagaResponseExample,
+  stockLevelExample,
+} from './openapi-examples';
 import { problemSchema } from './problem';
 import {
   idempotencyKeySchema,
@@ -27,17 +35,36 @@ export function buildOpenApiDocument(): ReturnType<OpenApiGeneratorV31['generate
     type: 'http',
     scheme: 'bearer',
     description:
-      'An API key (API_KEYS) or a JWT of the configured OIDC issuer. Each route needs the scope listed in ' +
-      'its security requirement: sagas:start, sagas:read, sagas:cancel, sagas:operate. Without sagas:operate ' +
-      'a caller sees, lists and cancels only the sagas it started (others are 404).',
+      'An API key (API_KEYS) or a JWT of the configured OIDC issuer. Each operation needs the scope named ' +
+      'in its description and in its x-required-scope: sagas:start, sagas:read, sagas:cancel, ' +
+      'sagas:operate. Without sagas:operate a caller sees, lists and cancels only the sagas it started ' +
+      '(others are 404).',
   });
-  const needs = (scope: Scope) => [{ [bearer.name]: [scope] }];
-  const Problem = registry.register('Problem', problemSchema);
-  const OrderRequest = registry.register('OrderRequest', orderRequestSchema);
-  const SagaView = registry.register('Saga', sagaViewSchema);
-  const StartSagaResponse = registry.register('StartSagaResponse', startSagaResponseSchema);
-  const ListSagasResponse = registry.register('ListSagasResponse', listSagasResponseSchema);
-  const OperatorActionResponse = registry.register('OperatorActionResponse', operatorActionResponseSchema);
+  // Scopes of a bearer scheme are not declarable in OpenAPI (only OAuth2 flows declare scopes), so each
+  // operation names its scope in an extension and in its description instead.
+  const needs = (scope: Scope) => ({
+    security: [{ [bearer.name]: [] }],
+    'x-required-scope': scope,
+  });
+  const scopeNote = (scope: Scope) => ` Needs the scope \`${scope}\`.`;
+  const Problem = registry.register('Problem', problemSchema.meta({ example: problemExample }));
+  const OrderRequest = registry.register(
+    'OrderRequest',
+    orderRequestSchema.meta({ example: orderRequestExample }),
+  );
+  const SagaView = registry.register('Saga', sagaViewSchema.meta({ example: sagaExample }));
+  const StartSagaResponse = registry.register(
+    'StartSagaResponse',
+    startSagaResponseSchema.meta({ example: startSagaResponseExample }),
+  );
+  const ListSagasResponse = registry.register(
+    'ListSagasResponse',
+    listSagasResponseSchema.meta({ example: listSagasResponseExample }),
+  );
+  const OperatorActionResponse = registry.register(
+    'OperatorActionResponse',
+    operatorActionResponseSchema.meta({ example: { sagaId: sagaExample.sagaId, status: 'COMPENSATING' } }),
+  );
   const sagaPath = z.object({ sagaId: sagaIdSchema });
 
   const problem = (description: string) => ({
@@ -61,8 +88,16 @@ export function buildOpenApiDocument(): ReturnType<OpenApiGeneratorV31['generate
   registry.registerPath({
     method: 'post',
     path: '/sagas',
+    operationId: 'startSaga',
+    tags: ['sagas'],
     summary: 'Start an order saga',
-    security: needs('sagas:start'),
+    description:
+      'Starts the order saga (create order, reserve stock, authorize payment, schedule shipment, capture, ' +
+      'approve; compensations in reverse when a step fails for a business reason, its deadline passes or ' +
+      'it is cancelled). With an Idempotency-Key the same key and body return the same saga. With ' +
+      'waitSeconds the answer waits for the final state up to that long.' +
+      scopeNote('sagas:start'),
+    ...needs('sagas:start'),
     request: {
       query: startSagaQuerySchema,
       headers: z.object({ 'idempotency-key': idempotencyKeySchema.optional() }),
@@ -80,6 +115,8 @@ export function buildOpenApiDocument(): ReturnType<OpenApiGeneratorV31['generate
   registry.registerPath({
     method: 'post',
     path: '/orders/{orderId}/refund',
+    operationId: 'refundOrder',
+    tags: ['orders'],
     summary: 'Refund a completed order: starts its refund saga (one per order, id refund-<orderId>)',
     description:
       'The saga refunds the payment, cancels the shipment and marks the order REFUNDED. An order that is ' +
@@ -87,8 +124,9 @@ export function buildOpenApiDocument(): ReturnType<OpenApiGeneratorV31['generate
       'saga ends COMPENSATED with the reason, having changed nothing. A repeated request answers with the ' +
       'refund the first one started (200 once it is final). Read, list and cancel it under /sagas; a cancel ' +
       "once the payment refund has started is refused (409). Without sagas:operate, only the caller's own " +
-      'orders can be refunded (another order is 404).',
-    security: needs('sagas:start'),
+      'orders can be refunded (another order is 404).' +
+      scopeNote('sagas:start'),
+    ...needs('sagas:start'),
     request: {
       params: refundPathSchema,
       query: startSagaQuerySchema,
@@ -108,12 +146,18 @@ export function buildOpenApiDocument(): ReturnType<OpenApiGeneratorV31['generate
       422: problem('Body not empty'),
     },
   });
-  const StockLevel = registry.register('StockLevel', stockLevelSchema);
+  const StockLevel = registry.register('StockLevel', stockLevelSchema.meta({ example: stockLevelExample }));
   registry.registerPath({
     method: 'get',
     path: '/stock/{sku}',
-    summary: 'Stock of one SKU: units available to orders and units on hand (asked of the inventory service)',
-    security: needs('sagas:read'),
+    operationId: 'getStock',
+    tags: ['stock'],
+    summary: 'Stock of one SKU: units available to orders and units on hand',
+    description:
+      'Asked of the inventory service through a short workflow (the API reaches no service database): ' +
+      'available is what orders can still reserve, onHand includes the units reserved by sagas in flight.' +
+      scopeNote('sagas:read'),
+    ...needs('sagas:read'),
     request: { params: stockPathSchema },
     responses: {
       200: json('The SKU is stocked', StockLevel),
@@ -125,17 +169,29 @@ export function buildOpenApiDocument(): ReturnType<OpenApiGeneratorV31['generate
   registry.registerPath({
     method: 'get',
     path: '/sagas',
-    summary:
-      'List sagas (Temporal visibility), newest first, with cursor pagination; without sagas:operate, only those the caller started',
-    security: needs('sagas:read'),
+    operationId: 'listSagas',
+    tags: ['sagas'],
+    summary: 'List sagas, newest first, with filters and cursor pagination',
+    description:
+      'Reads Temporal visibility (seconds behind the sagas at worst). Filters combine with AND; pass ' +
+      'nextCursor back as cursor for the next page. Without sagas:operate, only the sagas the caller ' +
+      'started are listed.' +
+      scopeNote('sagas:read'),
+    ...needs('sagas:read'),
     request: { query: listSagasQuerySchema },
     responses: { 200: json('A page of sagas', ListSagasResponse), ...common },
   });
   registry.registerPath({
     method: 'get',
     path: '/sagas/{sagaId}',
+    operationId: 'getSaga',
+    tags: ['sagas'],
     summary: 'Get one saga: status, steps, attempts, errors, compensations, audit, Web UI link',
-    security: needs('sagas:read'),
+    description:
+      'A running saga answers from its orchestrator (with the attempts, last error and next retry of a ' +
+      'call Temporal is retrying); a finished one from its recorded result.' +
+      scopeNote('sagas:read'),
+    ...needs('sagas:read'),
     request: { params: sagaPath },
     responses: {
       200: json('The saga', SagaView),
@@ -143,21 +199,42 @@ export function buildOpenApiDocument(): ReturnType<OpenApiGeneratorV31['generate
       404: problem('No such saga (or, without sagas:operate, not one the caller started)'),
     },
   });
-  for (const [action, summary, body, scope] of [
-    ['cancel', 'Cancel a running saga: it compensates what was done', undefined, 'sagas:cancel'],
+  for (const [action, operationId, summary, description, body, scope] of [
+    [
+      'cancel',
+      'cancelSaga',
+      'Cancel a running saga: it compensates what was done',
+      'Accepted only while the saga runs forward: a step in flight ends first, then compensations run in ' +
+        'reverse. Refused (409) once it is final, compensating, parked, or past its pivot.',
+      undefined,
+      'sagas:cancel',
+    ],
     [
       'resume',
+      'resumeSaga',
       'Retry the failed compensations of a parked saga (COMPENSATION_FAILED)',
+      'For an operator, once the cause of the failed compensations (named in parkedReason) is fixed.',
       undefined,
       'sagas:operate',
     ],
-    ['resolve', 'Mark a parked saga resolved by hand, with a note', resolveRequestSchema, 'sagas:operate'],
+    [
+      'resolve',
+      'resolveSaga',
+      'Mark a parked saga resolved by hand, with a note',
+      'For an operator who undid the remaining effects by hand: the pending compensations are abandoned ' +
+        'for good and the note (with its author) is kept in the saga.',
+      resolveRequestSchema,
+      'sagas:operate',
+    ],
   ] as const) {
     registry.registerPath({
       method: 'post',
       path: `/sagas/{sagaId}/${action}`,
+      operationId,
+      tags: ['operations'],
       summary: `${summary} (recorded in its audit: who and when)`,
-      security: needs(scope),
+      description: `${description}${scopeNote(scope)}`,
+      ...needs(scope),
       request: {
         params: sagaPath,
         ...(body ? { body: { required: true, content: { 'application/json': { schema: body } } } } : {}),
@@ -174,13 +251,19 @@ export function buildOpenApiDocument(): ReturnType<OpenApiGeneratorV31['generate
   registry.registerPath({
     method: 'get',
     path: '/health/live',
+    operationId: 'getLiveness',
+    tags: ['health'],
     summary: 'Liveness',
+    description: 'The API process answers. Needs no credential.',
     responses: { 200: json('Alive', z.object({ status: z.literal('ok') })) },
   });
   registry.registerPath({
     method: 'get',
     path: '/health/ready',
+    operationId: 'getReadiness',
+    tags: ['health'],
     summary: 'Readiness: Temporal answers',
+    description: 'The API reaches Temporal and can start and read sagas. Needs no credential.',
     responses: {
       200: json('Ready', z.object({ status: z.literal('ok'), temporal: z.string() })),
       503: problem('Temporal is not reachable'),
@@ -194,7 +277,17 @@ export function buildOpenApiDocument(): ReturnType<OpenApiGeneratorV31['generate
       version: '0.1.0',
       description:
         'Start, query, list, cancel and repair order sagas and the refunds of orders. Errors are application/problem+json (RFC 9457).',
+      contact: { name: 'Saga maintainers' },
+      license: { name: 'MIT', identifier: 'MIT' },
     },
+    servers: [{ url: 'http://127.0.0.1:3000', description: 'The API as `npm start` runs it' }],
+    tags: [
+      { name: 'sagas', description: 'Start, read and list sagas' },
+      { name: 'orders', description: 'Actions on an order: its refund' },
+      { name: 'stock', description: 'Stock levels of the inventory service' },
+      { name: 'operations', description: 'Cancel a saga; resume or resolve a parked one' },
+      { name: 'health', description: 'Liveness and readiness probes' },
+    ],
   });
 }
 

@@ -10,14 +10,18 @@ import {
   type WorkflowExecutionInfo,
 } from '@temporalio/client';
 import { executionInfoFromRaw } from '@temporalio/client/lib/helpers';
-import { decodeOptionalFailureToOptionalError } from '@temporalio/common/lib/internal-non-workflow';
+import {
+  decodeArrayFromPayloads,
+  decodeOptionalFailureToOptionalError,
+} from '@temporalio/common/lib/internal-non-workflow';
 import { optionalTsToDate } from '@temporalio/common/lib/time';
-import type { temporal } from '@temporalio/proto';
+import { temporal } from '@temporalio/proto';
 import type { OrderRequest } from '../shared/order';
 import type { SagaSettings } from '../shared/saga-settings';
 import {
   FINAL_SAGA_STATUSES,
   type RetryProgress,
+  type SagaOutcome,
   type SagaState,
   type SagaStatus,
 } from '../shared/saga-state';
@@ -40,6 +44,7 @@ import { buildListQuery } from './visibility-query';
 
 /** The workflow type of each saga the API starts. */
 const WORKFLOW_TYPES: Record<SagaName, string> = { order: 'orderSaga', refund: 'refundSaga' };
+const { HistoryEventFilterType } = temporal.api.enums.v1;
 const SAGA_OF_TYPE = new Map(Object.entries(WORKFLOW_TYPES).map(([saga, type]) => [type, saga as SagaName]));
 /** How long a cancel waits for the orchestrator to decide it before answering 503. */
 const CANCEL_DECISION_SECONDS = 10;
@@ -218,16 +223,24 @@ export class SagaService {
 
   async get(sagaId: string, caller: Caller): Promise<SagaView> {
     const handle = this.client.workflow.getHandle(sagaId);
-    const description = await this.describe(sagaId, caller);
-    let state: SagaState | undefined;
-    try {
-      state = await handle.query(sagaStateQuery);
-    } catch {
-      // No orchestrator is up to answer the query: fall back to what visibility knows.
-      state = undefined;
+    // Both at once: a finished saga is then read in the time of one round trip, without a query.
+    const [description, outcome] = await Promise.all([
+      this.describe(sagaId, caller),
+      this.outcomeOf(sagaId).catch(() => undefined),
+    ]);
+    let state: SagaState | undefined = outcome?.state;
+    if (!state) {
+      try {
+        // Running (or ended before results carried the state): ask the saga; on a closed workflow
+        // this replays its history in an orchestrator.
+        state = await handle.query(sagaStateQuery);
+      } catch {
+        // No orchestrator is up to answer the query: fall back to what visibility knows.
+        state = undefined;
+      }
     }
-    let result: Record<string, unknown> | undefined;
-    if (state && FINAL_SAGA_STATUSES.includes(state.status)) {
+    let result: Record<string, unknown> | undefined = outcome?.data;
+    if (!outcome && state && FINAL_SAGA_STATUSES.includes(state.status)) {
       result = (
         (await handle.result().catch(() => undefined)) as { data?: Record<string, unknown> } | undefined
       )?.data;
@@ -390,6 +403,24 @@ export class SagaService {
   }
 
   /** What Temporal knows of the calls it is retrying (the workflow does not see retries), by activity id. */
+  /**
+   * The saga's outcome if its workflow completed: the close event alone, read without waiting (a running
+   * workflow answers with no event). Undefined while it runs or when it ended otherwise.
+   */
+  private async outcomeOf(sagaId: string): Promise<SagaOutcome | undefined> {
+    const { history } = await this.client.workflowService.getWorkflowExecutionHistory({
+      namespace: this.options.namespace,
+      execution: { workflowId: sagaId },
+      historyEventFilterType: HistoryEventFilterType.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT,
+      waitNewEvent: false,
+      skipArchival: true,
+    });
+    const payloads = history?.events?.[0]?.workflowExecutionCompletedEventAttributes?.result?.payloads;
+    if (!payloads) return undefined;
+    const [outcome] = await decodeArrayFromPayloads(this.client.options.loadedDataConverter, payloads);
+    return outcome as SagaOutcome | undefined;
+  }
+
   private async retryProgress(
     description: WorkflowExecutionDescription,
   ): Promise<Map<string, RetryProgress>> {

@@ -195,3 +195,4 @@ export type SagaView = z.infer<typeof sagaViewSchema>;
 export type SagaSummary = z.infer<typeof sagaSummarySchema>;
 export type ListSagasQuery = z.infer<typeof listSagasQuerySchema>;
 export type StartSagaResponse = z.infer<typeof startSagaResponseSchema>;
+export type ListSagasResponse = z.infer<typeof listSagasResponseSchema>;

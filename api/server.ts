@@ -65,6 +65,7 @@ export async function startApiServer(
     jwt: config.jwt,
     readOpen: config.API_READ_OPEN,
     rateLimitPerMinute: config.API_RATE_LIMIT_PER_MINUTE,
+    trustProxy: config.API_TRUST_PROXY,
     maxBodyBytes: config.API_MAX_BODY_BYTES,
     logger,
     tracer: telemetry.tracing?.enabled ? telemetry.tracing.tracer : undefined,

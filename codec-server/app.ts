@@ -38,6 +38,8 @@ export interface CodecServerOptions {
   sessionSeconds?: number;
   /** Sign-in attempts (POST /login, whatever their outcome) per client address and minute (default 20). */
   loginAttemptsPerMinute?: number;
+  /** Reverse proxies trusted to name the client (Express's `trust proxy`); none by default. */
+  trustProxy?: number | string[];
 }
 
 const SESSION_COOKIE = 'saga_codec_session';
@@ -64,6 +66,7 @@ const CODEC_SCOPE: Scope = 'codec:decode';
 export function createCodecServerApp(options: CodecServerOptions): Express {
   const app = express();
   app.disable('x-powered-by');
+  if (options.trustProxy !== undefined) app.set('trust proxy', options.trustProxy);
   const sessions = sessionTokens(options.sessionSeconds ?? 8 * 3600);
   const authenticator = createAuthenticator({ apiKeys: options.apiKeys, jwt: options.jwt });
   const failures = options.authFailuresPerMinute ?? 60;

@@ -30,6 +30,7 @@ async function main(): Promise<void> {
     authFailuresPerMinute: config.API_RATE_LIMIT_PER_MINUTE,
     allowedOrigins: config.CODEC_SERVER_CORS_ORIGINS,
     loginAttemptsPerMinute: config.CODEC_SERVER_LOGIN_PER_MINUTE,
+    trustProxy: config.CODEC_SERVER_TRUST_PROXY,
     logger,
   });
   const { server, scheme } = createServer(app, {

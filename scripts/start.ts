@@ -12,11 +12,14 @@ import { portInUse } from './lib/ports';
 import { codecConfigSchema } from '../shared/encryption/config';
 import { localCodecKeys } from './lib/local-codec-key';
 import { LOCAL_DEV_API_KEY, localStackConfigSchema } from './lib/local-stack-config';
+import { childLineFormatter } from './lib/log-format';
 import { waitForHttp } from './lib/processes';
 import { Supervisor, workerSpec } from './lib/supervisor';
 import { startLocalTemporal, type LocalTemporal } from './temporal/local-server';
 
 const say = (line: string) => console.log(`[start] ${line}`);
+// Readable on a terminal, JSON lines when the output is a file or a pipe (LOG_FORMAT=json forces JSON).
+const formatLine = childLineFormatter(process.stdout.isTTY === true && process.env.LOG_FORMAT !== 'json');
 
 async function main(): Promise<void> {
   const usesDevKey = !process.env.API_KEYS;
@@ -110,7 +113,7 @@ async function main(): Promise<void> {
         { name: 'codec-server', entry: 'codec-server/main.ts', env: childEnv },
         { name: 'api', entry: 'api/main.ts', env: childEnv },
       ],
-      { log: say },
+      { log: say, output: (line, name) => console.log(formatLine(line, name)) },
     );
     children.start();
     // A crash loop: the supervisor said why and stopped its children; stop the rest and exit 1.

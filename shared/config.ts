@@ -1,4 +1,5 @@
 import { accessSync, constants, statSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { z } from './zod';
 import { SCOPES, isScope, type Scope } from './scopes';
 import { msToNumber } from '@temporalio/common/lib/time';
@@ -206,6 +207,43 @@ function parseApiKeys(value: string, ctx: z.RefinementCtx): ApiKey[] {
 
 const booleanString = z.enum(['true', 'false']).transform((value) => value === 'true');
 
+const PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+const isProxyAddress = (entry: string): boolean => {
+  if (PROXY_NAMES.has(entry)) return true;
+  const [address = '', prefix, ...rest] = entry.split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  if (prefix === undefined) return true;
+  const bits = Number(prefix);
+  return /^\d+$/.test(prefix) && bits <= (family === 4 ? 32 : 128);
+};
+
+/**
+ * Which reverse proxies in front of a server are trusted to name the client (X-Forwarded-For), so rate
+ * limits count per client, not per proxy: a number of hops, or comma-separated addresses, CIDR ranges and
+ * Express's names loopback, linklocal, uniquelocal. Unset: none (the peer address is the client). `true`
+ * (trust any) is refused: any client could then pick the address it is counted under.
+ */
+const trustProxy = z
+  .string()
+  .trim()
+  .transform((value, ctx): number | string[] => {
+    if (/^\d+$/.test(value)) {
+      const hops = Number(value);
+      if (hops >= 1 && hops <= 10) return hops;
+    }
+    const entries = value.split(',').map((entry) => entry.trim());
+    const bad = entries.filter((entry) => !isProxyAddress(entry));
+    if (bad.length === 0 && !/^\d+$/.test(value)) return entries;
+    ctx.addIssue({
+      code: 'custom',
+      message:
+        'must be a number of proxy hops (1-10), or comma-separated proxy addresses, CIDR ranges, ' +
+        `loopback, linklocal or uniquelocal${bad.length > 0 ? ` (not: ${bad.join(', ')})` : ''}`,
+    });
+    return z.NEVER;
+  });
+
 export const apiConfigSchema = z.object({
   API_HOST: z.string().trim().min(1).default('127.0.0.1'),
   API_PORT: port.default(3000),
@@ -221,6 +259,8 @@ export const apiConfigSchema = z.object({
   API_READ_OPEN: booleanString.default(false),
   API_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(600),
   API_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(1_048_576).default(32_768),
+  /** Reverse proxies trusted to name the client for rate limits (see trustProxy). */
+  API_TRUST_PROXY: trustProxy.optional(),
   /** HTTPS: the certificate (PEM, with its chain) and key the API presents; both or neither. */
   API_TLS_CERT_FILE: readableFile.optional(),
   API_TLS_KEY_FILE: readableFile.optional(),
@@ -372,6 +412,8 @@ export const codecServerConfigSchema = z.object({
   CODEC_SERVER_TLS_KEY_FILE: readableFile.optional(),
   /** Sign-in attempts (POST /login) per client address and minute, whatever their outcome. */
   CODEC_SERVER_LOGIN_PER_MINUTE: z.coerce.number().int().min(1).max(10_000).default(20),
+  /** Reverse proxies trusted to name the client for rate limits (see trustProxy). */
+  CODEC_SERVER_TRUST_PROXY: trustProxy.optional(),
 });
 
 const KEY_ID = /^[A-Za-z0-9._-]{1,64}$/;

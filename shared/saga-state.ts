@@ -99,4 +99,6 @@ export interface SagaOutcome<Data = Record<string, unknown>> {
   status: SagaStatus;
   failure?: SagaState['failure'];
   data: Data;
+  /** The saga's state at its end; absent in results of sagas that ended before it was added. */
+  state?: SagaState;
 }

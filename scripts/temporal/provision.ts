@@ -14,8 +14,10 @@ import { homedir } from 'node:os';
 import path from 'node:path';
 
 /**
- * Finds the Temporal CLI (which embeds the dev server and Web UI), building it from its Go module when
- * it is missing: once per machine, cached outside the clone. The SDK's own download cannot work here.
+ * Finds the Temporal CLI (which embeds the dev server and Web UI) the way a user expects: TEMPORAL_CLI_PATH,
+ * then PATH, then the cached binary, then the SDK's own download of the CLI (what @temporalio/testing
+ * does), then a build from its Go module; whatever is fetched or built is cached outside the clone, once
+ * per machine. Offline (as on the project's CI machine) the download fails fast and Go builds it.
  */
 export const TEMPORAL_CLI_VERSION = 'v1.5.1';
 
@@ -61,8 +63,48 @@ export async function resolveTemporalCli(options: { log?: (line: string) => void
   if (fromPath) return fromPath;
   const cached = path.join(cacheDir(), 'temporal');
   if (isExecutable(cached)) return cached;
-  await buildCli(cached, log);
+  const downloaded = path.join(cacheDir(), `temporal-${TEMPORAL_CLI_VERSION}`);
+  if (isExecutable(downloaded)) return downloaded;
+  let downloadFailure: string;
+  try {
+    log(`downloading Temporal CLI ${TEMPORAL_CLI_VERSION} with the Temporal SDK...`);
+    await sdkDownload(downloaded);
+    return downloaded;
+  } catch (error) {
+    downloadFailure = oneLine(error);
+    log(`the SDK could not download the Temporal CLI (${downloadFailure}); building it with Go instead`);
+  }
+  try {
+    await buildCli(cached, log);
+  } catch (error) {
+    throw new TemporalCliError(
+      `Temporal CLI ${TEMPORAL_CLI_VERSION} not found: not at TEMPORAL_CLI_PATH (unset), not on PATH, ` +
+        `not cached in ${cacheDir()}; download failed: ${downloadFailure}; build failed: ${oneLine(error)}`,
+    );
+  }
   return cached;
+}
+
+const oneLine = (error: unknown): string =>
+  (error instanceof Error ? error.message : String(error)).split('\n')[0]!.trim();
+
+/**
+ * The SDK's cached download, as TestWorkflowEnvironment.createLocal() does it: it fetches the CLI into
+ * `target`'s folder (named temporal-<version>) and starts a dev server from it, which is stopped at once.
+ */
+async function sdkDownload(target: string): Promise<void> {
+  const { TestWorkflowEnvironment } = await import('@temporalio/testing');
+  const environment = await TestWorkflowEnvironment.createLocal({
+    server: {
+      executable: {
+        type: 'cached-download',
+        downloadDir: path.dirname(target),
+        version: TEMPORAL_CLI_VERSION,
+      },
+    },
+  });
+  await environment.teardown();
+  if (!isExecutable(target)) throw new TemporalCliError(`the SDK downloaded no executable at ${target}`);
 }
 
 async function buildCli(target: string, log: (line: string) => void): Promise<void> {

@@ -85,6 +85,30 @@ describe('REST API', () => {
     expect(got.body.result.trackingNumber).toBe(`TRK-${res.body.orderId}`);
   });
 
+  test('a finished saga is read from its result: full state with no orchestrator running', async () => {
+    // Its own stack, so its orchestrator can be stopped; the API reads through the suite's client.
+    const own = await startStack();
+    let sagaId: string;
+    let whileUp: request.Response;
+    try {
+      const res = await send(
+        request(createTestApp(own)).post('/sagas?waitSeconds=30').set(auth).send(sampleOrder()),
+      );
+      expect(res.body.status).toBe('COMPLETED');
+      sagaId = res.body.sagaId as string;
+      whileUp = await send(request(app).get(`/sagas/${sagaId}`).set(auth));
+    } finally {
+      await own.stop();
+    }
+    // A query now would wait for an orchestrator that never comes; the result holds the final state.
+    const read = await send(request(app).get(`/sagas/${sagaId}`).set(auth));
+    expect(read.status).toBe(200);
+    expect(read.body).toEqual(whileUp.body);
+    expect(read.body.steps).toHaveLength(6);
+    expect(read.body.steps.every((step: { status: string }) => step.status === 'SUCCEEDED')).toBe(true);
+    expect(read.body).toMatchObject({ status: 'COMPLETED', sagaVersion: 2, endedAt: expect.any(String) });
+  });
+
   test('GET /stock/{sku} reads the inventory: levels of a stocked SKU, 404 for another, 400 for a bad one', async () => {
     const completed = await send(request(app).post('/sagas?waitSeconds=30').set(auth).send(sampleOrder()));
     expect(completed.body.status).toBe('COMPLETED');

@@ -1,9 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { request } from 'node:https';
 import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
-import type { TLSSocket } from 'node:tls';
 import path from 'node:path';
 import pino from 'pino';
 import { createCodecServerApp } from '../../codec-server/app';
@@ -18,6 +16,7 @@ import {
 import { AesGcmPayloadCodec } from '../../shared/encryption/payload-codec';
 import { createServer } from '../../shared/http-server';
 import { generateTestPki, type TestPki } from '../support/certificates';
+import { httpsRequest } from '../support/https';
 import { requireEnv, TEST_ENV } from '../support/env';
 
 /**
@@ -26,45 +25,6 @@ import { requireEnv, TEST_ENV } from '../support/env';
  * server's cookies are Secure under HTTPS.
  */
 const KEY = 'https-test-key-0123456789abcdef';
-
-interface HttpsAnswer {
-  status: number;
-  body: string;
-  fingerprint: string;
-  setCookie: string[];
-  headers: Record<string, string | string[] | undefined>;
-}
-
-function httpsRequest(
-  url: string,
-  ca: Buffer,
-  options: { method?: string; headers?: Record<string, string>; body?: string } = {},
-): Promise<HttpsAnswer> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      url,
-      { method: options.method ?? 'GET', headers: options.headers, ca, agent: false },
-      (res) => {
-        // Read while the socket is attached (it is released once the response ends).
-        const { fingerprint256 } = (res.socket as TLSSocket).getPeerCertificate();
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => (body += chunk));
-        res.on('end', () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            body,
-            fingerprint: fingerprint256,
-            setCookie: res.headers['set-cookie'] ?? [],
-            headers: res.headers,
-          }),
-        );
-      },
-    );
-    req.once('error', reject);
-    req.end(options.body);
-  });
-}
 
 describe('HTTPS', () => {
   let dir: string;

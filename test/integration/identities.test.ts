@@ -333,6 +333,23 @@ describe('identities, scopes, ownership and audit', () => {
     expect((await send(request(fresh).get('/sagas').set(bearer('wrong-key-y-0123456789')))).status).toBe(401);
   });
 
+  test('behind a trusted proxy the limit counts per forwarded client; untrusted, X-Forwarded-For changes nothing', async () => {
+    const wrong = (i: number) => bearer(`wrong-key-${i}-0123456789abcdef`);
+    const from = (app: ReturnType<typeof createTestApp>, client: string, i: number) =>
+      send(request(app).get('/sagas').set(wrong(i)).set('X-Forwarded-For', client));
+    // supertest connects from the loopback, which is the proxy here.
+    const proxied = createTestApp(stack, { rateLimitPerMinute: 2, trustProxy: ['loopback'] });
+    for (let i = 0; i < 2; i++) expect((await from(proxied, '203.0.113.1', i)).status).toBe(401);
+    expect((await from(proxied, '203.0.113.1', 2)).status).toBe(429);
+    // Another client behind the same proxy keeps its own budget.
+    expect((await from(proxied, '203.0.113.2', 3)).status).toBe(401);
+
+    // Without a trusted proxy the header is the client's own claim: a new one each time escapes nothing.
+    const direct = createTestApp(stack, { rateLimitPerMinute: 2 });
+    for (let i = 0; i < 2; i++) expect((await from(direct, `198.51.100.${i}`, i)).status).toBe(401);
+    expect((await from(direct, '198.51.100.9', 2)).status).toBe(429);
+  });
+
   test('a static key set works without a JWKS endpoint; an unreachable JWKS endpoint is 503', async () => {
     const fetchesBefore = issuer.fetches();
     const staticKeys = createTestApp(stack, {

@@ -5,13 +5,18 @@ import { Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { dropDatabaseIfExists } from '../../scripts/db/ensure-database';
 import { freeClusterPorts, startCluster, type TemporalCluster } from '../../scripts/temporal/cluster';
-import { loadConfig, temporalConfigSchema } from '../../shared/config';
+import pino from 'pino';
+import { startApiServer } from '../../api/server';
+import { apiConfigSchema, loadConfig, sagaConfigSchema, temporalConfigSchema } from '../../shared/config';
 import { temporalConnectionOptions, type TemporalConnectionOptions } from '../../shared/temporal-connection';
 import { generateTestPki, type TestPki } from '../support/certificates';
 import { requireEnv, TEST_ENV } from '../support/env';
-import { startSaga } from '../support/orders';
+import { httpsRequest } from '../support/https';
+import { sampleOrder, startSaga } from '../support/orders';
 import { openServiceDbs } from '../support/rows';
-import { startStack, type Stack } from '../support/stack';
+import { startStack, testDataConverter, type Stack } from '../support/stack';
+
+const API_KEY = 'mtls-test-key-0123456789abcdef';
 
 /**
  * The Temporal cluster (the production server, TEMPORAL_MODE=cluster) with mTLS on its frontend
@@ -89,6 +94,44 @@ describe('Temporal over mTLS', () => {
     const rows = await dbs.rowsOf(handle.workflowId);
     expect(rows.payment).toMatchObject({ status: 'CAPTURED' });
     expect(rows.shipment).toMatchObject({ status: 'SCHEDULED' });
+  });
+
+  test('a saga started over HTTPS through the API, which reaches Temporal over mTLS, completes', async () => {
+    // The API as its process runs it: Temporal's and its own TLS from the environment.
+    const config = loadConfig(
+      temporalConfigSchema.extend(sagaConfigSchema.shape).extend(apiConfigSchema.shape),
+      {
+        TEMPORAL_ADDRESS: cluster.address,
+        TEMPORAL_TLS_CA_FILE: pki.caFile,
+        TEMPORAL_TLS_CERT_FILE: pki.client.certFile,
+        TEMPORAL_TLS_KEY_FILE: pki.client.keyFile,
+        TEMPORAL_TLS_SERVER_NAME: 'localhost',
+        TASK_QUEUE_PREFIX: stack?.prefix,
+        API_KEYS: API_KEY,
+        API_PORT: '0',
+        API_TLS_CERT_FILE: pki.server.certFile,
+        API_TLS_KEY_FILE: pki.server.keyFile,
+      },
+    );
+    const api = await startApiServer(config, pino({ level: 'silent' }), {
+      dataConverter: testDataConverter(),
+    });
+    try {
+      const res = await httpsRequest(`${api.url}/sagas?waitSeconds=30`, readFileSync(pki.caFile), {
+        method: 'POST',
+        headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' },
+        body: JSON.stringify(sampleOrder()),
+      });
+      expect(res.status).toBe(200);
+      const body = JSON.parse(res.body) as { sagaId: string; status: string };
+      expect(body.status).toBe('COMPLETED');
+      const rows = await dbs.rowsOf(body.sagaId);
+      expect(rows.order).toMatchObject({ status: 'APPROVED' });
+      expect(rows.payment).toMatchObject({ status: 'CAPTURED' });
+      expect(rows.shipment).toMatchObject({ status: 'SCHEDULED' });
+    } finally {
+      await api.close();
+    }
   });
 
   /** A call through a client connection; the frontend refuses the handshake, so the call fails. */

@@ -14,6 +14,7 @@ export function createTestApp(
   stack: Stack,
   overrides: {
     rateLimitPerMinute?: number;
+    trustProxy?: number | string[];
     readOpen?: boolean;
     tracer?: Tracer;
     metrics?: Registry;
@@ -41,6 +42,7 @@ export function createTestApp(
     jwt: overrides.jwt,
     readOpen: overrides.readOpen ?? false,
     rateLimitPerMinute: overrides.rateLimitPerMinute ?? 100_000,
+    trustProxy: overrides.trustProxy,
     maxBodyBytes: 32_768,
     logger: overrides.logger ?? pino({ level: 'silent' }),
     tracer: overrides.tracer,

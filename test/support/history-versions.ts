@@ -27,6 +27,14 @@ export const VERSION_ENDINGS: Record<string, string[]> = {
     'refund-completed',
     'refund-compensated',
   ],
+  // Cancel/resume/resolve updates name their requester (audit); results carry the final state.
+  'v4-audit-final-state': [
+    'compensated-step-deadline',
+    'compensated-cancelled-in-flight',
+    'compensated-out-of-stock',
+    'refund-completed',
+    'refund-compensated',
+  ],
 };
 
 export const HISTORY_VERSIONS = Object.keys(VERSION_ENDINGS);

@@ -10,6 +10,7 @@ import {
   apiConfigSchema,
   codecKeysConfigSchema,
   codecServerConfigSchema,
+  jwtConfigSchema,
   telemetryConfigSchema,
   databaseConfigSchema,
   loadConfig,
@@ -60,6 +61,8 @@ const CONFIG_SCHEMAS = {
   codecServerConfigSchema,
   // The entry points load it through shared/encryption's codecConfigSchema.
   codecConfigSchema: codecKeysConfigSchema,
+  // Its variables, checked as one (the transform to a JwtConfig adds nothing to check).
+  jwtConfigSchema: jwtConfigSchema.in,
 };
 const CONFIG_VARIABLES = new Set(
   Object.values(CONFIG_SCHEMAS).flatMap((schema) => Object.keys(schema.shape)),
@@ -79,6 +82,7 @@ const ENTRY_POINTS: Record<string, { schemas: string[] }> = {
       'apiConfigSchema',
       'telemetryConfigSchema',
       'codecConfigSchema',
+      'jwtConfigSchema',
     ],
   },
   'worker/main.ts': {
@@ -86,7 +90,13 @@ const ENTRY_POINTS: Record<string, { schemas: string[] }> = {
   }, // + loadServiceDatabaseConfig
   // API_KEYS and LOG_LEVEL only, from the API's and Temporal's schemas.
   'codec-server/main.ts': {
-    schemas: ['codecServerConfigSchema', 'codecConfigSchema', 'apiConfigSchema', 'temporalConfigSchema'],
+    schemas: [
+      'codecServerConfigSchema',
+      'codecConfigSchema',
+      'apiConfigSchema',
+      'temporalConfigSchema',
+      'jwtConfigSchema',
+    ],
   },
   'scripts/db/prepare.ts': { schemas: ['databaseConfigSchema'] },
 };
@@ -150,7 +160,19 @@ const OPERATOR_SUPPLIED: Record<string, string> = {
 };
 
 /** The only variables the file may give a fallback (`${VAR:-value}`): none of them is a secret. */
-const NON_SECRET_FALLBACKS = new Set(['OTEL_TRACES_EXPORTER', 'PUBLISH_ADDRESS', 'SAGA_CODEC_ACTIVE_KEY_ID']);
+// Optional settings, none a secret: a JWKS holds public keys only (the schema refuses private ones).
+const NON_SECRET_FALLBACKS = new Set([
+  'OTEL_TRACES_EXPORTER',
+  'PUBLISH_ADDRESS',
+  'SAGA_CODEC_ACTIVE_KEY_ID',
+  'API_JWT_ISSUER',
+  'API_JWT_AUDIENCE',
+  'API_JWT_JWKS_URL',
+  'API_JWT_JWKS',
+  'API_JWT_ALGORITHMS',
+  'API_TRUST_PROXY',
+  'CODEC_SERVER_TRUST_PROXY',
+]);
 
 function interpolate(value: string): string {
   return value.replace(

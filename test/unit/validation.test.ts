@@ -57,6 +57,26 @@ describe('configuration', () => {
   test('a missing API key list is named', () => {
     expect(() => loadConfig(appConfigSchema, {})).toThrow(/API_KEYS/);
   });
+  test('trusted proxies: hops or addresses and ranges; "true" and bad entries refused, named', () => {
+    const api = (API_TRUST_PROXY?: string) =>
+      loadConfig(apiConfigSchema, {
+        API_KEYS: 'k'.repeat(16),
+        ...(API_TRUST_PROXY ? { API_TRUST_PROXY } : {}),
+      });
+    expect(api().API_TRUST_PROXY).toBeUndefined();
+    expect(api('1').API_TRUST_PROXY).toBe(1);
+    expect(api('loopback, 10.0.0.0/8,::1,fd00::/8').API_TRUST_PROXY).toEqual([
+      'loopback',
+      '10.0.0.0/8',
+      '::1',
+      'fd00::/8',
+    ]);
+    for (const bad of ['true', '0', '11', '10.0.0.0/33', 'proxy.example.com', '10.0.0.1/8/1']) {
+      expect(() => api(bad)).toThrow(/API_TRUST_PROXY must be a number of proxy hops/);
+    }
+    expect(() => api('10.0.0.1,nope')).toThrow(/\(not: nope\)/);
+  });
+
   test('durations are validated', () => {
     expect(() =>
       loadConfig(appConfigSchema, { API_KEYS: 'k'.repeat(16), SAGA_STEP_TIMEOUT: 'soon' }),

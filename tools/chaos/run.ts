@@ -104,10 +104,41 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.
  * waits for quiescence and checks the invariants. The saga engine runs with the shipped defaults.
  */
 export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
+  const teardown = new Teardown(options.log);
+  try {
+    return await runWith(options, teardown);
+  } finally {
+    // Also when the run throws: no Temporal process, worker, proxy or database client outlives it.
+    await teardown.run();
+  }
+}
+
+/** What a run started, stopped in reverse order; each step even if another fails. */
+class Teardown {
+  private steps: (() => unknown)[] = [];
+  constructor(private readonly log: (line: string) => void) {}
+  add(step: () => unknown): void {
+    this.steps.unshift(step);
+  }
+  async run(): Promise<void> {
+    const steps = this.steps;
+    this.steps = [];
+    for (const step of steps) {
+      await Promise.resolve()
+        .then(step)
+        .catch((error: unknown) =>
+          this.log(`teardown: ${error instanceof Error ? error.message : String(error)}`),
+        );
+    }
+  }
+}
+
+async function runWith(options: ChaosOptions, teardown: Teardown): Promise<ChaosReport> {
   const began = Date.now();
   const random = seeded(options.seed);
   const mode = options.temporalMode ?? 'dev';
   const dataDir = mkdtempSync(path.join(tmpdir(), 'saga-chaos-'));
+  teardown.add(() => rmSync(dataDir, { recursive: true, force: true }));
   const ports = { temporal: await freePort(), ui: await freePort(), api: await freePort() };
   const serverOptions = {
     port: ports.temporal,
@@ -126,6 +157,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   let temporalDbProxy: TcpProxy | undefined;
   if (mode === 'cluster') {
     temporalDbProxy = await startTcpProxy({ host: '127.0.0.1', port: 5432 });
+    const proxy = temporalDbProxy;
+    teardown.add(() => proxy.close());
     clusterPorts = await freeClusterPorts();
     cluster = await startCluster({
       ports: clusterPorts,
@@ -139,8 +172,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         if (!/exited \(signal SIGKILL\)/.test(line)) options.log(`cluster: ${line}`);
       },
     });
+    const started = cluster;
+    teardown.add(() => started.stop());
   } else {
     server = await startDevServer(serverOptions);
+    // The variable, not this instance: a Temporal restart fault replaces the server.
+    teardown.add(() => server?.stop());
   }
   const temporalAddress = (cluster ?? server)!.address;
 
@@ -174,11 +211,14 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const config = loadConfig(appConfigSchema, env);
   const dataConverter = dataConverterFromEnv(env);
   const databases = await prepareDatabases(config, { stock: CHAOS_STOCK });
+  teardown.add(() => databases.stop());
   // Each service worker reaches its database through a proxy of its own, which the run can cut.
   const proxies = {} as Record<ServiceName, TcpProxy>;
   const proxiedEnv: Record<string, string> = {};
   for (const service of SERVICES) {
-    proxies[service] = await startTcpProxy({ host: '127.0.0.1', port: 5432 });
+    const proxy = await startTcpProxy({ host: '127.0.0.1', port: 5432 });
+    proxies[service] = proxy;
+    teardown.add(() => proxy.close());
     const proxied = new URL(dbUrls[service]);
     proxied.port = String(proxies[service].port);
     proxiedEnv[DATABASE_URL_VARS[service]] = proxied.toString();
@@ -196,8 +236,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     },
   );
   workers.start();
+  teardown.add(() => workers.stop());
   const api = await startApiServer(config, pino({ level: 'silent' }), { dataConverter });
+  teardown.add(() => api.close());
   const connection = await Connection.connect(temporalConnectionOptions(config));
+  teardown.add(() => connection.close());
   const client = new Client({ connection, dataConverter });
   // Faults start once every worker polls: a service worker still starting when its database goes away
   // would crash-loop on its start-up probe, and the outage would test nothing.
@@ -382,6 +425,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     shipments: createShipmentsDb(config.SHIPMENTS_DATABASE_URL, 2),
     inventory: createInventoryDb(config.INVENTORY_DATABASE_URL, 2),
   };
+  teardown.add(() => Promise.all(SERVICES.map((service) => sources[service].$disconnect())));
   const narrow = `TaskQueue = '${config.TASK_QUEUE_PREFIX}orchestrator'`;
   let report = await checkInvariants(sources, { narrow, staleAfterMs: 0 });
   for (let i = 0; i < 30 && report.sagasChecked < accepted.length; i++) {
@@ -392,21 +436,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   for await (const info of client.workflow.list({ query: narrow })) seen.add(info.workflowId);
   const lostSagas = [...new Set([...pending, ...accepted.filter((id) => !seen.has(id))])];
 
-  await Promise.all([
-    sources.orders.$disconnect(),
-    sources.payments.$disconnect(),
-    sources.shipments.$disconnect(),
-    sources.inventory.$disconnect(),
-  ]);
-  await api.close();
-  await workers.stop();
-  await connection.close();
-  await Promise.all(Object.values(proxies).map((p) => p.close()));
-  await server?.stop();
-  await cluster?.stop();
-  await temporalDbProxy?.close();
-  await databases.stop();
-  rmSync(dataDir, { recursive: true, force: true });
+  await teardown.run();
 
   const { log: _log, ...reportedOptions } = options;
   return {

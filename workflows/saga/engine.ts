@@ -348,7 +348,8 @@ export async function runSaga<Input, Data>(
     });
   }
   state.endedAt = now();
-  return { sagaId, status: state.status, failure: state.failure, data: ctx.data };
+  // The final state travels in the result, so reading a finished saga needs no query (no replay).
+  return { sagaId, status: state.status, failure: state.failure, data: ctx.data, state };
 
   /** Runs the given compensations (already in reverse order); returns those still to do. */
   async function compensate(

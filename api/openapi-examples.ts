@@ -1,0 +1,86 @@
+import { exampleOrder } from '../examples/order';
+import type { Problem } from './problem';
+import type { ListSagasResponse, SagaView, StartSagaResponse, StockLevelView } from './schemas';
+
+/**
+ * Examples for the OpenAPI document: one completed order saga as the API shows it. Spectral checks each
+ * against its schema (oas3-valid-schema-example), so they cannot drift from the responses.
+ */
+const sagaId = 'order-5b1f0c8e-8a43-4d8e-9a57-0c2f2b0c9d11';
+const orderId = 'ord_5b1f0c8e-8a43-4d8e-9a57-0c2f2b0c9d11';
+const links = {
+  self: `/sagas/${sagaId}`,
+  webUi: `http://127.0.0.1:8233/namespaces/default/workflows/${sagaId}`,
+};
+const at = (seconds: number) => new Date(Date.UTC(2026, 11, 3, 12, 0, seconds)).toISOString();
+const step = (name: string, kind: 'compensatable' | 'pivot' | 'retriable', from: number) => ({
+  name,
+  kind,
+  status: 'SUCCEEDED' as const,
+  attempts: 1,
+  startedAt: at(from),
+  endedAt: at(from + 1),
+});
+
+export const orderRequestExample = exampleOrder();
+
+export const sagaExample: SagaView = {
+  sagaId,
+  orderId,
+  customerId: orderRequestExample.customerId,
+  startedBy: 'key_3f9a1c2b7d4e',
+  status: 'COMPLETED',
+  temporalStatus: 'COMPLETED',
+  startedAt: at(0),
+  endedAt: at(6),
+  compensationMode: 'sequential',
+  sagaName: 'order',
+  sagaVersion: 2,
+  steps: [
+    step('createOrder', 'compensatable', 0),
+    step('reserveStock', 'compensatable', 1),
+    step('authorizePayment', 'compensatable', 2),
+    step('scheduleShipment', 'pivot', 3),
+    step('capturePayment', 'retriable', 4),
+    step('approveOrder', 'retriable', 5),
+  ],
+  compensations: [],
+  result: { orderId, trackingNumber: `TRK-${orderId}` },
+  links,
+};
+
+export const startSagaResponseExample: StartSagaResponse = {
+  sagaId,
+  orderId,
+  status: 'RUNNING',
+  links,
+};
+
+export const listSagasResponseExample: ListSagasResponse = {
+  sagas: [
+    {
+      sagaId,
+      sagaName: 'order',
+      orderId,
+      customerId: orderRequestExample.customerId,
+      startedBy: 'key_3f9a1c2b7d4e',
+      status: 'COMPLETED',
+      temporalStatus: 'COMPLETED',
+      startedAt: at(0),
+      endedAt: at(6),
+      links,
+    },
+  ],
+  nextCursor: 'CgZvcmRlci0xEAE',
+};
+
+export const stockLevelExample: StockLevelView = { sku: 'book-1', available: 9_998, onHand: 10_000 };
+
+export const problemExample: Problem = {
+  type: 'https://saga.dev/problems/validation-error',
+  title: 'Bad Request',
+  status: 400,
+  detail: 'query.waitSeconds: Too big: expected number to be <=30',
+  instance: '/sagas?waitSeconds=60',
+  errors: [{ field: 'query.waitSeconds', rule: 'too_big', message: 'Too big: expected number to be <=30' }],
+};
