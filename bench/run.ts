@@ -57,7 +57,7 @@ function throughputCounts(sagasPerSecondAt10: number): Record<number, number> {
 const READ = quick
   ? { finished: 100, running: 50, requests: 100, listRequests: 50, readers: 50 }
   : { finished: 250, running: 100, requests: 300, listRequests: 150, readers: 50 };
-const E2E_SAGAS = quick ? 36 : 120;
+const E2E_SAGAS = quick ? 36 : 90;
 const START_COUNTS: Record<number, number> = quick ? { 1: 12, 10: 30, 50: 50 } : { 1: 40, 10: 100, 50: 150 };
 /** Workflows at 1 concurrent whose histories make the breakdown. */
 const BREAKDOWN_SAMPLES = 20;
