@@ -1,24 +1,31 @@
 import type { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
-import { median } from './stats';
+import { median, round } from './stats';
 
 const EventType = temporal.api.enums.v1.EventType;
 
 const ms = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) =>
   t ? Number(t.seconds ?? 0) * 1000 + (t.nanos ?? 0) / 1e6 : 0;
 
+export type Breakdown = Record<
+  'total' | 'workflowTaskQueue' | 'workflowTaskRun' | 'activityQueue' | 'activityRun' | 'other',
+  number
+>;
+
 /**
- * Where a saga's time goes, from its workflow history: waiting for a worker to pick up workflow and
- * activity tasks (Temporal scheduling), running workflow tasks (engine), running activities (service code
- * and its database), and the total.
+ * Where a workflow's time goes, from its history: waiting for a worker to pick up workflow and activity
+ * tasks (Temporal's dispatch), running workflow tasks (engine), running activities (service code and its
+ * database), the rest (between one task's end and the next one's scheduling: Temporal persisting the
+ * result), and the total, first event to last. Medians over the workflows, each component on its own.
  */
-export async function timeBreakdown(client: Client, workflowIds: string[]) {
+export async function timeBreakdown(client: Client, workflowIds: readonly string[]): Promise<Breakdown> {
   const stages = {
     total: [] as number[],
     workflowTaskQueue: [] as number[],
     workflowTaskRun: [] as number[],
     activityQueue: [] as number[],
     activityRun: [] as number[],
+    other: [] as number[],
   };
   for (const id of workflowIds) {
     const history = await client.workflow.getHandle(id).fetchHistory();
@@ -40,14 +47,13 @@ export async function timeBreakdown(client: Client, workflowIds: string[]) {
         actRun += time - (at.get(Number(e.activityTaskCompletedEventAttributes?.startedEventId)) ?? time);
       }
     }
-    stages.total.push(ms(events[events.length - 1]?.eventTime) - ms(events[0]?.eventTime));
+    const total = ms(events[events.length - 1]?.eventTime) - ms(events[0]?.eventTime);
+    stages.total.push(total);
+    stages.other.push(total - wtQueue - wtRun - actQueue - actRun);
     stages.workflowTaskQueue.push(wtQueue);
     stages.workflowTaskRun.push(wtRun);
     stages.activityQueue.push(actQueue);
     stages.activityRun.push(actRun);
   }
-  return Object.fromEntries(Object.entries(stages).map(([k, v]) => [k, median(v)])) as Record<
-    keyof typeof stages,
-    number
-  >;
+  return Object.fromEntries(Object.entries(stages).map(([k, v]) => [k, round(median(v))])) as Breakdown;
 }

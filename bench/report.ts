@@ -1,105 +1,158 @@
-/** Renders a benchmark result as a Markdown table and an SVG chart (vega-lite, rendered headless). */
-export interface BenchResult {
-  generatedAt: string;
-  command: string;
-  machine: { cpus: number; cpuModel: string; memoryGiB: number; node: string; platform: string };
-  settings: Record<string, unknown>;
-  throughput: {
-    concurrency: number;
-    saga: { median: number; min: number; max: number };
-    bare: { median: number; min: number; max: number };
-    ratio: number;
-  }[];
-  endToEnd: {
-    happy: { p50: number; p95: number; p99: number; samples: number };
-    compensation: { p50: number; p95: number; p99: number; samples: number };
-    parallelCompensation: { p50: number; p95: number; p99: number; samples: number };
-    ratioP50: number;
-    ratioP95: number;
-    parallelRatioP50: number;
-    parallelRatioP95: number;
-  };
-  apiStartLatency: {
-    clients: number;
-    api: { p50: number; p99: number };
-    direct: { p50: number; p99: number };
-    ratioP99: number;
-  }[];
-  memory: {
-    sagas: number;
-    after100MiB: Record<string, number>;
-    afterAllMiB: Record<string, number>;
-    growthPercent: Record<string, number>;
-  };
-  breakdownMs: Record<string, number>;
-  durationSeconds: number;
-}
+/** Renders a benchmark result as Markdown tables and an SVG chart (vega-lite, rendered headless). */
+import { stepsOwnTimeMs } from './goals';
+import { MODE_LABELS } from './modes';
+import type { BenchResult, ModeResult } from './result';
+import { KINDS } from './throughput';
+
+export type { BenchResult } from './result';
 
 const r1 = (v: number) => v.toFixed(1);
-const verdict = (ok: boolean) => (ok ? 'met' : 'not met');
+const verdict = (ok: boolean | null) => (ok === null ? 'not measured' : ok ? 'met' : 'not met');
+const spread = (s: { median: number; min: number; max: number }) =>
+  `${r1(s.median)} (${r1(s.min)}–${r1(s.max)})`;
+const KIND_LABELS = { ceiling: 'no-op ceiling', bare: 'bare workflow', saga: 'saga' } as const;
 
 export function renderMarkdown(result: BenchResult): string {
   const m = result.machine;
+  const measured = result.modes.filter((mode) => !mode.error || mode.throughput);
   const lines = [
-    `Measured ${result.generatedAt} with \`${result.command}\` on ${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB, Node ${m.node} (${result.durationSeconds} s). Medians of ${String(result.settings.repetitions)} alternating repetitions; spread is min–max.`,
+    `Measured ${result.generatedAt} with \`${result.command}\` on ${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB, Node ${m.node} (${result.durationSeconds} s). Medians of ${String(result.settings.repetitions)} repetitions with the workloads' order rotated; spread is min–max.`,
     '',
-    '| Throughput (sagas/s) | saga engine | bare workflow | ratio (target ≥ 0.9) |',
-    '| --- | --- | --- | --- |',
-    ...result.throughput.map(
-      (t) =>
-        `| ${t.concurrency} concurrent | ${r1(t.saga.median)} (${r1(t.saga.min)}–${r1(t.saga.max)}) | ${r1(t.bare.median)} (${r1(t.bare.min)}–${r1(t.bare.max)}) | ${t.ratio} (${verdict(t.ratio >= 0.9)}) |`,
+    'Modes: ' +
+      result.modes
+        .map((mode) => `**${mode.mode}**: ${MODE_LABELS[mode.mode]} (started in ${mode.startSeconds} s)`)
+        .join('; ') +
+      '.',
+    '',
+    ...result.modes.filter((mode) => mode.error).map((mode) => `**${mode.mode} failed**: ${mode.error}\n`),
+    '| Goal (issue 15) | mode | target | figure | |',
+    '| --- | --- | --- | --- | --- |',
+    ...result.goals.map(
+      (g) => `| ${g.goal} | ${g.mode ?? ''} | ${g.target} | ${g.figure} | ${verdict(g.met)} |`,
     ),
     '',
-    '| End-to-end latency, API accepted → final (ms) | p50 | p95 | p99 |',
-    '| --- | --- | --- | --- |',
-    `| happy path (${result.endToEnd.happy.samples} sagas) | ${result.endToEnd.happy.p50} | ${result.endToEnd.happy.p95} | ${result.endToEnd.happy.p99} |`,
-    `| compensation path, last step fails (${result.endToEnd.compensation.samples} sagas) | ${result.endToEnd.compensation.p50} | ${result.endToEnd.compensation.p95} | ${result.endToEnd.compensation.p99} |`,
-    `| ratio compensation / happy (target ≤ 1.2) | ${result.endToEnd.ratioP50} (${verdict(result.endToEnd.ratioP50 <= 1.2)}) | ${result.endToEnd.ratioP95} | |`,
-    `| compensation path, parallel compensation (${result.endToEnd.parallelCompensation.samples} sagas) | ${result.endToEnd.parallelCompensation.p50} | ${result.endToEnd.parallelCompensation.p95} | ${result.endToEnd.parallelCompensation.p99} |`,
-    `| ratio parallel compensation / happy | ${result.endToEnd.parallelRatioP50} (${verdict(result.endToEnd.parallelRatioP50 <= 1.2)}) | ${result.endToEnd.parallelRatioP95} | |`,
+    '| Throughput (workflows/s) | concurrent | no-op ceiling | bare workflow | saga | saga / ceiling | saga / bare |',
+    '| --- | --- | --- | --- | --- | --- | --- |',
+    ...measured.flatMap((mode) =>
+      (mode.throughput ?? []).map(
+        (t) =>
+          `| ${mode.mode} | ${t.concurrency} (${t.workflows} each) | ${spread(t.ceiling)} | ${spread(t.bare)} | ${spread(t.saga)} | ${t.sagaPerCeiling} | ${t.sagaPerBare} |`,
+      ),
+    ),
     '',
-    '| Start latency (ms) | API p50 | API p99 | client.workflow.start p50 | p99 | p99 ratio (target ≤ 1.2) |',
+    'Where the time goes at 1 concurrent: start → result (p50), and the medians of each component from the ' +
+      'workflow histories (queue: scheduled → picked up by a worker; run: picked up → completed; other: ' +
+      'between one task’s completion and the next one’s scheduling).',
+    '',
+    '| mode | workload | p50 (ms) | history total | workflow-task queue | workflow-task run | activity queue | activity run | other |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    ...measured.flatMap((mode) => breakdownRows(mode)),
+    '',
+    `| Read path (ms), ${result.modes.find((x) => x.readPath)?.readPath?.readers ?? 50} concurrent readers | API p50 | API p99 | bare Temporal p50 | p99 | p99 ratio |`,
     '| --- | --- | --- | --- | --- | --- |',
-    ...result.apiStartLatency.map(
-      (a) =>
-        `| ${a.clients} clients | ${a.api.p50} | ${a.api.p99} | ${a.direct.p50} | ${a.direct.p99} | ${a.ratioP99} (${verdict(a.ratioP99 <= 1.2)}) |`,
-    ),
+    ...measured.flatMap((mode) => {
+      const rp = mode.readPath;
+      if (!rp) return [];
+      const row = (what: string, c: typeof rp.finished, direct: string) =>
+        `| ${mode.mode}: ${what} vs ${direct} | ${c.api.p50} | ${c.api.p99} | ${c.direct.p50} | ${c.direct.p99} | ${c.ratioP99} |`;
+      return [
+        row(`GET /sagas/{id}, finished (${rp.finished.sagas} sagas)`, rp.finished, 'describe'),
+        row(`GET /sagas/{id}, running (${rp.running.sagas} sagas)`, rp.running, 'describe'),
+        row('GET /sagas?pageSize=100', rp.list, 'listWorkflowExecutions'),
+      ];
+    }),
     '',
-    `| Worker RSS (MiB) | after 100 sagas | after ${result.memory.sagas} | growth (target ≤ 10 %) |`,
-    '| --- | --- | --- | --- |',
-    ...Object.keys(result.memory.after100MiB).map(
-      (k) =>
-        `| ${k} | ${result.memory.after100MiB[k]} | ${result.memory.afterAllMiB[k]} | ${result.memory.growthPercent[k]} % (${verdict((result.memory.growthPercent[k] ?? 0) <= 10)}) |`,
-    ),
-    '',
-    "| Where a saga's time goes (median ms per saga, from workflow histories) | ms |",
-    '| --- | --- |',
-    ...Object.entries(result.breakdownMs).map(([k, v]) => `| ${k} | ${r1(v)} |`),
-    '',
+    ...primarySections(result),
   ];
   return lines.join('\n');
+}
+
+function breakdownRows(mode: ModeResult): string[] {
+  const l = mode.latencyAt1;
+  const b = mode.breakdownMs;
+  if (!l || !b) return [];
+  const rows = KINDS.map((kind) => {
+    const c = b[kind];
+    return `| ${mode.mode} | ${KIND_LABELS[kind]} | ${l[kind].p50} | ${r1(c.total)} | ${r1(c.workflowTaskQueue)} | ${r1(c.workflowTaskRun)} | ${r1(c.activityQueue)} | ${r1(c.activityRun)} | ${r1(c.other)} |`;
+  });
+  rows.push(
+    `| ${mode.mode} | steps’ own time (saga activity run − ceiling activity run) | | | | | | ${r1(stepsOwnTimeMs(mode) ?? Number.NaN)} | |`,
+  );
+  return rows;
+}
+
+function primarySections(result: BenchResult): string[] {
+  const lines: string[] = [];
+  const e = result.endToEnd;
+  if (e) {
+    lines.push(
+      `API latencies and worker memory, measured in ${result.primaryMode} only:`,
+      '',
+      '| End-to-end latency, API accepted → final (ms) | p50 | p95 | p99 |',
+      '| --- | --- | --- | --- |',
+      `| happy path (${e.happy.samples} sagas) | ${e.happy.p50} | ${e.happy.p95} | ${e.happy.p99} |`,
+      `| compensation path, last step fails (${e.compensation.samples} sagas) | ${e.compensation.p50} | ${e.compensation.p95} | ${e.compensation.p99} |`,
+      `| ratio compensation / happy (target ≤ 1.2) | ${e.ratioP50} (${verdict(e.ratioP50 <= 1.2)}) | ${e.ratioP95} | |`,
+      `| compensation path, parallel compensation (${e.parallelCompensation.samples} sagas) | ${e.parallelCompensation.p50} | ${e.parallelCompensation.p95} | ${e.parallelCompensation.p99} |`,
+      `| ratio parallel compensation / happy | ${e.parallelRatioP50} (${verdict(e.parallelRatioP50 <= 1.2)}) | ${e.parallelRatioP95} | |`,
+      '',
+    );
+  }
+  if (result.apiStartLatency) {
+    lines.push(
+      '| Start latency (ms) | API p50 | API p99 | client.workflow.start p50 | p99 | p99 ratio (target ≤ 1.2) |',
+      '| --- | --- | --- | --- | --- | --- |',
+      ...result.apiStartLatency.map(
+        (a) =>
+          `| ${a.clients} clients | ${a.api.p50} | ${a.api.p99} | ${a.direct.p50} | ${a.direct.p99} | ${a.ratioP99} (${verdict(a.ratioP99 <= 1.2)}) |`,
+      ),
+      '',
+    );
+  }
+  const mem = result.memory;
+  if (mem) {
+    lines.push(
+      `| Worker RSS (MiB) | after 100 sagas | after ${mem.sagas} | growth (target ≤ 10 %) |`,
+      '| --- | --- | --- | --- |',
+      ...Object.keys(mem.after100MiB).map(
+        (k) =>
+          `| ${k} | ${mem.after100MiB[k]} | ${mem.afterAllMiB[k]} | ${mem.growthPercent[k]} % (${verdict((mem.growthPercent[k] ?? 0) <= 10)}) |`,
+      ),
+      '',
+    );
+  }
+  return lines;
 }
 
 export async function renderChart(result: BenchResult): Promise<string> {
   const vega = await import('vega');
   // vega-lite ships ES modules only, typed for node16 resolution: load it untyped.
   const vl = (await import('vega-lite' as string)) as { compile(spec: unknown): { spec: unknown } };
-  const values = result.throughput.flatMap((t) => [
-    { concurrency: String(t.concurrency), kind: 'saga engine', perSecond: t.saga.median },
-    { concurrency: String(t.concurrency), kind: 'bare workflow', perSecond: t.bare.median },
-  ]);
+  const values = result.modes.flatMap((mode) =>
+    (mode.throughput ?? []).flatMap((t) =>
+      KINDS.map((kind) => ({
+        mode: mode.mode,
+        concurrency: String(t.concurrency),
+        kind: KIND_LABELS[kind],
+        perSecond: t[kind].median,
+      })),
+    ),
+  );
   const { spec } = vl.compile({
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
-    title: 'Complete sagas per second (median), saga engine vs bare Temporal workflow',
-    width: 420,
-    height: 240,
+    title: 'Complete workflows per second (median): no-op ceiling, bare workflow, saga',
     data: { values },
-    mark: 'bar',
-    encoding: {
-      x: { field: 'concurrency', type: 'nominal', title: 'concurrent sagas' },
-      xOffset: { field: 'kind' },
-      y: { field: 'perSecond', type: 'quantitative', title: 'sagas / s' },
-      color: { field: 'kind', type: 'nominal', title: null },
+    facet: { column: { field: 'mode', type: 'nominal', title: null, sort: result.modes.map((x) => x.mode) } },
+    spec: {
+      width: 220,
+      height: 220,
+      mark: 'bar',
+      encoding: {
+        x: { field: 'concurrency', type: 'nominal', title: 'concurrent workflows', sort: ['1', '10', '50'] },
+        xOffset: { field: 'kind', sort: Object.values(KIND_LABELS) },
+        y: { field: 'perSecond', type: 'quantitative', title: 'workflows / s' },
+        color: { field: 'kind', type: 'nominal', title: null, sort: Object.values(KIND_LABELS) },
+      },
     },
   });
   const view = new vega.View(vega.parse(spec as never), { renderer: 'none' });

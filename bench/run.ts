@@ -1,154 +1,81 @@
 /**
- * `npm run bench`: how fast a saga is on this machine, each figure against a baseline measured in the same
- * run on the same Temporal server and databases. Writes bench/results/latest.{json,md,svg}.
- * Options: --quick (smaller counts), --memory-sagas N (default 2000), --reps N (default 3), --persistent
- * (Temporal on its SQLite file instead of in memory).
+ * `npm run bench`: how fast a saga is on this machine, in each Temporal mode (bench/modes.ts), each figure
+ * against baselines measured in the same run on the same stack: the no-op ceiling (bench/ceiling) and the
+ * bare workflow (workflows/baseline.ts). Writes bench/results/latest.{json,md,svg}.
+ * Options: --modes dev-memory,dev-file,cluster (default all, in that order), --quick (smaller counts),
+ * --reps N (default 3; 1 with --quick), --memory-sagas N (default 2000), --db-prefix P (default saga_bench_).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import pino from 'pino';
-import { startApiServer } from '../api/server';
 import { timeBreakdown } from './breakdown';
-import { renderChart, renderMarkdown, type BenchResult } from './report';
+import { computeGoals } from './goals';
+import { apiStartLatency, endToEnd } from './latency';
+import { BENCH_MODES, MODE_LABELS, type BenchMode } from './modes';
+import { measureReadPath } from './read-path';
+import { renderChart, renderMarkdown } from './report';
+import type { BenchResult, EndToEnd, MemoryGrowth, ModeResult, StartLatency } from './result';
 import { startBenchStack, type BenchStack } from './stack';
-import { quantile, round, runConcurrently, summarize } from './stats';
-import { benchOrder, postSaga, runWorkflow, startWorkflow } from './workloads';
+import { round, runConcurrently } from './stats';
+import { measureThroughput, type Kind } from './throughput';
+import { runCeiling, runWorkflow } from './workloads';
 
 const { values: args } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
-    persistent: { type: 'boolean', default: false },
-    reps: { type: 'string', default: '3' },
+    modes: { type: 'string', default: BENCH_MODES.join(',') },
+    reps: { type: 'string' },
     'memory-sagas': { type: 'string' },
+    'db-prefix': { type: 'string', default: 'saga_bench_' },
   },
 });
 const quick = args.quick ?? false;
-const reps = Number(args.reps);
-// 10,000 sagas take about 17 minutes on a 2-core machine; the default keeps the whole run under 15.
+const reps = Number(args.reps ?? (quick ? 1 : 3));
+const modes = (args.modes ?? '').split(',').map((m) => m.trim()) as BenchMode[];
+const unknownMode = modes.find((m) => !BENCH_MODES.includes(m));
+const databasePrefix = args['db-prefix'] ?? 'saga_bench_';
+// 10,000 sagas take about 17 minutes on a 2-core machine; the default keeps the whole run near 35.
 const memorySagas = Number(args['memory-sagas'] ?? (quick ? 500 : 2_000));
-const scale = quick ? 0.3 : 1;
-const n = (count: number) => Math.max(5, Math.round(count * scale));
 const log = (line: string) => console.log(`[bench] ${line}`);
 
-async function throughput(stack: BenchStack) {
-  const levels = [1, 10, 50];
-  const counts: Record<number, number> = { 1: n(20), 10: n(100), 50: n(200) };
-  const rows = [];
-  for (const concurrency of levels) {
-    const saga: number[] = [];
-    const bare: number[] = [];
-    for (let rep = 0; rep < reps; rep++) {
-      // Alternate which goes first, so drift on a shared machine does not favour one side.
-      const order = rep % 2 === 0 ? (['saga', 'bare'] as const) : (['bare', 'saga'] as const);
-      for (const kind of order) {
-        const total = counts[concurrency] as number;
-        const start = performance.now();
-        await runConcurrently(total, concurrency, () =>
-          runWorkflow(stack, kind === 'saga' ? 'orderSaga' : 'bareOrderWorkflow'),
-        );
-        const perSecond = total / ((performance.now() - start) / 1000);
-        (kind === 'saga' ? saga : bare).push(perSecond);
-      }
-    }
-    const s = summarize(saga);
-    const b = summarize(bare);
-    log(`throughput c=${concurrency}: saga ${round(s.median)}/s, bare ${round(b.median)}/s`);
-    rows.push({ concurrency, saga: s, bare: b, ratio: round(s.median / b.median, 3) });
-  }
-  return rows;
-}
-
-async function endToEnd(stack: BenchStack) {
-  const total = n(120);
-  const paths = { happy: [] as number[], compensation: [] as number[], parallel: [] as number[] };
-  // The same API, but starting sagas that compensate in parallel (SAGA_COMPENSATION_MODE=parallel).
-  const parallelApi = await startApiServer(
-    { ...stack.config, API_PORT: 0, SAGA_COMPENSATION_MODE: 'parallel' },
-    pino({ level: 'silent' }),
-  );
-  const kinds = ['happy', 'compensation', 'parallel'] as const;
-  for (let rep = 0; rep < reps; rep++) {
-    for (const kind of rep % 2 === 0 ? kinds : [...kinds].reverse()) {
-      // Compensation path: the last step fails (an account on hold), so all three compensations run.
-      const order = kind === 'happy' ? benchOrder() : benchOrder('hold-bench');
-      const target = kind === 'parallel' ? { ...stack, api: parallelApi } : stack;
-      const durations = await runConcurrently(Math.ceil(total / reps), 10, async () => {
-        const res = await postSaga(target, order, 30);
-        const expected = kind === 'happy' ? 'COMPLETED' : 'COMPENSATED';
-        if (res.status !== expected) throw new Error(`saga ended ${res.status}, expected ${expected}`);
-      });
-      paths[kind].push(...durations);
-    }
-  }
-  await parallelApi.close();
-  const pct = (v: number[]) => ({
-    p50: round(quantile(v, 0.5)),
-    p95: round(quantile(v, 0.95)),
-    p99: round(quantile(v, 0.99)),
-    samples: v.length,
-  });
-  const happy = pct(paths.happy);
-  const compensation = pct(paths.compensation);
-  const parallel = pct(paths.parallel);
-  log(`e2e p50: happy ${happy.p50} ms, compensation ${compensation.p50} ms, parallel ${parallel.p50} ms`);
+/**
+ * Workflows per run of each workload, by concurrency, from the saga's rate at 10 concurrent in the warm-up,
+ * so a slow mode does not take three times as long: about 8 s per run at 10 and 12 s at 50, but at 50 at
+ * least two waves of 50 (fewer would measure one burst, not a steady rate). The same count for the three
+ * workloads of a level, so their ratio compares like with like.
+ */
+function throughputCounts(sagasPerSecondAt10: number): Record<number, number> {
+  if (quick) return { 1: 5, 10: 20, 50: 50 };
+  const clamp = (value: number, min: number, max: number) => Math.min(max, Math.max(min, Math.round(value)));
   return {
-    happy,
-    compensation,
-    parallelCompensation: parallel,
-    ratioP50: round(compensation.p50 / happy.p50, 3),
-    ratioP95: round(compensation.p95 / happy.p95, 3),
-    parallelRatioP50: round(parallel.p50 / happy.p50, 3),
-    parallelRatioP95: round(parallel.p95 / happy.p95, 3),
+    1: 10,
+    10: clamp(sagasPerSecondAt10 * 8, 30, 60),
+    50: clamp(sagasPerSecondAt10 * 1.3 * 12, 100, 150),
   };
 }
+const READ = quick
+  ? { finished: 100, running: 50, requests: 100, listRequests: 50, readers: 50 }
+  : { finished: 250, running: 100, requests: 300, listRequests: 150, readers: 50 };
+const E2E_SAGAS = quick ? 36 : 90;
+const START_COUNTS: Record<number, number> = quick ? { 1: 12, 10: 30, 50: 50 } : { 1: 40, 10: 100, 50: 150 };
+/** Workflows at 1 concurrent whose histories make the breakdown. */
+const BREAKDOWN_SAMPLES = 20;
 
-async function apiStartLatency(stack: BenchStack) {
-  const rows = [];
-  for (const clients of [1, 10, 50]) {
-    const api: number[] = [];
-    const direct: number[] = [];
-    for (let rep = 0; rep < reps; rep++) {
-      for (const kind of rep % 2 === 0 ? (['api', 'direct'] as const) : (['direct', 'api'] as const)) {
-        const durations = await runConcurrently(
-          n(clients === 1 ? 40 : clients === 10 ? 100 : 150),
-          clients,
-          async () => {
-            if (kind === 'api') await postSaga(stack, benchOrder());
-            else await startWorkflow(stack.client, stack, 'orderSaga');
-          },
-        );
-        (kind === 'api' ? api : direct).push(...durations);
-      }
-    }
-    const row = {
-      clients,
-      api: { p50: round(quantile(api, 0.5), 2), p99: round(quantile(api, 0.99), 2) },
-      direct: { p50: round(quantile(direct, 0.5), 2), p99: round(quantile(direct, 0.99), 2) },
-    };
-    log(`start latency ${clients} clients: API p99 ${row.api.p99} ms, direct p99 ${row.direct.p99} ms`);
-    rows.push({ ...row, ratioP99: round(row.api.p99 / row.direct.p99, 3) });
-    await drain(stack);
-  }
-  return rows;
+interface PrimarySections {
+  endToEnd: EndToEnd;
+  apiStartLatency: StartLatency[];
+  memory: MemoryGrowth;
 }
 
-/** Waits until the sagas started without waiting have finished, so they do not load the next measurement. */
-async function drain(stack: BenchStack): Promise<void> {
-  for (;;) {
-    const { count } = await stack.client.workflow.count(`ExecutionStatus = 'Running'`);
-    if (count === 0) return;
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
-}
-
-/** Runs more sagas until `memorySagas` workflows ran in all, and compares worker RSS with the first snapshot. */
-async function memory(stack: BenchStack, after100: Record<string, number>) {
-  const { count: done } = await stack.client.workflow.count('');
+/** Runs more sagas until `memorySagas` sagas ran in all, and compares worker RSS with the first snapshot. */
+async function memory(stack: BenchStack, after100: Record<string, number>): Promise<MemoryGrowth> {
+  const { count: done } = await stack.client.workflow.count(`WorkflowType = 'orderSaga'`);
   const rest = Math.max(0, memorySagas - done);
   const start = performance.now();
-  await runConcurrently(rest, 50, () => runWorkflow(stack, 'orderSaga'));
+  await runConcurrently(rest, 50, async () => {
+    await runWorkflow(stack, 'orderSaga');
+  });
   log(`memory run: ${rest} more sagas in ${round((performance.now() - start) / 1000)} s`);
   const afterAll = stack.workerRssMiB();
   const growth = Object.fromEntries(
@@ -165,65 +92,124 @@ async function memory(stack: BenchStack, after100: Record<string, number>) {
   };
 }
 
+/** Every measurement of one mode; what was measured before a failure is kept in `result`. */
+async function measureMode(
+  stack: BenchStack,
+  result: ModeResult,
+  primary: boolean,
+): Promise<PrimarySections | undefined> {
+  const runners: Record<Kind, () => Promise<string>> = {
+    ceiling: () => runCeiling(stack),
+    bare: () => runWorkflow(stack, 'bareOrderWorkflow'),
+    saga: () => runWorkflow(stack, 'orderSaga'),
+  };
+  log(`${stack.mode}: warm-up...`);
+  await runConcurrently(primary ? 70 : 20, 10, async () => {
+    await runners.saga();
+  });
+  const timed = performance.now();
+  await runConcurrently(30, 10, async () => {
+    await runners.saga();
+  });
+  const counts = throughputCounts(30 / ((performance.now() - timed) / 1000));
+  const after100 = stack.workerRssMiB();
+  for (const kind of ['bare', 'ceiling'] as const)
+    await runConcurrently(30, 10, async () => {
+      await runners[kind]();
+    });
+
+  const throughput = await measureThroughput(runners, counts, reps, log);
+  result.throughput = throughput.rows;
+  result.latencyAt1 = throughput.latencyAt1;
+  const sample = (ids: string[]) => ids.slice(-BREAKDOWN_SAMPLES);
+  result.breakdownMs = {
+    ceiling: await timeBreakdown(stack.client, sample(throughput.idsAt1.ceiling)),
+    bare: await timeBreakdown(stack.client, sample(throughput.idsAt1.bare)),
+    saga: await timeBreakdown(stack.client, sample(throughput.idsAt1.saga)),
+  };
+  log(`${stack.mode}: breakdown (median ms) ${JSON.stringify(result.breakdownMs)}`);
+
+  // Enough finished sagas to read: the throughput's own, topped up if a quick run made fewer.
+  const finished = throughput.sagaIds.slice(-READ.finished);
+  await runConcurrently(READ.finished - finished.length, 50, async () => {
+    finished.push(await runners.saga());
+  });
+  result.readPath = await measureReadPath(stack, finished, { ...READ, reps }, log);
+  if (!primary) return undefined;
+
+  const e2e = await endToEnd(stack, E2E_SAGAS, reps, log);
+  const startLatency = await apiStartLatency(stack, START_COUNTS, reps, log);
+  return { endToEnd: e2e, apiStartLatency: startLatency, memory: await memory(stack, after100) };
+}
+
 async function main(): Promise<void> {
+  if (unknownMode !== undefined || modes.length === 0)
+    throw new Error(`--modes: ${unknownMode ?? '(none)'} is not one of ${BENCH_MODES.join(', ')}`);
+  if (!Number.isInteger(reps) || reps < 1) throw new Error('--reps: a whole number ≥ 1');
   const began = Date.now();
-  log('starting the stack (Temporal dev server, databases, 4 workers, API)...');
-  const stack = await startBenchStack(args.persistent ?? false);
-  try {
-    log('warm-up...');
-    await runConcurrently(100, 10, () => runWorkflow(stack, 'orderSaga'));
-    const after100 = stack.workerRssMiB();
-    await runConcurrently(n(60), 10, () => runWorkflow(stack, 'bareOrderWorkflow'));
-
-    const throughputRows = await throughput(stack);
-    const e2e = await endToEnd(stack);
-    const startLatency = await apiStartLatency(stack);
-
-    const sample = [];
-    for (let i = 0; i < 20; i++) {
-      const handle = await startWorkflow(stack.client, stack, 'orderSaga');
-      await handle.result();
-      sample.push(handle.workflowId);
-    }
-    const breakdown = await timeBreakdown(stack.client, sample);
-    log(`breakdown (median ms): ${JSON.stringify(breakdown)}`);
-
-    const mem = await memory(stack, after100);
-
-    const result: BenchResult = {
-      generatedAt: new Date().toISOString(),
-      command: `npm run bench${process.argv.slice(2).length ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
-      machine: {
-        cpus: os.cpus().length,
-        cpuModel: os.cpus()[0]?.model ?? 'unknown',
-        memoryGiB: round(os.totalmem() / 2 ** 30, 1),
-        node: process.version,
-        platform: `${os.platform()} ${os.release()}`,
-      },
-      settings: {
-        repetitions: reps,
-        quick,
-        temporalStore: args.persistent ? 'sqlite file' : 'sqlite in memory',
-        workerMaxConcurrentActivities: stack.config.WORKER_MAX_CONCURRENT_ACTIVITIES,
-        workerMaxConcurrentWorkflowTasks: stack.config.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
-        databasePoolSize: stack.config.DATABASE_POOL_SIZE,
-      },
-      throughput: throughputRows,
-      endToEnd: e2e,
-      apiStartLatency: startLatency,
-      memory: mem,
-      breakdownMs: breakdown,
-      durationSeconds: Math.round((Date.now() - began) / 1000),
+  const results: ModeResult[] = [];
+  let primary: PrimarySections | undefined;
+  for (const [index, mode] of modes.entries()) {
+    const modeBegan = Date.now();
+    const result: ModeResult = {
+      mode,
+      label: MODE_LABELS[mode],
+      temporal: {},
+      startSeconds: 0,
+      durationSeconds: 0,
     };
-    const dir = path.resolve(__dirname, 'results');
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(path.join(dir, 'latest.json'), `${JSON.stringify(result, null, 2)}\n`);
-    writeFileSync(path.join(dir, 'latest.md'), renderMarkdown(result));
-    writeFileSync(path.join(dir, 'latest.svg'), await renderChart(result));
-    log(`done in ${result.durationSeconds} s: bench/results/latest.{json,md,svg}`);
-  } finally {
-    await stack.stop();
+    results.push(result);
+    log(`${mode}: starting the stack (${MODE_LABELS[mode]}, databases, workers, ceiling workers, API)...`);
+    let stack: BenchStack | undefined;
+    try {
+      stack = await startBenchStack({ mode, databasePrefix, log: (line) => log(`${mode}: ${line}`) });
+      result.temporal = stack.temporalSettings;
+      result.startSeconds = Math.round((Date.now() - modeBegan) / 1000);
+      const sections = await measureMode(stack, result, index === 0);
+      if (sections) primary = sections;
+    } catch (error) {
+      result.error = error instanceof Error ? error.message : String(error);
+      log(`${mode} failed: ${result.error}`);
+    } finally {
+      await stack?.stop();
+      result.durationSeconds = Math.round((Date.now() - modeBegan) / 1000);
+      log(`${mode}: done in ${result.durationSeconds} s`);
+    }
   }
+
+  const anyStack = results.find((r) => r.throughput);
+  const result: BenchResult = {
+    generatedAt: new Date().toISOString(),
+    command: `npm run bench${process.argv.slice(2).length ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
+    machine: {
+      cpus: os.cpus().length,
+      cpuModel: os.cpus()[0]?.model ?? 'unknown',
+      memoryGiB: round(os.totalmem() / 2 ** 30, 1),
+      node: process.version,
+      platform: `${os.platform()} ${os.release()}`,
+    },
+    settings: {
+      repetitions: reps,
+      quick,
+      modes,
+      readPath: READ,
+      payloadEncryption: 'on (saga and bare workflow); off for the ceiling',
+      ...(anyStack ? {} : { note: 'no mode was measured' }),
+    },
+    goals: computeGoals(results, primary?.memory),
+    modes: results,
+    primaryMode: modes[0] as BenchMode,
+    ...(primary ?? {}),
+    durationSeconds: Math.round((Date.now() - began) / 1000),
+  };
+  const dir = path.resolve(__dirname, 'results');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(path.join(dir, 'latest.json'), `${JSON.stringify(result, null, 2)}\n`);
+  writeFileSync(path.join(dir, 'latest.md'), renderMarkdown(result));
+  writeFileSync(path.join(dir, 'latest.svg'), await renderChart(result));
+  log(`done in ${result.durationSeconds} s: bench/results/latest.{json,md,svg}`);
+  const failed = results.filter((r) => r.error);
+  if (failed.length > 0) throw new Error(`${failed.map((r) => r.mode).join(', ')} failed (see the report)`);
 }
 
 main().catch((error: unknown) => {

@@ -11,7 +11,8 @@ import { exampleOrder } from '../examples/order';
 import { dropDatabaseIfExists } from '../scripts/db/ensure-database';
 import { freePort } from '../scripts/lib/ports';
 import { runTs, type Supervised } from '../scripts/lib/processes';
-import { startDevServer } from '../scripts/temporal/dev-server';
+import { startCeilingWorkers, type CeilingWorkers } from './ceiling';
+import { startModeTemporal, type BenchMode } from './modes';
 
 /** Stock for every saga a bench run can start (the demo catalogue would run out): the bench order's SKUs. */
 export const BENCH_STOCK: Readonly<Record<string, number>> = Object.fromEntries(
@@ -20,105 +21,153 @@ export const BENCH_STOCK: Readonly<Record<string, number>> = Object.fromEntries(
 
 export const BENCH_API_KEY = 'bench-key-0123456789abcdef';
 
+/** The server of the bench's databases (services', provider's and, in cluster mode, Temporal's). */
+const POSTGRES = 'postgresql://postgres@127.0.0.1:5432';
+
 export interface BenchStack {
+  mode: BenchMode;
+  /** What the report says about this stack's Temporal. */
+  temporalSettings: Record<string, string>;
   config: AppConfig;
+  /** With the saga's data converter (payload encryption), as the API and the workers use. */
   client: Client;
+  /** No data converter: the ceiling runs with SDK defaults (no payload encryption). */
+  plainClient: Client;
   api: ApiServer;
   workers: Supervised[];
+  /** The no-op ceiling's worker process (bench/ceiling), on queues `<TASK_QUEUE_PREFIX>ceiling-*`. */
+  ceiling: CeilingWorkers;
+  /** The payment provider's store: its outage switch holds sagas running (the read-path bench). */
+  providerDatabaseUrl: string;
   /** Resident memory of each worker process, in MiB, read from /proc. */
   workerRssMiB(): Record<string, number>;
   stop(): Promise<void>;
 }
 
-/**
- * The real stack, started for the benchmark alone: its own Temporal dev server (persistent SQLite file),
- * fresh databases, the four workers as separate processes and the API in this process. The saga and the
- * baseline run on this same stack.
- */
-export async function startBenchStack(
-  persistent: boolean,
-  overrides: Record<string, string> = {},
-): Promise<BenchStack> {
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'saga-bench-'));
-  const server = await startDevServer({
-    port: await freePort(),
-    uiPort: await freePort(),
-    // In-memory SQLite by default: the dev server's file store syncs every write, which on a shared
-    // disk dominates every figure. --persistent measures with the file store instead.
-    ...(persistent ? { dbFile: path.join(dataDir, 'temporal.sqlite') } : {}),
-    logFile: path.join(dataDir, 'temporal.log'),
-  });
-  const dbUrls = Object.fromEntries(
-    [...SERVICES, 'provider'].map((s) => [
-      `${s.toUpperCase()}_DATABASE_URL`,
-      `postgresql://postgres@127.0.0.1:5432/saga_bench_${s}`,
-    ]),
-  );
-  await Promise.all(Object.values(dbUrls).map(dropDatabaseIfExists));
-  const env: Record<string, string> = {
-    ...(process.env as Record<string, string>),
-    ...dbUrls,
-    API_KEYS: BENCH_API_KEY,
-    API_PORT: String(await freePort()),
-    API_RATE_LIMIT_PER_MINUTE: '1000000',
-    TEMPORAL_ADDRESS: server.address,
-    TEMPORAL_UI_URL: server.uiUrl,
-    LOG_LEVEL: 'warn',
-    SAGA_CODEC_KEYS: process.env.SAGA_CODEC_KEYS ?? generateCodecKey('bench'),
-    ...overrides,
-  };
-  const dataConverter = dataConverterFromEnv(env);
-  const config = loadConfig(appConfigSchema, env);
-  const databases = await prepareDatabases(config, { stock: BENCH_STOCK });
-  const workers = ['orchestrator', ...SERVICES].map((kind) =>
-    runTs(kind, 'worker/main.ts', [kind], env, (line) => {
-      // Only errors: business failures of the compensation path are logged as warnings by design.
-      if (/"level":(50|60)/.test(line) || !line.includes('"level"')) process.stderr.write(`${line}\n`);
-    }),
-  );
-  const connection = await Connection.connect({ address: server.address });
-  const client = new Client({ connection, dataConverter });
-  await waitForWorkers(client, config.TASK_QUEUE_PREFIX);
-  const api = await startApiServer(config, pino({ level: 'silent' }), { dataConverter });
-  return {
-    config,
-    client,
-    api,
-    workers,
-    workerRssMiB: () =>
-      Object.fromEntries(
-        workers.map((w) => {
-          const status = readFileSync(`/proc/${w.child.pid}/status`, 'utf8');
-          const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-          return [w.name, Math.round((kb / 1024) * 10) / 10];
-        }),
-      ),
-    async stop() {
-      // Each part is stopped even if another fails, so no server or worker outlives a failed run.
-      const steps = [
-        () => api.close(),
-        () => Promise.all(workers.map((w) => w.stop())),
-        () => connection.close(),
-        () => server.stop(),
-        () => databases.stop(),
-      ];
-      for (const step of steps) await step().catch(() => undefined);
-      rmSync(dataDir, { recursive: true, force: true });
-    },
-  };
+export interface BenchStackOptions {
+  mode: BenchMode;
+  /** Every database of the run is named `<prefix><name>`; dropped before and after. */
+  databasePrefix: string;
+  log: (line: string) => void;
+  overrides?: Record<string, string>;
 }
 
-/** Waits until all four task queues have a poller, so the first measured saga does not wait for one. */
-async function waitForWorkers(client: Client, prefix: string): Promise<void> {
-  const queues = ['orchestrator', ...SERVICES].map((k) => `${prefix}${k}`);
+/**
+ * The real stack, started for the benchmark alone: its own Temporal (see modes.ts), fresh databases, the
+ * four workers as separate processes and the API in this process. The saga and the baselines run on this
+ * same stack. If any part fails to start, what did start is stopped before the error is passed on.
+ */
+export async function startBenchStack(options: BenchStackOptions): Promise<BenchStack> {
+  const dataDir = mkdtempSync(path.join(tmpdir(), `saga-bench-${options.mode}-`));
+  const stops: (() => Promise<unknown>)[] = [];
+  // Each part is stopped even if another fails, so no server or worker outlives a failed run.
+  const stopAll = async () => {
+    for (const stop of stops.reverse()) await stop().catch(() => undefined);
+    stops.length = 0;
+    rmSync(dataDir, { recursive: true, force: true });
+  };
+  try {
+    const dbUrls = Object.fromEntries(
+      [...SERVICES, 'provider'].map((s) => [
+        `${s.toUpperCase()}_DATABASE_URL`,
+        `${POSTGRES}/${options.databasePrefix}${s}`,
+      ]),
+    );
+    const dropServiceDatabases = () => Promise.all(Object.values(dbUrls).map(dropDatabaseIfExists));
+    const baseEnv: Record<string, string> = {
+      ...(process.env as Record<string, string>),
+      ...dbUrls,
+      API_KEYS: BENCH_API_KEY,
+      API_RATE_LIMIT_PER_MINUTE: '1000000',
+      LOG_LEVEL: 'warn',
+      SAGA_CODEC_KEYS: process.env.SAGA_CODEC_KEYS ?? generateCodecKey('bench'),
+      ...options.overrides,
+    };
+    const temporal = await startModeTemporal(options.mode, {
+      dataDir,
+      databasePrefix: options.databasePrefix,
+      postgresUrl: `${POSTGRES}/postgres`,
+      env: baseEnv,
+      log: options.log,
+    });
+    stops.push(() => temporal.stop());
+
+    await dropServiceDatabases();
+    stops.push(dropServiceDatabases);
+    const env: Record<string, string> = {
+      ...baseEnv,
+      ...temporal.workerEnv,
+      API_PORT: String(await freePort()),
+      TEMPORAL_ADDRESS: temporal.address,
+      TEMPORAL_UI_URL: temporal.uiUrl,
+    };
+    const dataConverter = dataConverterFromEnv(env);
+    const config = loadConfig(appConfigSchema, env);
+    const databases = await prepareDatabases(config, { stock: BENCH_STOCK });
+    stops.push(() => databases.stop());
+    const workers = ['orchestrator', ...SERVICES].map((kind) =>
+      runTs(kind, 'worker/main.ts', [kind], env, (line) => {
+        // Only errors: business failures of the compensation path are logged as warnings by design.
+        if (/"level":(50|60)/.test(line) || !line.includes('"level"')) process.stderr.write(`${line}\n`);
+      }),
+    );
+    stops.push(() => Promise.all(workers.map((w) => w.stop())));
+    const connection = await Connection.connect({ address: temporal.address });
+    stops.push(() => connection.close());
+    const client = new Client({ connection, dataConverter });
+    const plainClient = new Client({ connection });
+    const ceiling = await startCeilingWorkers({
+      address: temporal.address,
+      namespace: config.TEMPORAL_NAMESPACE,
+      taskQueuePrefix: config.TASK_QUEUE_PREFIX,
+    });
+    stops.push(() => ceiling.stop());
+    await waitForPollers(client, config.TASK_QUEUE_PREFIX, [
+      ['orchestrator', 'workflow'],
+      ...SERVICES.map((s): [string, 'activity'] => [s, 'activity']),
+    ]);
+    const api = await startApiServer(config, pino({ level: 'silent' }), { dataConverter });
+    stops.push(() => api.close());
+    return {
+      mode: options.mode,
+      temporalSettings: temporal.settings,
+      config,
+      client,
+      plainClient,
+      api,
+      workers,
+      ceiling,
+      providerDatabaseUrl: dbUrls.PROVIDER_DATABASE_URL as string,
+      workerRssMiB: () =>
+        Object.fromEntries(
+          workers.map((w) => {
+            const status = readFileSync(`/proc/${w.child.pid}/status`, 'utf8');
+            const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+            return [w.name, Math.round((kb / 1024) * 10) / 10];
+          }),
+        ),
+      stop: stopAll,
+    };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}
+
+/** Waits until each task queue has a poller, so the first measured workflow does not wait for one. */
+export async function waitForPollers(
+  client: Client,
+  prefix: string,
+  queues: [suffix: string, type: 'workflow' | 'activity'][],
+): Promise<void> {
   const deadline = Date.now() + 120_000;
-  for (const name of queues) {
+  for (const [suffix, type] of queues) {
+    const name = `${prefix}${suffix}`;
     for (;;) {
-      const type = name.endsWith('orchestrator') ? 1 : 2; // workflow or activity task queue
       const { pollers } = await client.workflowService.describeTaskQueue({
-        namespace: 'default',
+        namespace: client.options.namespace,
         taskQueue: { name },
-        taskQueueType: type,
+        taskQueueType: type === 'workflow' ? 1 : 2,
       });
       if (pollers.length > 0) break;
       if (Date.now() > deadline) throw new Error(`no worker polls ${name}`);

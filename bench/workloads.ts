@@ -6,6 +6,7 @@ import { sagaSettingsFromConfig } from '../shared/saga-settings';
 import { customerIdKey, orderIdKey, sagaStatusKey } from '../shared/search-attributes';
 import { taskQueues } from '../shared/task-queues';
 import type { OrderSagaInput } from '../workflows/order-saga';
+import { ceilingQueues } from './ceiling';
 import { BENCH_API_KEY, type BenchStack } from './stack';
 
 export const benchOrder = (customerId = 'bench-customer'): OrderRequest => exampleOrder({ customerId });
@@ -18,13 +19,15 @@ function input(stack: BenchStack, order: OrderRequest): OrderSagaInput {
   };
 }
 
-/** Starts a workflow directly with the client, as the API would, and waits for its end. */
+/** Starts a workflow directly with the client, as the API would, waits for its end; returns its id. */
 export async function runWorkflow(
   stack: BenchStack,
   type: 'orderSaga' | 'bareOrderWorkflow',
   order = benchOrder(),
-): Promise<void> {
-  await startWorkflow(stack.client, stack, type, order).then((handle) => handle.result());
+): Promise<string> {
+  const handle = await startWorkflow(stack.client, stack, type, order);
+  await handle.result();
+  return handle.workflowId;
 }
 
 export async function startWorkflow(
@@ -64,4 +67,27 @@ export async function postSaga(
   if (res.status !== 200 && res.status !== 202)
     throw new Error(`API answered ${res.status}: ${await res.text()}`);
   return (await res.json()) as { sagaId: string; status: string };
+}
+
+/** One authenticated GET of the API; fails on anything but 200, so an error never counts as a fast read. */
+export async function apiGet(stack: BenchStack, pathAndQuery: string): Promise<unknown> {
+  const res = await fetch(`${stack.api.url}${pathAndQuery}`, {
+    headers: { authorization: `Bearer ${BENCH_API_KEY}` },
+  });
+  if (res.status !== 200) throw new Error(`GET ${pathAndQuery} answered ${res.status}: ${await res.text()}`);
+  return res.json();
+}
+
+/**
+ * One ceiling workflow to its end, as bench/ceiling's runCeilingWorkflow starts it, but returning its id
+ * for the history breakdown.
+ */
+export async function runCeiling(stack: BenchStack): Promise<string> {
+  const workflowId = `ceiling-${randomUUID()}`;
+  await stack.plainClient.workflow.execute('ceilingWorkflow', {
+    workflowId,
+    taskQueue: ceilingQueues(stack.config.TASK_QUEUE_PREFIX).workflow,
+    args: [],
+  });
+  return workflowId;
 }

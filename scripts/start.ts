@@ -4,11 +4,10 @@
  * (scripts/temporal/cluster.ts); the services' databases, the workers, the codec server and the API. A child that crashes is
  * restarted with growing delays; a crash loop stops everything (exit 1); Ctrl-C stops all of it.
  */
-import { appendFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { startOtlpReceiver } from '../tools/traces/otlp-receiver';
 import { DATABASE_URL_VARS, databaseConfigSchema, loadConfig, SERVICES } from '../shared/config';
 import { prepareDatabases, type PreparedDatabases } from './db/prepare';
+import { collectsOwnTraces, startLocalTraces } from './lib/local-traces';
 import { portInUse } from './lib/ports';
 import { codecConfigSchema } from '../shared/encryption/config';
 import { localCodecKeys } from './lib/local-codec-key';
@@ -36,13 +35,13 @@ async function main(): Promise<void> {
   loadConfig(codecConfigSchema, env);
   const workerKinds = ['orchestrator', ...SERVICES] as const;
   const metricsPorts = workerKinds.map((_, i) => config.METRICS_BASE_PORT + i);
-  const collectTraces = !process.env.OTEL_EXPORTER_OTLP_ENDPOINT && !process.env.OTEL_TRACES_EXPORTER;
   const ports: [port: number, variable: string, host: string][] = [
     [config.API_PORT, 'API_PORT', config.API_HOST],
     [config.CODEC_SERVER_PORT, 'CODEC_SERVER_PORT', config.CODEC_SERVER_HOST],
     ...metricsPorts.map((port): [number, string, string] => [port, 'METRICS_BASE_PORT', config.METRICS_HOST]),
   ];
-  if (collectTraces) ports.push([config.OTLP_RECEIVER_PORT, 'OTLP_RECEIVER_PORT', '127.0.0.1']);
+  if (collectsOwnTraces(process.env))
+    ports.push([config.OTLP_RECEIVER_PORT, 'OTLP_RECEIVER_PORT', '127.0.0.1']);
   for (const [port, variable, host] of ports) {
     if (await portInUse(port, host)) {
       throw new Error(`port ${port} is in use (${variable}): stop what uses it or choose another port`);
@@ -96,29 +95,12 @@ async function main(): Promise<void> {
     }
 
     // Without a collector of one's own, spans go to a file that `npm run trace -- <saga id>` reads.
-    let tracesWhere = `${process.env.OTEL_TRACES_EXPORTER ?? 'otlp'} -> ${process.env.OTEL_EXPORTER_OTLP_ENDPOINT ?? 'stdout'}`;
-    const tracingEnv: Record<string, string> = {};
-    if (collectTraces) {
-      mkdirSync(path.dirname(config.TRACES_FILE), { recursive: true });
-      const receiver = await startOtlpReceiver({
-        port: config.OTLP_RECEIVER_PORT,
-        onSpans: (spans) =>
-          spans.length > 0 &&
-          appendFileSync(config.TRACES_FILE, spans.map((span) => `${JSON.stringify(span)}\n`).join('')),
-      });
-      stops.push(() => receiver.close());
-      tracingEnv.OTEL_TRACES_EXPORTER = 'otlp';
-      tracingEnv.OTEL_EXPORTER_OTLP_ENDPOINT = receiver.endpoint;
-      // Spans leave each process within a second, so `npm run trace` right after a saga sees all of it.
-      tracingEnv.OTEL_BSP_SCHEDULE_DELAY = process.env.OTEL_BSP_SCHEDULE_DELAY ?? '1000';
-      tracesWhere = `${path.relative(process.cwd(), config.TRACES_FILE)} (OTLP receiver ${receiver.endpoint}); npm run trace -- <saga id>`;
-    } else if (process.env.OTEL_EXPORTER_OTLP_ENDPOINT) {
-      tracingEnv.OTEL_TRACES_EXPORTER = process.env.OTEL_TRACES_EXPORTER ?? 'otlp';
-    }
+    const traces = await startLocalTraces(config, process.env);
+    stops.push(() => traces.stop());
 
     const childEnv = {
       ...env,
-      ...tracingEnv,
+      ...traces.env,
       TEMPORAL_ADDRESS: server.address,
       TEMPORAL_UI_URL: server.uiUrl,
       ...Object.fromEntries(SERVICES.map((s) => [DATABASE_URL_VARS[s], databases.urls[s]])),
@@ -159,7 +141,7 @@ async function main(): Promise<void> {
         `  Metrics      ${apiUrl}/metrics (API); ${workerKinds
           .map((kind, i) => `${kind} http://${config.METRICS_HOST}:${metricsPorts[i]}/metrics`)
           .join(', ')}`,
-        `  Traces       ${tracesWhere}`,
+        `  Traces       ${traces.where}`,
         usesDevKey
           ? `  API key      ${LOCAL_DEV_API_KEY}   (local default; set API_KEYS to choose your own)`
           : '',

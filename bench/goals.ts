@@ -1,0 +1,77 @@
+/** The goals of issue 15, each with its target and this run's figure (ratios within one run). */
+import type { BenchMode } from './modes';
+import type { Goal, MemoryGrowth, ModeResult } from './result';
+import { round } from './stats';
+
+const AT = 50;
+
+/** The saga's steps' own time: their activity run time beyond what a no-op activity takes (the SDK's part). */
+export function stepsOwnTimeMs(mode: ModeResult): number | undefined {
+  const b = mode.breakdownMs;
+  return b ? round(Math.max(0, b.saga.activityRun - b.ceiling.activityRun)) : undefined;
+}
+
+export function computeGoals(modes: ModeResult[], memory: MemoryGrowth | undefined): Goal[] {
+  const goals: Goal[] = [];
+  const of = (mode: BenchMode) => modes.find((m) => m.mode === mode);
+  const at50 = (m: ModeResult | undefined) => m?.throughput?.find((row) => row.concurrency === AT);
+
+  for (const m of modes) {
+    const row = at50(m);
+    goals.push({
+      goal: `saga throughput at ${AT} concurrent vs the no-op ceiling`,
+      mode: m.mode,
+      target: '≥ 0.9 × ceiling',
+      figure: row
+        ? `${row.sagaPerCeiling} (saga ${row.saga.median}/s, ceiling ${row.ceiling.median}/s)`
+        : 'not measured',
+      met: row ? row.sagaPerCeiling >= 0.9 : null,
+    });
+  }
+  for (const m of modes) {
+    const steps = stepsOwnTimeMs(m);
+    const l = m.latencyAt1;
+    const bound = l && steps !== undefined ? round(l.ceiling.p50 + steps) : undefined;
+    goals.push({
+      goal: 'happy-path p50 at 1 concurrent vs ceiling p50 + the steps’ own (database) time',
+      mode: m.mode,
+      target: '≤ ceiling p50 + steps’ time',
+      figure:
+        l && bound !== undefined
+          ? `${l.saga.p50} ms vs ${bound} ms (ceiling ${l.ceiling.p50} + steps ${steps}); ratio ${round(l.saga.p50 / bound, 3)}`
+          : 'not measured',
+      met: l && bound !== undefined ? l.saga.p50 <= bound : null,
+    });
+  }
+  const file = at50(of('dev-file'));
+  const memoryRow = at50(of('dev-memory'));
+  const fileRatio = file && memoryRow ? round(file.saga.median / memoryRow.saga.median, 3) : undefined;
+  goals.push({
+    goal: `\`npm start\` configuration (dev-file) vs in-memory, saga throughput at ${AT} concurrent`,
+    target: '≥ 0.8 × dev-memory',
+    figure:
+      file && memoryRow && fileRatio !== undefined
+        ? `${fileRatio} (${file.saga.median}/s vs ${memoryRow.saga.median}/s; ceiling ${round(file.ceiling.median / memoryRow.ceiling.median, 3)})`
+        : 'not measured (needs both dev-memory and dev-file)',
+    met: fileRatio === undefined ? null : fileRatio >= 0.8,
+  });
+  for (const m of modes) {
+    const f = m.readPath?.finished;
+    goals.push({
+      goal: `GET /sagas/{id} of a finished saga, p99 under ${m.readPath?.readers ?? 50} readers, vs describe`,
+      mode: m.mode,
+      target: '≤ 2 × describe p99',
+      figure: f ? `${f.ratioP99} (${f.api.p99} ms vs ${f.direct.p99} ms)` : 'not measured',
+      met: f ? f.ratioP99 <= 2 : null,
+    });
+  }
+  const growth = memory ? Object.entries(memory.growthPercent) : [];
+  const worst = growth.sort((a, b) => b[1] - a[1])[0];
+  goals.push({
+    goal: `worker RSS growth, after 100 → after ${memory?.sagas ?? 'N'} sagas (worst worker)`,
+    target: '≤ 10 %',
+    figure: worst ? `${worst[1]} % (${worst[0]})` : 'not measured',
+    met: worst ? worst[1] <= 10 : null,
+  });
+  return goals;
+}

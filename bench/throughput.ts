@@ -1,0 +1,106 @@
+import { quantile, round, runConcurrently, summarize } from './stats';
+
+/** The three workloads measured side by side on one stack. */
+export const KINDS = ['ceiling', 'bare', 'saga'] as const;
+export type Kind = (typeof KINDS)[number];
+
+/** Runs one workflow of a kind to its end; returns its workflow id (for the history breakdown). */
+export type Runner = () => Promise<string>;
+
+export type Summary = ReturnType<typeof summarize>;
+export interface Percentiles {
+  p50: number;
+  p95: number;
+  p99: number;
+  samples: number;
+}
+
+export interface ThroughputRow {
+  concurrency: number;
+  /** Workflows per run of each kind at this concurrency. */
+  workflows: number;
+  ceiling: Summary;
+  bare: Summary;
+  saga: Summary;
+  sagaPerCeiling: number;
+  sagaPerBare: number;
+}
+
+export interface ThroughputResult {
+  rows: ThroughputRow[];
+  /** Start → result of each workflow at 1 concurrent (the happy path's own latency). */
+  latencyAt1: Record<Kind, Percentiles>;
+  /** The workflows run at 1 concurrent, for the history breakdown. */
+  idsAt1: Record<Kind, string[]>;
+  /** Every saga this measurement ran (finished ones for the read path). */
+  sagaIds: string[];
+}
+
+export const percentiles = (values: readonly number[]): Percentiles => ({
+  p50: round(quantile(values, 0.5)),
+  p95: round(quantile(values, 0.95)),
+  p99: round(quantile(values, 0.99)),
+  samples: values.length,
+});
+
+/**
+ * Complete workflows per second of each kind at each concurrency, `reps` times. The order of the kinds is
+ * rotated each repetition (ceiling-bare-saga, bare-saga-ceiling, saga-ceiling-bare, ...), so drift on a
+ * shared machine does not favour one; the medians and their ratios are what the report gives.
+ */
+export async function measureThroughput(
+  runners: Record<Kind, Runner>,
+  counts: Record<number, number>,
+  reps: number,
+  log: (line: string) => void,
+): Promise<ThroughputResult> {
+  const rows: ThroughputRow[] = [];
+  const latencyAt1: Record<Kind, number[]> = { ceiling: [], bare: [], saga: [] };
+  const idsAt1: Record<Kind, string[]> = { ceiling: [], bare: [], saga: [] };
+  const sagaIds: string[] = [];
+  for (const [level, total] of Object.entries(counts)) {
+    const concurrency = Number(level);
+    const rates: Record<Kind, number[]> = { ceiling: [], bare: [], saga: [] };
+    for (let rep = 0; rep < reps; rep++) {
+      const order = KINDS.map((_, i) => KINDS[(i + rep) % KINDS.length] as Kind);
+      for (const kind of order) {
+        const ids: string[] = [];
+        const start = performance.now();
+        const durations = await runConcurrently(total, concurrency, async () => {
+          ids.push(await runners[kind]());
+        });
+        rates[kind].push(total / ((performance.now() - start) / 1000));
+        if (kind === 'saga') sagaIds.push(...ids);
+        if (concurrency === 1) {
+          latencyAt1[kind].push(...durations);
+          idsAt1[kind].push(...ids);
+        }
+      }
+    }
+    const [ceiling, bare, saga] = KINDS.map((kind) => summarize(rates[kind].map((r) => round(r, 2))));
+    const row: ThroughputRow = {
+      concurrency,
+      workflows: total,
+      ceiling: ceiling!,
+      bare: bare!,
+      saga: saga!,
+      sagaPerCeiling: round(saga!.median / ceiling!.median, 3),
+      sagaPerBare: round(saga!.median / bare!.median, 3),
+    };
+    log(
+      `throughput c=${concurrency}: ceiling ${ceiling!.median}/s, bare ${bare!.median}/s, saga ${saga!.median}/s ` +
+        `(saga/ceiling ${row.sagaPerCeiling}, saga/bare ${row.sagaPerBare})`,
+    );
+    rows.push(row);
+  }
+  return {
+    rows,
+    latencyAt1: {
+      ceiling: percentiles(latencyAt1.ceiling),
+      bare: percentiles(latencyAt1.bare),
+      saga: percentiles(latencyAt1.saga),
+    },
+    idsAt1,
+    sagaIds,
+  };
+}
