@@ -1,6 +1,6 @@
 import { exampleOrder } from '../examples/order';
 import type { Problem } from './problem';
-import type { ListSagasResponse, SagaView, StartSagaResponse, StockLevelView } from './schemas';
+import type { ListSagasResponse, SagaSummary, SagaView, StartSagaResponse, StockLevelView } from './schemas';
 
 /**
  * Examples for the OpenAPI document: one completed order saga as the API shows it. Spectral checks each
@@ -24,17 +24,23 @@ const step = (name: string, kind: 'compensatable' | 'pivot' | 'retriable', from:
 
 export const orderRequestExample = exampleOrder();
 
-export const sagaExample: SagaView = {
+/** The saga as a list shows it; the full view adds its steps and result. */
+const summaryExample = {
   sagaId,
+  sagaName: 'order',
   orderId,
   customerId: orderRequestExample.customerId,
   startedBy: 'key_3f9a1c2b7d4e',
-  status: 'COMPLETED',
+  status: 'COMPLETED' as const,
   temporalStatus: 'COMPLETED',
   startedAt: at(0),
   endedAt: at(6),
+  links,
+} satisfies SagaSummary;
+
+export const sagaExample: SagaView = {
+  ...summaryExample,
   compensationMode: 'sequential',
-  sagaName: 'order',
   sagaVersion: 2,
   steps: [
     step('createOrder', 'compensatable', 0),
@@ -46,7 +52,6 @@ export const sagaExample: SagaView = {
   ],
   compensations: [],
   result: { orderId, trackingNumber: `TRK-${orderId}` },
-  links,
 };
 
 export const startSagaResponseExample: StartSagaResponse = {
@@ -57,20 +62,7 @@ export const startSagaResponseExample: StartSagaResponse = {
 };
 
 export const listSagasResponseExample: ListSagasResponse = {
-  sagas: [
-    {
-      sagaId,
-      sagaName: 'order',
-      orderId,
-      customerId: orderRequestExample.customerId,
-      startedBy: 'key_3f9a1c2b7d4e',
-      status: 'COMPLETED',
-      temporalStatus: 'COMPLETED',
-      startedAt: at(0),
-      endedAt: at(6),
-      links,
-    },
-  ],
+  sagas: [summaryExample],
   nextCursor: 'CgZvcmRlci0xEAE',
 };
 

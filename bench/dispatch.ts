@@ -14,6 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
+import { Teardown } from '../scripts/lib/teardown';
 import { freePort } from '../scripts/lib/ports';
 import { freeClusterPorts, startCluster } from '../scripts/temporal/cluster';
 import { clusterNodes, temporalDatabases } from '../scripts/temporal/cluster-config';
@@ -142,23 +143,21 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 
 async function measure(variant: DispatchVariant, run: number): Promise<Sample> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'saga-dispatch-'));
-  const steps: (() => Promise<void>)[] = [];
-  const stopAll = async () => {
-    for (const step of steps.splice(0)) await step().catch(() => undefined);
-    rmSync(dataDir, { recursive: true, force: true });
-  };
+  const teardown = new Teardown();
+  teardown.add(() => rmSync(dataDir, { recursive: true, force: true }));
+  const stopAll = () => teardown.run();
   cleanUp = stopAll;
   try {
     const server = await startServer(variant.server, dataDir, run);
-    steps.push(() => server.stop());
+    teardown.add(() => server.stop());
     const workers = await startCeilingWorkers({
       address: server.address,
       taskQueuePrefix: PREFIX,
       tuning: variant.worker,
     });
-    steps.unshift(() => workers.stop());
+    teardown.add(() => workers.stop());
     const connection = await Connection.connect({ address: server.address });
-    steps.unshift(() => connection.close());
+    teardown.add(() => connection.close());
     const client = new Client({ connection });
     const once = () => runCeilingWorkflow(client, PREFIX);
     // Warm-up: the worker's workflow bundle, JIT, the server's task queue managers and caches.

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -10,7 +10,9 @@ import { prepareDatabases } from '../scripts/db/prepare';
 import { exampleOrder } from '../examples/order';
 import { dropDatabaseIfExists } from '../scripts/db/ensure-database';
 import { freePort } from '../scripts/lib/ports';
-import { runTs, type Supervised } from '../scripts/lib/processes';
+import { rssMiB, runTs, type Supervised } from '../scripts/lib/processes';
+import { waitForPollers } from '../scripts/lib/task-queue-pollers';
+import { Teardown } from '../scripts/lib/teardown';
 import { startCeilingWorkers, type CeilingWorkers } from './ceiling';
 import { startModeTemporal, type BenchMode } from './modes';
 
@@ -59,13 +61,9 @@ export interface BenchStackOptions {
  */
 export async function startBenchStack(options: BenchStackOptions): Promise<BenchStack> {
   const dataDir = mkdtempSync(path.join(tmpdir(), `saga-bench-${options.mode}-`));
-  const stops: (() => Promise<unknown>)[] = [];
-  // Each part is stopped even if another fails, so no server or worker outlives a failed run.
-  const stopAll = async () => {
-    for (const stop of stops.reverse()) await stop().catch(() => undefined);
-    stops.length = 0;
-    rmSync(dataDir, { recursive: true, force: true });
-  };
+  const teardown = new Teardown();
+  teardown.add(() => rmSync(dataDir, { recursive: true, force: true }));
+  const stopAll = () => teardown.run();
   try {
     const dbUrls = Object.fromEntries(
       [...SERVICES, 'provider'].map((s) => [
@@ -90,10 +88,10 @@ export async function startBenchStack(options: BenchStackOptions): Promise<Bench
       env: baseEnv,
       log: options.log,
     });
-    stops.push(() => temporal.stop());
+    teardown.add(() => temporal.stop());
 
     await dropServiceDatabases();
-    stops.push(dropServiceDatabases);
+    teardown.add(dropServiceDatabases);
     const env: Record<string, string> = {
       ...baseEnv,
       ...temporal.workerEnv,
@@ -104,16 +102,16 @@ export async function startBenchStack(options: BenchStackOptions): Promise<Bench
     const dataConverter = dataConverterFromEnv(env);
     const config = loadConfig(appConfigSchema, env);
     const databases = await prepareDatabases(config, { stock: BENCH_STOCK });
-    stops.push(() => databases.stop());
+    teardown.add(() => databases.stop());
     const workers = ['orchestrator', ...SERVICES].map((kind) =>
       runTs(kind, 'worker/main.ts', [kind], env, (line) => {
         // Only errors: business failures of the compensation path are logged as warnings by design.
         if (/"level":(50|60)/.test(line) || !line.includes('"level"')) process.stderr.write(`${line}\n`);
       }),
     );
-    stops.push(() => Promise.all(workers.map((w) => w.stop())));
+    teardown.add(() => Promise.all(workers.map((w) => w.stop())));
     const connection = await Connection.connect({ address: temporal.address });
-    stops.push(() => connection.close());
+    teardown.add(() => connection.close());
     const client = new Client({ connection, dataConverter });
     const plainClient = new Client({ connection });
     const ceiling = await startCeilingWorkers({
@@ -121,13 +119,13 @@ export async function startBenchStack(options: BenchStackOptions): Promise<Bench
       namespace: config.TEMPORAL_NAMESPACE,
       taskQueuePrefix: config.TASK_QUEUE_PREFIX,
     });
-    stops.push(() => ceiling.stop());
-    await waitForPollers(client, config.TASK_QUEUE_PREFIX, [
-      ['orchestrator', 'workflow'],
-      ...SERVICES.map((s): [string, 'activity'] => [s, 'activity']),
+    teardown.add(() => ceiling.stop());
+    await waitForPollers(client.workflowService, config.TEMPORAL_NAMESPACE, [
+      { name: `${config.TASK_QUEUE_PREFIX}orchestrator`, type: 'workflow' },
+      ...SERVICES.map((s) => ({ name: `${config.TASK_QUEUE_PREFIX}${s}`, type: 'activity' as const })),
     ]);
     const api = await startApiServer(config, pino({ level: 'silent' }), { dataConverter });
-    stops.push(() => api.close());
+    teardown.add(() => api.close());
     return {
       mode: options.mode,
       temporalSettings: temporal.settings,
@@ -138,40 +136,11 @@ export async function startBenchStack(options: BenchStackOptions): Promise<Bench
       workers,
       ceiling,
       providerDatabaseUrl: dbUrls.PROVIDER_DATABASE_URL as string,
-      workerRssMiB: () =>
-        Object.fromEntries(
-          workers.map((w) => {
-            const status = readFileSync(`/proc/${w.child.pid}/status`, 'utf8');
-            const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-            return [w.name, Math.round((kb / 1024) * 10) / 10];
-          }),
-        ),
+      workerRssMiB: () => Object.fromEntries(workers.map((w) => [w.name, rssMiB(w.child.pid ?? -1)])),
       stop: stopAll,
     };
   } catch (error) {
     await stopAll();
     throw error;
-  }
-}
-
-/** Waits until each task queue has a poller, so the first measured workflow does not wait for one. */
-export async function waitForPollers(
-  client: Client,
-  prefix: string,
-  queues: [suffix: string, type: 'workflow' | 'activity'][],
-): Promise<void> {
-  const deadline = Date.now() + 120_000;
-  for (const [suffix, type] of queues) {
-    const name = `${prefix}${suffix}`;
-    for (;;) {
-      const { pollers } = await client.workflowService.describeTaskQueue({
-        namespace: client.options.namespace,
-        taskQueue: { name },
-        taskQueueType: type === 'workflow' ? 1 : 2,
-      });
-      if (pollers.length > 0) break;
-      if (Date.now() > deadline) throw new Error(`no worker polls ${name}`);
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    }
   }
 }

@@ -15,6 +15,7 @@ import { LOCAL_DEV_API_KEY, localStackConfigSchema } from './lib/local-stack-con
 import { childLineFormatter } from './lib/log-format';
 import { waitForHttp } from './lib/processes';
 import { Supervisor, workerSpec } from './lib/supervisor';
+import { Teardown } from './lib/teardown';
 import { startLocalTemporal, type LocalTemporal } from './temporal/local-server';
 
 const say = (line: string) => console.log(`[start] ${line}`);
@@ -48,7 +49,7 @@ async function main(): Promise<void> {
     }
   }
 
-  const stops: (() => Promise<void>)[] = [];
+  const stops = new Teardown(say);
   let children: Supervisor | undefined;
   let stopping = false;
   const shutdown = async (code: number) => {
@@ -56,8 +57,7 @@ async function main(): Promise<void> {
     stopping = true;
     say('stopping...');
     await children?.stop();
-    for (const stop of stops.reverse())
-      await stop().catch((error: Error) => say(`stop failed: ${error.message}`));
+    await stops.run();
     say('stopped');
     process.exit(code);
   };
@@ -68,7 +68,7 @@ async function main(): Promise<void> {
   try {
     const startTemporal = async () => {
       const server = await startLocalTemporal(config, { uiCodecEndpoint: codecUrl, log: say });
-      stops.push(() => server.stop());
+      stops.add(() => server.stop());
       // A server process that crash-loops (cluster mode) stops everything, as a worker's does.
       void server.failed?.then((error) => {
         say(`Temporal: ${error.message}`);
@@ -79,7 +79,7 @@ async function main(): Promise<void> {
     };
     const prepare = async () => {
       const prepared = await prepareDatabases(loadConfig(databaseConfigSchema, env), { log: say });
-      stops.push(() => prepared.stop());
+      stops.add(() => prepared.stop());
       return prepared;
     };
     // The cluster keeps its databases on PostgreSQL too: if prepareDatabases has to start a PostgreSQL of
@@ -96,7 +96,7 @@ async function main(): Promise<void> {
 
     // Without a collector of one's own, spans go to a file that `npm run trace -- <saga id>` reads.
     const traces = await startLocalTraces(config, process.env);
-    stops.push(() => traces.stop());
+    stops.add(() => traces.stop());
 
     const childEnv = {
       ...env,

@@ -4,11 +4,10 @@
  * the bench's event loop). Beside the saga in one run, it shows what the same Temporal server allows at best.
  */
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Connection, type Client } from '@temporalio/client';
-import { temporal } from '@temporalio/proto';
-import { runTs } from '../../scripts/lib/processes';
+import { rssMiB, runTs } from '../../scripts/lib/processes';
+import { waitForPollers } from '../../scripts/lib/task-queue-pollers';
 import { ceilingQueues } from './queues';
 import type { CeilingTuning } from './tuning';
 
@@ -34,7 +33,6 @@ export interface CeilingWorkers {
 }
 
 const ENTRY = path.join(__dirname, 'worker-main.ts');
-const { TaskQueueType } = temporal.api.enums.v1;
 
 /** Starts the ceiling's worker process and returns once each of its three queues has a poller. */
 export async function startCeilingWorkers(options: CeilingWorkersOptions): Promise<CeilingWorkers> {
@@ -59,10 +57,28 @@ export async function startCeilingWorkers(options: CeilingWorkersOptions): Promi
   );
   const pid = child.child.pid ?? -1;
   try {
-    await waitForPollers(options.address, namespace, options.taskQueuePrefix, () => {
-      if (child.child.exitCode !== null || child.child.signalCode !== null)
-        throw new Error('the ceiling worker process exited during start-up');
-    });
+    // A connection of our own: the caller's client may encode payloads or be closed meanwhile.
+    const connection = await Connection.connect({ address: options.address });
+    const queues = ceilingQueues(options.taskQueuePrefix);
+    try {
+      await waitForPollers(
+        connection.workflowService,
+        namespace,
+        [
+          { name: queues.workflow, type: 'workflow' },
+          { name: queues.activitiesA, type: 'activity' },
+          { name: queues.activitiesB, type: 'activity' },
+        ],
+        {
+          check: () => {
+            if (child.child.exitCode !== null || child.child.signalCode !== null)
+              throw new Error('the ceiling worker process exited during start-up');
+          },
+        },
+      );
+    } finally {
+      await connection.close();
+    }
   } catch (error) {
     await child.stop();
     throw error;
@@ -70,11 +86,7 @@ export async function startCeilingWorkers(options: CeilingWorkersOptions): Promi
   return {
     pid,
     stop: () => child.stop(),
-    rssMiB() {
-      const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-      const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-      return Math.round((kb / 1024) * 10) / 10;
-    },
+    rssMiB: () => rssMiB(pid),
   };
 }
 
@@ -85,38 +97,4 @@ export async function runCeilingWorkflow(client: Client, taskQueuePrefix: string
     taskQueue: ceilingQueues(taskQueuePrefix).workflow,
     args: [],
   });
-}
-
-async function waitForPollers(
-  address: string,
-  namespace: string,
-  prefix: string,
-  checkAlive: () => void,
-): Promise<void> {
-  // A connection of our own: the caller's client may encode payloads or be closed meanwhile.
-  const connection = await Connection.connect({ address });
-  try {
-    const queues = ceilingQueues(prefix);
-    const expected: [string, temporal.api.enums.v1.TaskQueueType][] = [
-      [queues.workflow, TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW],
-      [queues.activitiesA, TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY],
-      [queues.activitiesB, TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY],
-    ];
-    const deadline = Date.now() + 120_000;
-    for (const [name, taskQueueType] of expected) {
-      for (;;) {
-        checkAlive();
-        const { pollers } = await connection.workflowService.describeTaskQueue({
-          namespace,
-          taskQueue: { name },
-          taskQueueType,
-        });
-        if (pollers.length > 0) break;
-        if (Date.now() > deadline) throw new Error(`no ceiling worker polls ${name} within 120 s`);
-        await new Promise((resolve) => setTimeout(resolve, 250));
-      }
-    }
-  } finally {
-    await connection.close();
-  }
 }

@@ -14,6 +14,8 @@ import { dropDatabaseIfExists } from '../../scripts/db/ensure-database';
 import { prepareDatabases } from '../../scripts/db/prepare';
 import { freePort } from '../../scripts/lib/ports';
 import { startDevServer, type DevServer } from '../../scripts/temporal/dev-server';
+import { waitForPollers } from '../../scripts/lib/task-queue-pollers';
+import { Teardown } from '../../scripts/lib/teardown';
 import { freeClusterPorts, startCluster, type TemporalCluster } from '../../scripts/temporal/cluster';
 import { clusterNodes, type ClusterPorts } from '../../scripts/temporal/cluster-config';
 import {
@@ -104,32 +106,12 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.
  * waits for quiescence and checks the invariants. The saga engine runs with the shipped defaults.
  */
 export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
-  const teardown = new Teardown(options.log);
+  const teardown = new Teardown((line) => options.log(`teardown: ${line}`));
   try {
     return await runWith(options, teardown);
   } finally {
     // Also when the run throws: no Temporal process, worker, proxy or database client outlives it.
     await teardown.run();
-  }
-}
-
-/** What a run started, stopped in reverse order; each step even if another fails. */
-class Teardown {
-  private steps: (() => unknown)[] = [];
-  constructor(private readonly log: (line: string) => void) {}
-  add(step: () => unknown): void {
-    this.steps.unshift(step);
-  }
-  async run(): Promise<void> {
-    const steps = this.steps;
-    this.steps = [];
-    for (const step of steps) {
-      await Promise.resolve()
-        .then(step)
-        .catch((error: unknown) =>
-          this.log(`teardown: ${error instanceof Error ? error.message : String(error)}`),
-        );
-    }
   }
 }
 
@@ -244,7 +226,14 @@ async function runWith(options: ChaosOptions, teardown: Teardown): Promise<Chaos
   const client = new Client({ connection, dataConverter });
   // Faults start once every worker polls: a service worker still starting when its database goes away
   // would crash-loop on its start-up probe, and the outage would test nothing.
-  await waitForPollers(client, config.TASK_QUEUE_PREFIX);
+  await waitForPollers(
+    client.workflowService,
+    client.options.namespace,
+    WORKER_KINDS.map((kind) => ({
+      name: `${config.TASK_QUEUE_PREFIX}${kind}`,
+      type: kind === 'orchestrator' ? 'workflow' : 'activity',
+    })),
+  );
 
   /** Each Temporal process in turn: stopped, started, and listening again before the next one. */
   const rollingRestart = async () => {
@@ -458,23 +447,6 @@ async function runWith(options: ChaosOptions, teardown: Teardown): Promise<Chaos
     workerRestarts: workers.restarts,
     durationSeconds: Math.round((Date.now() - began) / 1000),
   };
-}
-
-/** Waits until each of the four task queues has a poller (a worker that started). */
-async function waitForPollers(client: Client, prefix: string): Promise<void> {
-  const deadline = Date.now() + 120_000;
-  for (const kind of WORKER_KINDS) {
-    for (;;) {
-      const { pollers } = await client.workflowService.describeTaskQueue({
-        namespace: client.options.namespace,
-        taskQueue: { name: `${prefix}${kind}` },
-        taskQueueType: kind === 'orchestrator' ? 1 : 2, // workflow or activity task queue
-      });
-      if (pollers.length > 0) break;
-      if (Date.now() > deadline) throw new Error(`no ${kind} worker polls its task queue after 120 s`);
-      await sleep(250);
-    }
-  }
 }
 
 /** Resolves once something accepts connections on the port (a restarted Temporal process). */
