@@ -7,6 +7,7 @@ import { prepareDatabases } from '../../scripts/db/prepare';
 import { resolveTemporalCli } from '../../scripts/temporal/provision';
 import { startDevServer } from '../../scripts/temporal/dev-server';
 import { freeClusterPorts, startCluster } from '../../scripts/temporal/cluster';
+import { resolveClusterBinaries } from '../../scripts/temporal/server-build';
 import { freePort } from '../../scripts/lib/ports';
 import {
   DEFAULT_DATABASE_URLS,
@@ -75,6 +76,8 @@ export default async function globalSetup(): Promise<void> {
     };
   } else if (!address) {
     await resolveTemporalCli({ log: (line) => console.log(line) });
+    // The mTLS test runs the cluster's binaries: built here, outside any test's timeout, on a new machine.
+    await resolveClusterBinaries({ log: (line) => console.log(line) });
     const server = await startDevServer({
       port: await freePort(),
       uiPort: await freePort(),
