@@ -12,6 +12,7 @@ import { shipmentIdOf } from '../../activities/shipments/activities';
 import { sagaStateQuery } from '../../workflows/saga/messages';
 import type { Effect, SagaFacts } from './rules';
 import type { OutboxFact } from './outbox-rules';
+import type { AggregateType } from '../../shared/events';
 import type { SagaStory } from './would-complete';
 
 export interface Sources {
@@ -74,12 +75,16 @@ export async function readOutboxEvents(
   orderIds: string[],
 ): Promise<OutboxFact[]> {
   const ids = aggregateIdsOf(orderIds);
-  const where = (c: string[]) => ({ where: { aggregateId: { in: c } }, select: OUTBOX_FIELDS });
+  // The aggregate type leads the outbox's unique index (aggregateType, aggregateId, sequence).
+  const where = (aggregateType: AggregateType, c: string[]) => ({
+    where: { aggregateType, aggregateId: { in: c } },
+    select: OUTBOX_FIELDS,
+  });
   const rows = await Promise.all([
-    inChunks(ids.orderIds, (c) => sources.orders.outboxEvent.findMany(where(c))),
-    inChunks(ids.paymentIds, (c) => sources.payments.outboxEvent.findMany(where(c))),
-    inChunks(ids.shipmentIds, (c) => sources.shipments.outboxEvent.findMany(where(c))),
-    inChunks(ids.reservationIds, (c) => sources.inventory.outboxEvent.findMany(where(c))),
+    inChunks(ids.orderIds, (c) => sources.orders.outboxEvent.findMany(where('order', c))),
+    inChunks(ids.paymentIds, (c) => sources.payments.outboxEvent.findMany(where('payment', c))),
+    inChunks(ids.shipmentIds, (c) => sources.shipments.outboxEvent.findMany(where('shipment', c))),
+    inChunks(ids.reservationIds, (c) => sources.inventory.outboxEvent.findMany(where('reservation', c))),
   ]);
   return rows.flat();
 }
