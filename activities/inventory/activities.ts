@@ -1,6 +1,7 @@
 import type { ActivityMeta } from '../../shared/activity-meta';
 import { businessFailure } from '../shared/failures';
 import { applyOnce, scopedKey } from '../shared/idempotency';
+import { appendEvent } from '../shared/outbox';
 import { undoOrTombstone } from '../shared/tombstone';
 import { inventoryLedger, type InventoryDb, type InventoryTx } from './db';
 import type { ReservationStatus } from './generated/prisma/client';
@@ -100,6 +101,12 @@ export function createInventoryActivities(db: InventoryDb) {
               status: 'RESERVED',
             },
           });
+          await appendEvent(tx, {
+            type: 'reservation.reserved',
+            aggregateId: reservationId,
+            sagaId: meta.sagaId,
+            payload: { reservationId, orderId: input.orderId, items: lines },
+          });
           return { status: 'RESERVED', effect: 'reserved', short: null };
         },
       );
@@ -135,8 +142,8 @@ export function createInventoryActivities(db: InventoryDb) {
         transaction,
         inventoryLedger(meta.sagaId, reservationId, 'release'),
         scopedKey(reservationId, meta.idempotencyKey),
-        (tx) =>
-          undoOrTombstone(
+        async (tx) => {
+          const outcome = await undoOrTombstone(
             'released',
             () => release(tx, reservationId),
             async () => {
@@ -155,7 +162,19 @@ export function createInventoryActivities(db: InventoryDb) {
               });
               return created.count === 1;
             },
-          ),
+          );
+          // A tombstone holds no units: it has no event.
+          if (outcome.effect === 'released') {
+            const { items } = await tx.reservation.findUniqueOrThrow({ where: { id: reservationId } });
+            await appendEvent(tx, {
+              type: 'reservation.released',
+              aggregateId: reservationId,
+              sagaId: meta.sagaId,
+              payload: { reservationId, orderId: input.orderId, items: items as unknown as StockLine[] },
+            });
+          }
+          return outcome;
+        },
       );
       const row = await db.reservation.findUnique({ where: { id: reservationId } });
       return { reservationId, status: 'RELEASED', items: (row?.items ?? []) as unknown as StockLine[] };

@@ -3,6 +3,7 @@ import type { Address, OrderItem } from '../../shared/order';
 import { orderTotal } from '../../shared/order';
 import { businessFailure } from '../shared/failures';
 import { applyOnce, scopedKey } from '../shared/idempotency';
+import { appendEvent } from '../shared/outbox';
 import { undoOrTombstone } from '../shared/tombstone';
 import { ordersLedger, type OrdersDb, type OrdersTx } from './db';
 import { orderStateMachine } from './state-machine';
@@ -28,6 +29,8 @@ export interface RefundRequest extends OrderResult {
   totalAmount: number;
 }
 
+type OrderRefundEvent = 'order.refund_requested' | 'order.refund_aborted' | 'order.refunded';
+
 /** Accounts on hold (customer ids starting "hold-") may order, but their orders are never approved. */
 export function isOnHold(customerId: string): boolean {
   return customerId.startsWith('hold-');
@@ -50,6 +53,14 @@ export function createOrdersActivities(db: OrdersDb) {
     });
     return count === 1;
   }
+
+  /** The event of a status change, whose payload is the order's id alone. */
+  const orderEvent = (
+    tx: OrdersTx,
+    type: 'order.approved' | 'order.cancelled' | OrderRefundEvent,
+    orderId: string,
+    meta: ActivityMeta,
+  ) => appendEvent(tx, { type, aggregateId: orderId, sagaId: meta.sagaId, payload: { orderId } });
 
   return {
     async createOrder(input: CreateOrderInput, meta: ActivityMeta): Promise<OrderResult> {
@@ -75,6 +86,18 @@ export function createOrdersActivities(db: OrdersDb) {
               status: 'PENDING',
             },
           });
+          await appendEvent(tx, {
+            type: 'order.created',
+            aggregateId: input.orderId,
+            sagaId: meta.sagaId,
+            payload: {
+              orderId: input.orderId,
+              customerId: input.customerId,
+              currency: input.currency,
+              totalAmount: input.totalAmount,
+              items: input.items,
+            },
+          });
           return { orderId: input.orderId, status: 'PENDING', effect: 'created' };
         },
       );
@@ -98,8 +121,10 @@ export function createOrdersActivities(db: OrdersDb) {
         scopedKey(input.orderId, meta.idempotencyKey),
         async (tx) => {
           // Only a new order: APPROVED is also where an aborted refund returns to.
-          if (await transition(input.orderId, 'APPROVED', tx, ['PENDING']))
+          if (await transition(input.orderId, 'APPROVED', tx, ['PENDING'])) {
+            await orderEvent(tx, 'order.approved', input.orderId, meta);
             return { status: 'APPROVED', effect: 'approved' };
+          }
           const current = await tx.order.findUnique({ where: { id: input.orderId } });
           return { status: current?.status ?? 'MISSING', effect: 'none' };
         },
@@ -122,8 +147,8 @@ export function createOrdersActivities(db: OrdersDb) {
         transaction,
         ordersLedger(meta.sagaId, input.orderId, 'cancel'),
         scopedKey(input.orderId, meta.idempotencyKey),
-        (tx) =>
-          undoOrTombstone(
+        async (tx) => {
+          const outcome = await undoOrTombstone(
             'cancelled',
             () => transition(input.orderId, 'CANCELLED', tx),
             async () => {
@@ -145,7 +170,11 @@ export function createOrdersActivities(db: OrdersDb) {
               });
               return created.count === 1;
             },
-          ),
+          );
+          // A tombstone is no effect on an order anyone saw: it has no event.
+          if (outcome.effect === 'cancelled') await orderEvent(tx, 'order.cancelled', input.orderId, meta);
+          return outcome;
+        },
       );
       return { orderId: input.orderId, status: 'CANCELLED' };
     },
@@ -169,6 +198,7 @@ export function createOrdersActivities(db: OrdersDb) {
             },
             data: { status: 'REFUND_REQUESTED' },
           });
+          if (count === 1) await orderEvent(tx, 'order.refund_requested', input.orderId, meta);
           const order = await tx.order.findUnique({ where: { id: input.orderId } });
           return {
             status: order?.status ?? 'MISSING',
@@ -220,7 +250,10 @@ export function createOrdersActivities(db: OrdersDb) {
           });
           if (marked.count === 0) return { status: 'MISSING', effect: 'none' };
           const reverted = await transition(input.orderId, 'APPROVED', tx, ['REFUND_REQUESTED']);
-          if (reverted) return { status: 'APPROVED', effect: 'reverted' };
+          if (reverted) {
+            await orderEvent(tx, 'order.refund_aborted', input.orderId, meta);
+            return { status: 'APPROVED', effect: 'reverted' };
+          }
           const current = await tx.order.findUnique({ where: { id: input.orderId } });
           return { status: current?.status ?? 'MISSING', effect: 'tombstone' };
         },
@@ -238,8 +271,10 @@ export function createOrdersActivities(db: OrdersDb) {
         ordersLedger(meta.sagaId, input.orderId, 'completeRefund'),
         scopedKey(input.orderId, meta.idempotencyKey),
         async (tx) => {
-          if (await transition(input.orderId, 'REFUNDED', tx))
+          if (await transition(input.orderId, 'REFUNDED', tx)) {
+            await orderEvent(tx, 'order.refunded', input.orderId, meta);
             return { status: 'REFUNDED', effect: 'refunded' };
+          }
           const current = await tx.order.findUnique({ where: { id: input.orderId } });
           if (current?.status === 'REFUNDED' || current?.status === 'CANCELLED') {
             return { status: current.status, effect: 'none' };

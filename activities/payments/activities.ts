@@ -2,6 +2,7 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { ActivityMeta } from '../../shared/activity-meta';
 import { businessFailure, transientFailure } from '../shared/failures';
 import { applyOnce, scopedKey } from '../shared/idempotency';
+import { appendEvent } from '../shared/outbox';
 import { paymentsLedger, type PaymentsDb, type PaymentsTx } from './db';
 import { providerKeys } from './provider';
 import {
@@ -77,6 +78,25 @@ export function createPaymentsActivities(db: PaymentsDb, provider: SimulatedProv
     return count === 1;
   }
 
+  /** The event of a payment's status change, from the payment's row. */
+  const paymentEvent = (
+    tx: PaymentsTx,
+    type: 'payment.captured' | 'payment.voided' | 'payment.refunded',
+    payment: { id: string; orderId: string; amount: number; currency: string },
+    meta: ActivityMeta,
+  ) =>
+    appendEvent(tx, {
+      type,
+      aggregateId: payment.id,
+      sagaId: meta.sagaId,
+      payload: {
+        paymentId: payment.id,
+        orderId: payment.orderId,
+        amount: payment.amount,
+        currency: payment.currency,
+      },
+    });
+
   /** Fault injection for tests and chaos runs: the provider refuses this operation for this saga. */
   async function injectedFault(sagaId: string, operation: string): Promise<string | undefined> {
     const fault = await db.providerFault.findUnique({ where: { sagaId_operation: { sagaId, operation } } });
@@ -119,6 +139,25 @@ export function createPaymentsActivities(db: PaymentsDb, provider: SimulatedProv
               providerRef: charge.chargeId,
             },
           });
+          const payment = {
+            paymentId,
+            orderId: input.orderId,
+            amount: input.amount,
+            currency: input.currency,
+          };
+          await (declined
+            ? appendEvent(tx, {
+                type: 'payment.declined',
+                aggregateId: paymentId,
+                sagaId: meta.sagaId,
+                payload: { ...payment, reason: charge.declineReason ?? 'declined' },
+              })
+            : appendEvent(tx, {
+                type: 'payment.authorized',
+                aggregateId: paymentId,
+                sagaId: meta.sagaId,
+                payload: payment,
+              }));
           return declined
             ? { status: 'DECLINED', amount: 0, effect: 'declined', reason: charge.declineReason }
             : { status: 'AUTHORIZED', amount: input.amount, effect: 'authorized', reason: null };
@@ -160,6 +199,7 @@ export function createPaymentsActivities(db: PaymentsDb, provider: SimulatedProv
         async (tx) => {
           const payment = await tx.payment.findUnique({ where: { id: paymentId } });
           if (payment && (await transition(paymentId, 'CAPTURED', tx))) {
+            await paymentEvent(tx, 'payment.captured', payment, meta);
             return { status: 'CAPTURED', amount: payment.amount, effect: 'captured' };
           }
           return { status: payment?.status ?? 'MISSING', amount: 0, effect: 'none' };
@@ -212,9 +252,12 @@ export function createPaymentsActivities(db: PaymentsDb, provider: SimulatedProv
             });
             return { status: 'VOIDED', amount: 0, effect: 'tombstone' };
           }
-          if (await transition(paymentId, 'VOIDED', tx))
+          if (await transition(paymentId, 'VOIDED', tx)) {
+            await paymentEvent(tx, 'payment.voided', payment, meta);
             return { status: 'VOIDED', amount: payment.amount, effect: 'voided' };
+          }
           if (await transition(paymentId, 'REFUNDED', tx)) {
+            await paymentEvent(tx, 'payment.refunded', payment, meta);
             return { status: 'REFUNDED', amount: payment.amount, effect: 'refunded' };
           }
           return { status: payment.status, amount: 0, effect: 'none' };
@@ -262,6 +305,7 @@ export function createPaymentsActivities(db: PaymentsDb, provider: SimulatedProv
         async (tx) => {
           const payment = await tx.payment.findUnique({ where: { id: paymentId } });
           if (payment && (await transition(paymentId, 'REFUNDED', tx))) {
+            await paymentEvent(tx, 'payment.refunded', payment, meta);
             return { status: 'REFUNDED', amount: payment.amount, effect: 'refunded' };
           }
           // Thrown inside the transaction: nothing is recorded for a refund that did not happen here.

@@ -2,6 +2,7 @@ import type { ActivityMeta } from '../../shared/activity-meta';
 import type { Address } from '../../shared/order';
 import { businessFailure } from '../shared/failures';
 import { applyOnce, scopedKey } from '../shared/idempotency';
+import { appendEvent } from '../shared/outbox';
 import { undoOrTombstone } from '../shared/tombstone';
 import { shipmentsLedger, type ShipmentsDb, type ShipmentsTx } from './db';
 import { unserviceableReason } from './serviceability';
@@ -64,6 +65,12 @@ export function createShipmentsActivities(db: ShipmentsDb) {
               trackingNumber,
             },
           });
+          await appendEvent(tx, {
+            type: 'shipment.scheduled',
+            aggregateId: shipmentId,
+            sagaId: meta.sagaId,
+            payload: { shipmentId, orderId: input.orderId, trackingNumber },
+          });
           return { status: 'SCHEDULED', effect: 'scheduled' };
         },
       );
@@ -92,8 +99,8 @@ export function createShipmentsActivities(db: ShipmentsDb) {
         transaction,
         shipmentsLedger(meta.sagaId, shipmentId, 'cancel'),
         scopedKey(shipmentId, meta.idempotencyKey),
-        (tx) =>
-          undoOrTombstone(
+        async (tx) => {
+          const outcome = await undoOrTombstone(
             'cancelled',
             () => cancel(tx, shipmentId),
             async () => {
@@ -112,7 +119,18 @@ export function createShipmentsActivities(db: ShipmentsDb) {
               });
               return created.count === 1;
             },
-          ),
+          );
+          // A tombstone is no effect on a shipment anyone saw: it has no event.
+          if (outcome.effect === 'cancelled') {
+            await appendEvent(tx, {
+              type: 'shipment.cancelled',
+              aggregateId: shipmentId,
+              sagaId: meta.sagaId,
+              payload: { shipmentId, orderId: input.orderId },
+            });
+          }
+          return outcome;
+        },
       );
       return { shipmentId, status: 'CANCELLED', trackingNumber: null };
     },

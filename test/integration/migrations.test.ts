@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { cpSync, mkdtempSync, appendFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, appendFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
@@ -10,6 +10,7 @@ import { createInventoryDb } from '../../activities/inventory/db';
 import { seedStock } from '../../activities/inventory/seed';
 import { ensureDatabase, quoteIdentifier } from '../../scripts/db/ensure-database';
 import { applyMigrations } from '../../scripts/db/migrate';
+import { SERVICES, type ServiceName } from '../../shared/config';
 import { requireEnv, TEST_ENV } from '../support/env';
 
 /**
@@ -17,6 +18,19 @@ import { requireEnv, TEST_ENV } from '../support/env';
  * Prisma schema describes: every model is written and read through the generated client.
  */
 const MIGRATIONS = (service: string) => path.resolve(__dirname, '../../prisma', service, 'migrations');
+const OUTBOX_MIGRATION = '20261211120000_outbox';
+
+/** The outbox tables are the same in every service's database; so is this part of each client. */
+type OutboxClient = Pick<ReturnType<typeof createOrdersDb>, 'outboxEvent' | 'outboxSequence' | '$disconnect'>;
+function outboxClient(service: ServiceName, url: string): OutboxClient {
+  const create = {
+    orders: createOrdersDb,
+    payments: createPaymentsDb,
+    shipments: createShipmentsDb,
+    inventory: createInventoryDb,
+  }[service];
+  return create(url, 1) as unknown as OutboxClient;
+}
 
 describe('migrations', () => {
   const created: string[] = [];
@@ -42,7 +56,7 @@ describe('migrations', () => {
 
   test('orders: applied once, then a no-op; every model works through the client', async () => {
     const url = await scratch();
-    expect((await applyMigrations(url, MIGRATIONS('orders'))).applied).toHaveLength(3);
+    expect((await applyMigrations(url, MIGRATIONS('orders'))).applied).toHaveLength(4);
     expect((await applyMigrations(url, MIGRATIONS('orders'))).applied).toEqual([]);
     const db = createOrdersDb(url, 1);
     try {
@@ -109,7 +123,10 @@ describe('migrations', () => {
        VALUES ('o1', 's1', 'c', 'EUR', 5, '[]', '{}', 'APPROVED', now())`,
     );
     await old.end();
-    expect((await applyMigrations(url, MIGRATIONS('orders'))).applied).toEqual(['20261210120000_refunds']);
+    expect((await applyMigrations(url, MIGRATIONS('orders'))).applied).toEqual([
+      '20261210120000_refunds',
+      OUTBOX_MIGRATION,
+    ]);
     const db = createOrdersDb(url, 1);
     try {
       expect(await db.order.findUnique({ where: { id: 'o1' } })).toMatchObject({
@@ -222,6 +239,44 @@ describe('migrations', () => {
       await db.$disconnect();
     }
   });
+
+  test.each(SERVICES)(
+    '%s: the outbox comes on top of the earlier migrations; one event per aggregate sequence',
+    async (service) => {
+      const url = await scratch();
+      const before = mkdtempSync(path.join(tmpdir(), 'migrations-'));
+      cpSync(MIGRATIONS(service), before, { recursive: true });
+      rmSync(path.join(before, OUTBOX_MIGRATION), { recursive: true });
+      expect((await applyMigrations(url, before)).applied.length).toBeGreaterThan(0);
+      // New tables only: the earlier ones are left as they are.
+      expect((await applyMigrations(url, MIGRATIONS(service))).applied).toEqual([OUTBOX_MIGRATION]);
+      const db = outboxClient(service, url);
+      try {
+        const event = (sequence: number) => ({
+          id: randomUUID(),
+          aggregateType: 'order',
+          aggregateId: 'o1',
+          sequence,
+          type: 'order.created',
+          payload: { orderId: 'o1' },
+          occurredAt: new Date(),
+          sagaId: 's1',
+        });
+        await db.outboxEvent.create({ data: event(1) });
+        await db.outboxSequence.create({ data: { aggregateType: 'order', aggregateId: 'o1', last: 1 } });
+        expect(await db.outboxEvent.findFirst({ where: { aggregateId: 'o1' } })).toMatchObject({
+          sequence: 1,
+          publishedAt: null,
+        });
+        await expect(db.outboxEvent.create({ data: event(1) })).rejects.toMatchObject({ code: 'P2002' });
+        await expect(db.outboxEvent.create({ data: event(0) })).rejects.toThrow(
+          /OutboxEvent_sequence_positive|check constraint/i,
+        );
+      } finally {
+        await db.$disconnect();
+      }
+    },
+  );
 
   test('an edited migration is refused', async () => {
     const url = await scratch();

@@ -3,11 +3,13 @@ import {
   compensationModeOf,
   gatherFacts,
   listSagas,
+  readOutboxEvents,
   sagaStory,
   stockImbalances,
   type Sources,
 } from './facts';
 import { checkRefundSaga, refundOwnsRows } from './refund-rules';
+import { outboxViolations, sequenceGapViolations } from './outbox-rules';
 import { BACKWARD_STATUSES, classifyCompensation, type Finding } from './would-complete';
 
 export interface InvariantReport {
@@ -32,8 +34,9 @@ export interface CheckOptions {
 }
 
 /**
- * Checks every saga Temporal visibility knows of against the rows of the service databases, and that the
- * inventory's units add up (whatever the visibility filter). Only
+ * Checks every saga Temporal visibility knows of against the rows of the service databases (its ledger
+ * effects one to one with its outbox events too, outbox-rules.ts), that the sagas' aggregates have gapless
+ * event sequences, and that the inventory's units add up (whatever the visibility filter). Only
  * order sagas are asked whether they would have completed without the faults (would-complete.ts replays
  * the order saga's decisions; a refund's are not modelled yet).
  */
@@ -60,6 +63,7 @@ export async function checkInvariants(
     const refund = saga.orderId ? refundOf.get(saga.orderId) : undefined;
     const checked = refund && refundOwnsRows(refund) ? { ...saga, rowsChangedBy: refund.sagaId } : saga;
     violations.push(...checkSaga(await withMode(sources, checked), ruleOptions));
+    violations.push(...outboxViolations({ ...saga, events: saga.events ?? [] }));
   }
   const refundsByStatus: Record<string, number> = {};
   for (const refund of refunds) {
@@ -67,7 +71,10 @@ export async function checkInvariants(
     refundsByStatus[key] = (refundsByStatus[key] ?? 0) + 1;
     const orderSagaStatus = refund.orderId ? orderSagaOf.get(refund.orderId)?.status : undefined;
     violations.push(...checkRefundSaga({ ...refund, orderSagaStatus }, ruleOptions));
+    violations.push(...outboxViolations({ ...refund, events: refund.events ?? [] }));
   }
+  const orderIds = [...new Set([...facts, ...refunds].flatMap((f) => (f.orderId ? [f.orderId] : [])))];
+  violations.push(...sequenceGapViolations(await readOutboxEvents(sources, orderIds)));
   for (const { sku, available, onHand, held } of await stockImbalances(sources.inventory)) {
     violations.push({
       sagaId: `(stock ${sku})`,

@@ -11,6 +11,8 @@ import { paymentIdOf } from '../../activities/payments/activities';
 import { shipmentIdOf } from '../../activities/shipments/activities';
 import { sagaStateQuery } from '../../workflows/saga/messages';
 import type { Effect, SagaFacts } from './rules';
+import type { OutboxFact } from './outbox-rules';
+import type { AggregateType } from '../../shared/events';
 import type { SagaStory } from './would-complete';
 
 export interface Sources {
@@ -49,6 +51,44 @@ const effectOf = (
   at: row.createdAt.getTime(),
 });
 
+/** The aggregates of the given orders: the order, its payment, its shipment and its stock reservation. */
+function aggregateIdsOf(orderIds: string[]) {
+  return {
+    orderIds,
+    paymentIds: orderIds.map(paymentIdOf),
+    shipmentIds: orderIds.map(shipmentIdOf),
+    reservationIds: orderIds.map(reservationIdOf),
+  };
+}
+
+const OUTBOX_FIELDS = {
+  type: true,
+  aggregateType: true,
+  aggregateId: true,
+  sequence: true,
+  sagaId: true,
+} as const;
+
+/** Every outbox event of the given orders' aggregates, whichever saga wrote it, from each service's outbox. */
+export async function readOutboxEvents(
+  sources: Omit<Sources, 'client'>,
+  orderIds: string[],
+): Promise<OutboxFact[]> {
+  const ids = aggregateIdsOf(orderIds);
+  // The aggregate type leads the outbox's unique index (aggregateType, aggregateId, sequence).
+  const where = (aggregateType: AggregateType, c: string[]) => ({
+    where: { aggregateType, aggregateId: { in: c } },
+    select: OUTBOX_FIELDS,
+  });
+  const rows = await Promise.all([
+    inChunks(ids.orderIds, (c) => sources.orders.outboxEvent.findMany(where('order', c))),
+    inChunks(ids.paymentIds, (c) => sources.payments.outboxEvent.findMany(where('payment', c))),
+    inChunks(ids.shipmentIds, (c) => sources.shipments.outboxEvent.findMany(where('shipment', c))),
+    inChunks(ids.reservationIds, (c) => sources.inventory.outboxEvent.findMany(where('reservation', c))),
+  ]);
+  return rows.flat();
+}
+
 /**
  * Reads each saga's rows and effect ledger from the service databases, in bulk. A saga id may be
  * re-used by a later run (after Temporal's retention), so rows are picked by the run's order id, from
@@ -62,10 +102,8 @@ export async function gatherFacts(sources: Sources, sagas: WorkflowExecutionInfo
     sagas.map((s) => [s, s.typedSearchAttributes.get(orderIdKey) as string | undefined] as const),
   );
   const orderIds = [...new Set([...orderIdOf.values()].filter((id): id is string => Boolean(id)))];
-  const paymentIds = orderIds.map(paymentIdOf);
-  const shipmentIds = orderIds.map(shipmentIdOf);
-  const reservationIds = orderIds.map(reservationIdOf);
-  const [orders, payments, shipments, reservations, orderOps, paymentOps, shipmentOps, inventoryOps] =
+  const { paymentIds, shipmentIds, reservationIds } = aggregateIdsOf(orderIds);
+  const [orders, payments, shipments, reservations, orderOps, paymentOps, shipmentOps, inventoryOps, events] =
     await Promise.all([
       inChunks(orderIds, (c) => sources.orders.order.findMany({ where: { id: { in: c } } })),
       inChunks(paymentIds, (c) => sources.payments.payment.findMany({ where: { id: { in: c } } })),
@@ -81,6 +119,7 @@ export async function gatherFacts(sources: Sources, sagas: WorkflowExecutionInfo
       inChunks(reservationIds, (c) =>
         sources.inventory.inventoryOperation.findMany({ where: { reservationId: { in: c } } }),
       ),
+      readOutboxEvents(sources, orderIds),
     ]);
   const byId = <T extends { id: string }>(rows: T[]) => new Map(rows.map((r) => [r.id, r]));
   const order = byId(orders);
@@ -95,6 +134,11 @@ export async function gatherFacts(sources: Sources, sagas: WorkflowExecutionInfo
   for (const row of paymentOps) add(row.sagaId, row.paymentId, effectOf('payment', row));
   for (const row of shipmentOps) add(row.sagaId, row.shipmentId, effectOf('shipment', row));
   for (const row of inventoryOps) add(row.sagaId, row.reservationId, effectOf('inventory', row));
+  const eventsOf = new Map<string, OutboxFact[]>();
+  for (const event of events) {
+    const k = key(event.sagaId, event.aggregateId);
+    eventsOf.set(k, [...(eventsOf.get(k) ?? []), event]);
+  }
   return sagas.map((info) => {
     const orderId = orderIdOf.get(info);
     const paymentId = orderId ? paymentIdOf(orderId) : undefined;
@@ -113,6 +157,9 @@ export async function gatherFacts(sources: Sources, sagas: WorkflowExecutionInfo
       reservation: (reservationId && reservation.get(reservationId)) || null,
       effects: [orderId, paymentId, shipmentId, reservationId].flatMap((id) =>
         id ? (effects.get(key(info.workflowId, id)) ?? []) : [],
+      ),
+      events: [orderId, paymentId, shipmentId, reservationId].flatMap((id) =>
+        id ? (eventsOf.get(key(info.workflowId, id)) ?? []) : [],
       ),
     };
   });

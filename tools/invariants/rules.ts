@@ -1,4 +1,5 @@
 import type { SagaStatus } from '../../shared/saga-state';
+import type { OutboxFact } from './outbox-rules';
 
 /**
  * The invariants every accepted saga must satisfy, as pure functions of what was read from Temporal
@@ -53,6 +54,8 @@ export interface SagaFacts {
   /** The run's stock reservation (order saga version 2 on). */
   reservation?: { status: string } | null;
   effects: Effect[];
+  /** The events this run wrote to the services' outboxes (undefined: the outboxes were not read). */
+  events?: OutboxFact[];
   /**
    * A later saga (a refund, not compensated) changed this run's rows: their state is checked by that
    * saga's rules (refund-rules.ts), not by this run's ending.
