@@ -81,7 +81,9 @@ export function runProcess(
 export async function waitForHttp(
   url: string,
   process: Supervised | string,
-  timeoutMs = 60_000,
+  // Generous: a process that dies is reported at once, and on a loaded 2-core machine a tsx process
+  // can take over a minute to compile, connect and answer (seen in a fresh CI run).
+  timeoutMs = 180_000,
 ): Promise<void> {
   const name = typeof process === 'string' ? process : process.name;
   const deadline = Date.now() + timeoutMs;
