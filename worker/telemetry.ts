@@ -62,12 +62,13 @@ export function activityMetricsInterceptor(
   service: ServiceName,
   registry: Registry,
 ): ActivityInterceptorsFactory {
-  const { duration } = sagaActivityMetrics(registry);
+  const { duration, retries } = sagaActivityMetrics(registry);
   return (ctx) => ({
     inbound: {
       async execute(input, next) {
         const meta = input.args.at(-1) as Partial<ActivityMeta> | undefined;
         const labels = { service, activity: ctx.info.activityType, kind: meta?.role ?? 'step' };
+        if (ctx.info.attempt > 1) retries.inc(labels);
         const stop = duration.startTimer(labels);
         try {
           const result = await next(input);
