@@ -97,12 +97,8 @@ export function ensurePrometheus(options: EnsurePrometheusOptions = {}): Prometh
 
 function aptUpdate(log: (line: string) => void): void {
   log('prometheus: apt-get update');
-  const prefix = process.getuid?.() === 0 ? [] : ['sudo', '-n'];
-  const [command, ...args] = [...prefix, 'apt-get', '-o', 'DPkg::Lock::Timeout=300', '-q', 'update'] as [
-    string,
-    ...string[],
-  ];
-  const updated = run(command, args);
+  const args = ['apt-get', '-o', 'DPkg::Lock::Timeout=300', '-q', 'update'];
+  const updated = process.getuid?.() === 0 ? run('apt-get', args.slice(1)) : run('sudo', ['-n', ...args]);
   if (!updated.ok) fail('apt-get update failed (run it as root, then retry)', updated.output);
 }
 

@@ -1,0 +1,54 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { DASHBOARD_FILE, loadDashboard, queryPanels, renderSvg } from './render';
+
+const USAGE = `npm run dashboard:render -- --prometheus <url> [--minutes 15] [--rate-interval 1m] [--out docs/images/dashboard.svg]
+
+Grafana cannot run here, so this draws the Grafana dashboard another way: it sends every panel's PromQL
+from ${path.relative(process.cwd(), DASHBOARD_FILE)} unchanged (only $__rate_interval is replaced by
+--rate-interval) to the Prometheus at --prometheus (query_range over the last --minutes) and renders the
+series with vega-lite into one SVG. Any Prometheus scraping the stack works: the compose stack's
+(http://127.0.0.1:9090), or the one test/integration/alerts.test.ts starts (it renders the same way into
+test-output/dashboard/dashboard.svg).`;
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      prometheus: { type: 'string' },
+      minutes: { type: 'string', default: '15' },
+      'rate-interval': { type: 'string', default: '1m' },
+      out: { type: 'string', default: 'docs/images/dashboard.svg' },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help || !values.prometheus) {
+    console.error(USAGE);
+    process.exit(values.help ? 0 : 2);
+  }
+  const minutes = Number(values.minutes);
+  const end = new Date();
+  const start = new Date(end.getTime() - minutes * 60_000);
+  const dashboard = loadDashboard();
+  const panels = await queryPanels(dashboard, {
+    prometheusUrl: values.prometheus,
+    start,
+    end,
+    stepSeconds: Math.max(1, Math.round((minutes * 60) / 300)),
+    rateInterval: values['rate-interval'],
+  });
+  for (const panel of panels) console.error(`${panel.title}: ${panel.seriesCount} series`);
+  const svg = await renderSvg(
+    dashboard.title,
+    panels,
+    `${values.prometheus}, ${start.toISOString()} to ${end.toISOString()}, $__rate_interval=${values['rate-interval']}`,
+  );
+  mkdirSync(path.dirname(path.resolve(values.out)), { recursive: true });
+  writeFileSync(values.out, svg);
+  console.error(`wrote ${values.out}`);
+}
+
+main().catch((error: unknown) => {
+  console.error(`dashboard:render failed: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+});
