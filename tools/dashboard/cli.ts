@@ -3,7 +3,8 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { DASHBOARD_FILE, loadDashboard, queryPanels, renderSvg } from './render';
 
-const USAGE = `npm run dashboard:render -- --prometheus <url> [--minutes 15] [--rate-interval 1m] [--out docs/images/dashboard.svg]
+const USAGE = `npm run dashboard:render -- --prometheus <url> [--minutes 15 | --since <ISO time>] [--rate-interval 1m]
+                              [--out docs/images/dashboard.svg] [--subtitle <text>]
 
 Grafana cannot run here, so this draws the Grafana dashboard another way: it sends every panel's PromQL
 from ${path.relative(process.cwd(), DASHBOARD_FILE)} unchanged (only $__rate_interval is replaced by
@@ -17,6 +18,8 @@ async function main(): Promise<void> {
     options: {
       prometheus: { type: 'string' },
       minutes: { type: 'string', default: '15' },
+      since: { type: 'string' },
+      subtitle: { type: 'string' },
       'rate-interval': { type: 'string', default: '1m' },
       out: { type: 'string', default: 'docs/images/dashboard.svg' },
       help: { type: 'boolean', default: false },
@@ -26,22 +29,27 @@ async function main(): Promise<void> {
     console.error(USAGE);
     process.exit(values.help ? 0 : 2);
   }
-  const minutes = Number(values.minutes);
   const end = new Date();
-  const start = new Date(end.getTime() - minutes * 60_000);
+  const start = values.since
+    ? new Date(values.since)
+    : new Date(end.getTime() - Number(values.minutes) * 60_000);
+  if (Number.isNaN(start.getTime()) || start >= end)
+    throw new Error('--since must be an ISO time in the past, --minutes a positive number');
+  const seconds = (end.getTime() - start.getTime()) / 1000;
   const dashboard = loadDashboard();
   const panels = await queryPanels(dashboard, {
     prometheusUrl: values.prometheus,
     start,
     end,
-    stepSeconds: Math.max(1, Math.round((minutes * 60) / 300)),
+    stepSeconds: Math.max(1, Math.round(seconds / 300)),
     rateInterval: values['rate-interval'],
   });
   for (const panel of panels) console.error(`${panel.title}: ${panel.seriesCount} series`);
   const svg = await renderSvg(
     dashboard.title,
     panels,
-    `${values.prometheus}, ${start.toISOString()} to ${end.toISOString()}, $__rate_interval=${values['rate-interval']}`,
+    values.subtitle ??
+      `${values.prometheus}, ${start.toISOString()} to ${end.toISOString()}, $__rate_interval=${values['rate-interval']}`,
   );
   mkdirSync(path.dirname(path.resolve(values.out)), { recursive: true });
   writeFileSync(values.out, svg);
