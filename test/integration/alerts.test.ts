@@ -109,10 +109,14 @@ describe('alerts and dashboard on a real Prometheus', () => {
       { restart: false },
     );
     // Every target scraped and up: the API and the five worker kinds.
-    await eventually('all six targets up', 60_000, async () => {
-      const up = await query('up == 1');
-      return up.length === 1 + KINDS.length ? up : undefined;
-    });
+    try {
+      await eventually('all six targets up', 60_000, async () => {
+        const up = await query('up == 1');
+        return up.length === 1 + KINDS.length ? up : undefined;
+      });
+    } catch (error) {
+      throw new Error(`${(error as Error).message}; Prometheus said: ${prometheus.output('prometheus')}`);
+    }
   }, 180_000);
 
   afterAll(async () => {

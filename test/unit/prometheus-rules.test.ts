@@ -32,6 +32,12 @@ describe('Prometheus rules (ops/prometheus/rules.yml)', () => {
     expect(status).toBe(0);
   });
 
+  test("promtool check config accepts compose's prometheus.yml (and the rules it loads)", () => {
+    const { status, output } = promtool('check', 'config', 'prometheus.yml');
+    expect(output).toContain('SUCCESS: prometheus.yml is valid prometheus config file syntax');
+    expect(status).toBe(0);
+  });
+
   test('promtool test rules: every expected alert fires, and nothing else', () => {
     const { status, output } = promtool('test', 'rules', 'rules.test.yml');
     expect(output.replace(/\n+/g, '\n')).toContain('SUCCESS');
