@@ -27,8 +27,9 @@ import { startStack, type Stack } from '../support/stack';
  */
 const KINDS = ['orchestrator', ...SERVICES] as const;
 const RULES_FILE = path.resolve(__dirname, '../../ops/prometheus/rules.yml');
-/** Prometheus's own cadence here (the shipped prometheus.yml scrapes every 15 s); the rules are as shipped. */
-const SCRAPE_INTERVAL = '1s';
+/** Prometheus's own cadence here (the shipped prometheus.yml: 15 s and 15 s); the rules are as shipped. */
+const SCRAPE_INTERVAL = '2s';
+const EVALUATION_INTERVAL = '1s';
 
 interface PrometheusAlert {
   labels: Record<string, string>;
@@ -77,7 +78,7 @@ describe('alerts and dashboard on a real Prometheus', () => {
     prometheusUrl = `http://127.0.0.1:${port}`;
     const hostOf = (url: string) => new URL(url).host;
     const config = {
-      global: { scrape_interval: SCRAPE_INTERVAL, evaluation_interval: SCRAPE_INTERVAL },
+      global: { scrape_interval: SCRAPE_INTERVAL, evaluation_interval: EVALUATION_INTERVAL },
       rule_files: [RULES_FILE],
       scrape_configs: [
         { job_name: 'saga-api', static_configs: [{ targets: [hostOf(api.url)] }] },
@@ -110,12 +111,20 @@ describe('alerts and dashboard on a real Prometheus', () => {
     );
     // Every target scraped and up: the API and the five worker kinds.
     try {
-      await eventually('all six targets up', 60_000, async () => {
-        const up = await query('up == 1');
-        return up.length === 1 + KINDS.length ? up : undefined;
-      });
+      await eventually(
+        'all six targets up',
+        60_000,
+        async () => {
+          const up = await query('up == 1');
+          return up.length === 1 + KINDS.length ? up : undefined;
+        },
+        () => query('up'),
+      );
     } catch (error) {
-      throw new Error(`${(error as Error).message}; Prometheus said: ${prometheus.output('prometheus')}`);
+      throw new Error(
+        `${(error as Error).message}; Prometheus at ${prometheusUrl} said: ${prometheus.output('prometheus')} ` +
+          `(supervisor: ${prometheus.log().join('; ')})`,
+      );
     }
   }, 180_000);
 
@@ -170,10 +179,12 @@ describe('alerts and dashboard on a real Prometheus', () => {
     return data.alerts.filter((alert) => alert.labels.alertname === name);
   }
 
+  /** Polls until `probe` returns a value; on timeout, says what `seen` saw last, or what was thrown. */
   async function eventually<T>(
     what: string,
     timeoutMs: number,
     probe: () => Promise<T | undefined>,
+    seen: () => Promise<unknown> = async () => undefined,
   ): Promise<T> {
     const deadline = Date.now() + timeoutMs;
     let last: unknown;
@@ -181,6 +192,7 @@ describe('alerts and dashboard on a real Prometheus', () => {
       try {
         const value = await probe();
         if (value !== undefined) return value;
+        last = JSON.stringify(await seen());
       } catch (error) {
         last = error;
       }
@@ -220,25 +232,34 @@ describe('alerts and dashboard on a real Prometheus', () => {
     // A 404 for the errors-by-route panel (a 4xx, not a fault).
     expect((await fetch(`${api.url}/sagas/order-${randomUUID()}`, { headers: auth })).status).toBe(404);
 
-    // The workers are fresh processes: their counters hold exactly this test's sagas.
-    const counted = await eventually('the three outcomes scraped', 30_000, async () => {
-      const counts = await byLabel('sum by (outcome) (saga_outcomes_total{saga="order"})', 'outcome');
-      return counts.completed === 2 && counts.compensated === 1 ? counts : undefined;
-    });
-    expect(counted).toEqual({ completed: 2, compensated: 1 });
-    expect(await byLabel('sum by (saga) (saga_started_total)', 'saga')).toEqual({ order: 3 });
-    expect(
-      await byLabel(
+    // The workers and the API are fresh processes: their counters hold exactly this test's sagas.
+    const expected = {
+      outcomes: { completed: 2, compensated: 1 },
+      started: { order: 3 },
+      compensations: { orders: 1, inventory: 1, payments: 1, shipments: 1 },
+      apiStarts: { '200': 3 },
+    };
+    const scraped = async () => ({
+      outcomes: await byLabel('sum by (outcome) (saga_outcomes_total{saga="order"})', 'outcome'),
+      started: await byLabel('sum by (saga) (saga_started_total)', 'saga'),
+      compensations: await byLabel(
         'sum by (service) (saga_activity_duration_seconds_count{kind="compensation", result="ok"})',
         'service',
       ),
-    ).toEqual({ orders: 1, inventory: 1, payments: 1, shipments: 1 });
-    expect(
-      await byLabel(
+      apiStarts: await byLabel(
         'sum by (status_code) (http_request_duration_seconds_count{method="POST", path="/sagas"})',
         'status_code',
       ),
-    ).toEqual({ '200': 3 });
+    });
+    // Until the last scrape after the last saga; then exactly these counts.
+    await eventually(
+      'the counts of this test scraped',
+      30_000,
+      async () => (JSON.stringify(await scraped()) === JSON.stringify(expected) ? true : undefined),
+      scraped,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 3000)); // a scrape later: nothing more
+    expect(await scraped()).toEqual(expected);
     // The worker-kind rule reads the SDK's poller gauge: every kind has pollers.
     const pollers = await byLabel('sum by (worker) (temporal_num_pollers{job="saga-workers"})', 'worker');
     expect(Object.keys(pollers).sort()).toEqual([...KINDS].sort());
