@@ -44,7 +44,13 @@ export function sagaTelemetrySinks(registry: Registry): InjectedSinks<SagaTeleme
   const metrics = sagaLifecycleMetrics(registry);
   return {
     sagaTelemetry: {
-      started: { fn: (_info, saga) => metrics.started.inc({ saga }) },
+      started: {
+        fn: (_info, saga) => {
+          // Every outcome of a saga exists from its first start, at 0: rate() then counts the first one.
+          for (const outcome of Object.values(OUTCOMES)) metrics.outcomes.inc({ saga, outcome }, 0);
+          metrics.started.inc({ saga });
+        },
+      },
       statusChanged: {
         fn: (_info, saga, status) => {
           const outcome = OUTCOMES[status];

@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import { parse, stringify } from 'yaml';
 import { SERVICES } from '../../shared/config';
 import { freePort } from '../../shared/ports';
@@ -61,7 +62,8 @@ describe('alerts and dashboard on a real Prometheus', () => {
       LOG_LEVEL: 'info',
       METRICS_PORT: '0',
     });
-    await Promise.all(KINDS.map((kind) => workers.waitForWorkerStart(kind)));
+    // Five Node processes starting at once on a shared machine: give them time.
+    await Promise.all(KINDS.map((kind) => workers.waitForWorkerStart(kind, 1, 150_000)));
     // Parking is what this test is about: its sagas get a short compensation deadline (the shipped one
     // retries a compensation for much longer before parking).
     const app = createTestApp(stack, {
@@ -126,7 +128,7 @@ describe('alerts and dashboard on a real Prometheus', () => {
           `(supervisor: ${prometheus.log().join('; ')})`,
       );
     }
-  }, 180_000);
+  }, 300_000);
 
   afterAll(async () => {
     await prometheus?.stop();
@@ -222,6 +224,11 @@ describe('alerts and dashboard on a real Prometheus', () => {
   };
 
   test('PromQL answers with the sagas this test ran, counted by the stack it scrapes', async () => {
+    // A 404 before and after the sagas, for the errors-by-route panel (a 4xx, not a fault): rate()
+    // needs the series to exist before it grows.
+    const notFound = async () =>
+      expect((await fetch(`${api.url}/sagas/order-${randomUUID()}`, { headers: auth })).status).toBe(404);
+    await notFound();
     const outcomes: string[] = [];
     for (const order of [sampleOrder(), sampleOrder(), unserviceable()]) {
       const { status, body } = await post('/sagas?waitSeconds=25', order);
@@ -229,12 +236,12 @@ describe('alerts and dashboard on a real Prometheus', () => {
       outcomes.push(body.status);
     }
     expect(outcomes).toEqual(['COMPLETED', 'COMPLETED', 'COMPENSATED']);
-    // A 404 for the errors-by-route panel (a 4xx, not a fault).
-    expect((await fetch(`${api.url}/sagas/order-${randomUUID()}`, { headers: auth })).status).toBe(404);
+    await new Promise((resolve) => setTimeout(resolve, 3000)); // a scrape between the two
+    await notFound();
 
     // The workers and the API are fresh processes: their counters hold exactly this test's sagas.
     const expected = {
-      outcomes: { completed: 2, compensated: 1 },
+      outcomes: { completed: 2, compensated: 1, compensation_failed: 0, resolved: 0 },
       started: { order: 3 },
       compensations: { orders: 1, inventory: 1, payments: 1, shipments: 1 },
       apiStarts: { '200': 3 },
@@ -255,7 +262,7 @@ describe('alerts and dashboard on a real Prometheus', () => {
     await eventually(
       'the counts of this test scraped',
       30_000,
-      async () => (JSON.stringify(await scraped()) === JSON.stringify(expected) ? true : undefined),
+      async () => (isDeepStrictEqual(await scraped(), expected) ? true : undefined),
       scraped,
     );
     await new Promise((resolve) => setTimeout(resolve, 3000)); // a scrape later: nothing more

@@ -50,6 +50,7 @@ async function main(): Promise<void> {
     panels,
     values.subtitle ??
       `${values.prometheus}, ${start.toISOString()} to ${end.toISOString()}, $__rate_interval=${values['rate-interval']}`,
+    { start, end },
   );
   mkdirSync(path.dirname(path.resolve(values.out)), { recursive: true });
   writeFileSync(values.out, svg);

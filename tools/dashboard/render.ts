@@ -110,7 +110,12 @@ export async function queryPanels(dashboard: Dashboard, options: RenderOptions):
 const UNIT_TITLES: Record<string, string> = { s: 'seconds', short: '' };
 
 /** The panels as a two-column grid of line charts, like the dashboard's layout. */
-export async function renderSvg(title: string, panels: PanelData[], subtitle: string): Promise<string> {
+export async function renderSvg(
+  title: string,
+  panels: PanelData[],
+  subtitle: string,
+  range: { start: Date; end: Date },
+): Promise<string> {
   const vega = await import('vega');
   // vega-lite ships ES modules only, typed for node16 resolution: load it untyped.
   const vl = (await import('vega-lite' as string)) as { compile(spec: unknown): { spec: unknown } };
@@ -120,18 +125,24 @@ export async function renderSvg(title: string, panels: PanelData[], subtitle: st
     columns: 2,
     concat: panels.map((panel) => ({
       title: panel.points.length > 0 ? panel.title : `${panel.title} (no data)`,
-      width: 380,
+      width: 300,
       height: 160,
       data: { values: panel.points.map((p) => ({ ...p, time: p.time.toISOString() })) },
       mark: { type: 'line', interpolate: 'step-after', point: false },
       encoding: {
-        x: { field: 'time', type: 'temporal', title: null, axis: { format: '%H:%M:%S' } },
+        x: {
+          field: 'time',
+          type: 'temporal',
+          title: null,
+          axis: { format: '%H:%M', tickCount: 6 },
+          scale: { domain: [range.start.toISOString(), range.end.toISOString()] },
+        },
         y: { field: 'value', type: 'quantitative', title: UNIT_TITLES[panel.unit] ?? panel.unit },
         color: {
           field: 'series',
           type: 'nominal',
           title: null,
-          legend: { orient: 'right', labelLimit: 220 },
+          legend: { orient: 'right', labelLimit: 170 },
         },
       },
     })),
