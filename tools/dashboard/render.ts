@@ -142,7 +142,7 @@ export async function renderSvg(
           field: 'series',
           type: 'nominal',
           title: null,
-          legend: { orient: 'right', labelLimit: 170 },
+          legend: { orient: 'bottom', columns: 2, labelLimit: 200 },
         },
       },
     })),
