@@ -351,9 +351,8 @@ describe('alerts and dashboard on a real Prometheus', () => {
         `--since=${testStart.toISOString()}`,
         '--rate-interval=30s',
         `--out=${out}`,
-        `--subtitle=Rendered from the Prometheus of test/integration/alerts.test.ts ` +
-          `(${new Date().toISOString().slice(0, 16)} UTC); PromQL of ops/grafana/dashboards/saga.json, ` +
-          '$__rate_interval=30s',
+        `--subtitle=Prometheus of test/integration/alerts.test.ts, ${new Date().toISOString().slice(0, 16)} UTC; ` +
+          'PromQL of ops/grafana/dashboards/saga.json; $__rate_interval=30s',
       ],
       { cwd: path.resolve(__dirname, '../..'), encoding: 'utf8', timeout: 60_000 },
     );

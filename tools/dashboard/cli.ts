@@ -49,7 +49,7 @@ async function main(): Promise<void> {
     dashboard.title,
     panels,
     values.subtitle ??
-      `${values.prometheus}, ${start.toISOString()} to ${end.toISOString()}, $__rate_interval=${values['rate-interval']}`,
+      `${values.prometheus}; ${start.toISOString()} to ${end.toISOString()}; $__rate_interval=${values['rate-interval']}`,
     { start, end },
   );
   mkdirSync(path.dirname(path.resolve(values.out)), { recursive: true });

@@ -109,7 +109,7 @@ export async function queryPanels(dashboard: Dashboard, options: RenderOptions):
 
 const UNIT_TITLES: Record<string, string> = { s: 'seconds', short: '' };
 
-/** The panels as a two-column grid of line charts, like the dashboard's layout. */
+/** The panels as a two-column grid of line charts, like the dashboard's layout; `; ` splits the subtitle into lines. */
 export async function renderSvg(
   title: string,
   panels: PanelData[],
@@ -121,7 +121,7 @@ export async function renderSvg(
   const vl = (await import('vega-lite' as string)) as { compile(spec: unknown): { spec: unknown } };
   const { spec } = vl.compile({
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
-    title: { text: title, subtitle },
+    title: { text: title, subtitle: subtitle.split('; '), anchor: 'start' },
     columns: 2,
     concat: panels.map((panel) => ({
       title: panel.points.length > 0 ? panel.title : `${panel.title} (no data)`,
@@ -134,7 +134,7 @@ export async function renderSvg(
           field: 'time',
           type: 'temporal',
           title: null,
-          axis: { format: '%H:%M', tickCount: 6 },
+          axis: { format: '%H:%M:%S', tickCount: 5 },
           scale: { domain: [range.start.toISOString(), range.end.toISOString()] },
         },
         y: { field: 'value', type: 'quantitative', title: UNIT_TITLES[panel.unit] ?? panel.unit },
