@@ -13,6 +13,7 @@ import { refundsRouter } from './routes/refunds';
 import { sagasRouter } from './routes/sagas';
 import { stockRouter } from './routes/stock';
 import type { SagaService } from './saga-service';
+import { sagaParkedGauge } from '../shared/telemetry/metrics';
 import { httpMetricsMiddleware, metricsRouter, requestLogger, tracingMiddleware } from './telemetry';
 
 export interface AppOptions {
@@ -49,6 +50,7 @@ export function createApp(options: AppOptions): Express {
   if (options.metrics) {
     app.use(httpMetricsMiddleware(options.metrics));
     app.use(metricsRouter(options.metrics));
+    sagaParkedGauge(options.metrics, () => options.sagas.countParked());
   }
   app.use(healthRouter(options.client, options.namespace));
   app.use(openApiRouter());

@@ -48,6 +48,8 @@ export function httpMetricsMiddleware(registry: Registry): RequestHandler {
     includeMethod: true,
     includePath: true,
     includeStatusCode: true,
+    // Its own `up` gauge would shadow the `up` Prometheus records per target (the rules use that one).
+    includeUp: false,
     normalizePath: (req) => routeOf(req as Request),
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 35],
   });

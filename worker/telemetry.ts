@@ -44,7 +44,13 @@ export function sagaTelemetrySinks(registry: Registry): InjectedSinks<SagaTeleme
   const metrics = sagaLifecycleMetrics(registry);
   return {
     sagaTelemetry: {
-      started: { fn: (_info, saga) => metrics.started.inc({ saga }) },
+      started: {
+        fn: (_info, saga) => {
+          // Every outcome of a saga exists from its first start, at 0: rate() then counts the first one.
+          for (const outcome of Object.values(OUTCOMES)) metrics.outcomes.inc({ saga, outcome }, 0);
+          metrics.started.inc({ saga });
+        },
+      },
       statusChanged: {
         fn: (_info, saga, status) => {
           const outcome = OUTCOMES[status];
@@ -62,12 +68,13 @@ export function activityMetricsInterceptor(
   service: ServiceName,
   registry: Registry,
 ): ActivityInterceptorsFactory {
-  const { duration } = sagaActivityMetrics(registry);
+  const { duration, retries } = sagaActivityMetrics(registry);
   return (ctx) => ({
     inbound: {
       async execute(input, next) {
         const meta = input.args.at(-1) as Partial<ActivityMeta> | undefined;
         const labels = { service, activity: ctx.info.activityType, kind: meta?.role ?? 'step' };
+        if (ctx.info.attempt > 1) retries.inc(labels);
         const stop = duration.startTimer(labels);
         try {
           const result = await next(input);

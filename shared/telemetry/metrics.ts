@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:http';
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** A process's Prometheus registry, with Node's default process metrics (CPU, memory, event loop, GC). */
 export function createMetricsRegistry(processName: string): Registry {
@@ -41,7 +41,49 @@ export function sagaActivityMetrics(registry: Registry) {
       buckets: SECONDS_BUCKETS,
       registers: [registry],
     }),
+    retries: new Counter({
+      name: 'saga_activity_retries_total',
+      help: 'Attempts of saga steps and compensations after the first (Temporal retried them)',
+      labelNames: ['service', 'activity', 'kind'] as const,
+      registers: [registry],
+    }),
   };
+}
+
+/**
+ * saga_parked{saga}: sagas parked in COMPENSATION_FAILED, waiting for an operator. Counted in Temporal
+ * visibility at scrape time, at most once per `cacheMs` (several Prometheus replicas scrape the API); when
+ * the count fails the gauge has no sample rather than a stale one, and the failure is counted.
+ */
+export function sagaParkedGauge(
+  registry: Registry,
+  countParked: () => Promise<Record<string, number>>,
+  cacheMs = 10_000,
+): void {
+  if (registry.getSingleMetric('saga_parked')) return;
+  const failures = new Counter({
+    name: 'saga_parked_count_failures_total',
+    help: 'Scrapes in which saga_parked could not be counted in Temporal visibility',
+    registers: [registry],
+  });
+  let cached: { at: number; counts: Promise<Record<string, number>> } | undefined;
+  new Gauge({
+    name: 'saga_parked',
+    help: 'Sagas parked in COMPENSATION_FAILED (a compensation gave up), waiting for an operator',
+    labelNames: ['saga'] as const,
+    registers: [registry],
+    async collect() {
+      if (!cached || Date.now() - cached.at >= cacheMs) cached = { at: Date.now(), counts: countParked() };
+      const pending = cached;
+      this.reset();
+      try {
+        for (const [saga, count] of Object.entries(await pending.counts)) this.set({ saga }, count);
+      } catch {
+        if (cached === pending) cached = undefined;
+        failures.inc();
+      }
+    },
+  });
 }
 
 export interface MetricsServer {

@@ -48,6 +48,8 @@ const read = (file: string) => readFileSync(path.join(ROOT, file), 'utf8');
 /** Variables our processes may get that are not in shared/config.ts, each with its reason. */
 const EXTRA_VARIABLES: Record<string, string> = {
   NODE_ENV: 'Node convention (Express and other libraries read it); set to production by the Dockerfile',
+  OTEL_EXPORTER_OTLP_ENDPOINT:
+    "read by the OpenTelemetry SDK's OTLP exporter itself (shared/telemetry/tracing.ts)",
 };
 
 /** The config schemas in shared/config.ts; every variable our services get must be a key of one. */
@@ -157,12 +159,14 @@ const OPERATOR_SUPPLIED: Record<string, string> = {
   API_KEYS: 'compose-check-api-key-0123456789',
   TEMPORAL_DB_PASSWORD: 'compose-check-temporal-password',
   SERVICES_DB_PASSWORD: 'compose-check-services-password',
+  GRAFANA_ADMIN_PASSWORD: 'compose-check-grafana-password',
 };
 
 /** The only variables the file may give a fallback (`${VAR:-value}`): none of them is a secret. */
 // Optional settings, none a secret: a JWKS holds public keys only (the schema refuses private ones).
 const NON_SECRET_FALLBACKS = new Set([
   'OTEL_TRACES_EXPORTER',
+  'OTEL_EXPORTER_OTLP_ENDPOINT',
   'PUBLISH_ADDRESS',
   'SAGA_CODEC_ACTIVE_KEY_ID',
   'API_JWT_ISSUER',
@@ -315,6 +319,18 @@ function ignoreMatcher(patterns: string[]): (file: string) => boolean {
     return new RegExp(`^${source}(?:/.*)?$`);
   });
   return (file) => regexes.some((regex) => regex.test(file));
+}
+
+/** Prometheus, Grafana and Jaeger, each once in the file (ops/). */
+const MONITORING_IMAGES = ['prom/prometheus', 'grafana/grafana', 'jaegertracing/jaeger'] as const;
+
+/** The host path mounted at `target` in a service, e.g. ./ops/prometheus/rules.yml. */
+function mountedAt(service: ComposeService | undefined, target: string): string | undefined {
+  for (const volume of service?.volumes ?? []) {
+    const [source, at] = typeof volume === 'string' ? volume.split(':') : [volume.source, volume.target];
+    if (at === target) return source;
+  }
+  return undefined;
 }
 
 // ------------------------------------------------------------------------------------------- checks
@@ -671,17 +687,20 @@ describe(COMPOSE_FILE, () => {
     expect(problems).toEqual([]);
   });
 
-  test('only the API and the Web UI are published, on 127.0.0.1 by default (PUBLISH_ADDRESS moves both)', () => {
+  test('only the API, the Web UI and the monitoring UIs are published, on 127.0.0.1 by default (PUBLISH_ADDRESS moves them)', () => {
     const problems: string[] = [];
     const allowed = new Set([
       ...apis.map(([name]) => name),
       ...byImage('temporalio/ui').map(([name]) => name),
+      ...MONITORING_IMAGES.flatMap((image) => byImage(image).map(([name]) => name)),
     ]);
     for (const [name, service] of Object.entries(services)) {
       for (const port of service.ports ?? []) {
         const raw = typeof port === 'object' ? String(port.host_ip ?? '') : String(port);
         if (!allowed.has(name)) {
-          problems.push(`${name} publishes ${JSON.stringify(port)}: only the API and the Web UI may`);
+          problems.push(
+            `${name} publishes ${JSON.stringify(port)}: only the API, the Web UI and the monitoring UIs may`,
+          );
           continue;
         }
         const [published] = publishedPorts({ ports: [port] });
@@ -759,6 +778,111 @@ describe(COMPOSE_FILE, () => {
         }
       }
     }
+    expect(problems).toEqual([]);
+  });
+});
+
+describe(`${COMPOSE_FILE}: monitoring`, () => {
+  const one = (image: string) => {
+    const found = byImage(image);
+    if (found.length !== 1) throw new Error(`expected one ${image} service, found ${found.length}`);
+    return found[0] as [string, ComposeService];
+  };
+
+  test('has Prometheus, Grafana and Jaeger', () => {
+    for (const image of MONITORING_IMAGES) expect(byImage(image)).toHaveLength(1);
+  });
+
+  test("Prometheus gets the shipped config and rules, where the config's rule_files point", () => {
+    const [, prometheus] = one('prom/prometheus');
+    const command = commandOf(prometheus);
+    const configPath = command.find((arg) => arg.startsWith('--config.file='))?.split('=')[1] ?? '';
+    expect(mountedAt(prometheus, configPath)).toBe('./ops/prometheus/prometheus.yml');
+    const config = parse(read('ops/prometheus/prometheus.yml')) as { rule_files: string[] };
+    const problems: string[] = [];
+    for (const file of config.rule_files) {
+      const inContainer = path.posix.resolve(path.posix.dirname(configPath), file);
+      const source = mountedAt(prometheus, inContainer);
+      if (!source) problems.push(`rule file ${inContainer} is not mounted`);
+      else if (!existsSync(path.join(ROOT, source))) problems.push(`${source} does not exist`);
+    }
+    expect(problems).toEqual([]);
+  });
+
+  test('Prometheus scrapes the API at its API_PORT and every worker kind at its METRICS_PORT, labelled as the rules expect', () => {
+    type StaticConfig = { targets: string[]; labels?: Record<string, string> };
+    const config = parse(read('ops/prometheus/prometheus.yml')) as {
+      scrape_configs: { job_name: string; static_configs: StaticConfig[] }[];
+    };
+    const job = (name: string) =>
+      config.scrape_configs.find((c) => c.job_name === name)?.static_configs ?? [];
+    const [apiName, api] = apis[0] ?? ['', {}];
+    expect(job('saga-api').flatMap((c) => c.targets)).toEqual([`${apiName}:${environment(api).API_PORT}`]);
+    const problems: string[] = [];
+    const workerTargets = job('saga-workers');
+    for (const kind of WORKER_KINDS) {
+      const [name, service] = ours.find(([, s]) => workerKindOf(s) === kind) ?? ['', {}];
+      const expected = `${name}:${environment(service).METRICS_PORT}`;
+      const target = workerTargets.find((c) => c.targets.includes(expected));
+      if (!target) problems.push(`no saga-workers target ${expected} (the ${kind} worker)`);
+      else if (target.labels?.worker !== kind) problems.push(`${expected} is not labelled worker="${kind}"`);
+    }
+    // The kinds the worker-without-poller alert names are exactly the worker kinds.
+    const rules = read('ops/prometheus/rules.yml');
+    const absentKinds = [...rules.matchAll(/absent\(up\{job="saga-workers", worker="(\w+)"\}\)/g)].map(
+      (m) => m[1],
+    );
+    expect(absentKinds.sort()).toEqual([...WORKER_KINDS].sort());
+    expect(problems).toEqual([]);
+  });
+
+  test('Grafana: admin password required, the Prometheus datasource and the dashboard provisioned', () => {
+    const [, grafana] = one('grafana/grafana');
+    const [prometheusName] = one('prom/prometheus');
+    expect(environment(grafana).GF_SECURITY_ADMIN_PASSWORD).toMatch(/^\$\{GRAFANA_ADMIN_PASSWORD:\?[^}]+\}$/);
+    expect(environment(grafana).GF_AUTH_ANONYMOUS_ENABLED).toBe('false');
+    expect(mountedAt(grafana, '/etc/grafana/provisioning/datasources')).toBe(
+      './ops/grafana/provisioning/datasources',
+    );
+    expect(mountedAt(grafana, '/etc/grafana/provisioning/dashboards')).toBe(
+      './ops/grafana/provisioning/dashboards',
+    );
+    const datasources = parse(read('ops/grafana/provisioning/datasources/prometheus.yml')) as {
+      datasources: { uid: string; type: string; url: string }[];
+    };
+    const datasource = datasources.datasources[0];
+    expect(datasource).toMatchObject({ type: 'prometheus', url: `http://${prometheusName}:9090` });
+    const providers = parse(read('ops/grafana/provisioning/dashboards/saga.yml')) as {
+      providers: { options: { path: string } }[];
+    };
+    const dashboardsDir = providers.providers[0]?.options.path ?? '';
+    expect(mountedAt(grafana, dashboardsDir)).toBe('./ops/grafana/dashboards');
+    const home = environment(grafana).GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH ?? '';
+    expect(
+      existsSync(path.join(ROOT, 'ops/grafana/dashboards', path.posix.relative(dashboardsDir, home))),
+    ).toBe(true);
+    // Every panel queries the provisioned datasource.
+    const dashboard = JSON.parse(read('ops/grafana/dashboards/saga.json')) as {
+      panels: { title: string; datasource: { uid: string }; targets: { datasource: { uid: string } }[] }[];
+    };
+    const elsewhere = dashboard.panels.filter(
+      (panel) =>
+        panel.datasource.uid !== datasource?.uid ||
+        panel.targets.some((target) => target.datasource.uid !== datasource?.uid),
+    );
+    expect(elsewhere.map((panel) => panel.title)).toEqual([]);
+  });
+
+  test("our services' OTLP endpoint is Jaeger's OTLP/HTTP port", () => {
+    const [jaegerName] = one('jaegertracing/jaeger');
+    const problems: string[] = [];
+    for (const [name, service] of ours) {
+      const endpoint = environment(service).OTEL_EXPORTER_OTLP_ENDPOINT;
+      if (endpoint === undefined) continue;
+      if (interpolate(endpoint) !== `http://${jaegerName}:4318`)
+        problems.push(`${name}: OTEL_EXPORTER_OTLP_ENDPOINT=${endpoint} is not http://${jaegerName}:4318`);
+    }
+    expect(apis.every(([, service]) => environment(service).OTEL_EXPORTER_OTLP_ENDPOINT)).toBe(true);
     expect(problems).toEqual([]);
   });
 });
