@@ -54,3 +54,12 @@ interface AnyOperation {
 export function untyped(client: SagaClient): UntypedSagaClient {
   return client as unknown as UntypedSagaClient;
 }
+
+/** Request options that send `text` as the body unchanged, as `contentType` (for an untyped client). */
+export function rawBody(text: string, contentType = 'application/json') {
+  return {
+    body: text,
+    bodySerializer: (body: unknown) => body as string,
+    headers: { 'Content-Type': contentType },
+  };
+}
