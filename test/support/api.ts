@@ -14,18 +14,18 @@ export const TEST_API_KEY = 'test-key-0123456789abcdef';
 
 /** The real Express app, wired to the real Temporal server through the stack's client and task queues. */
 type TestAppOverrides = {
-    rateLimitPerMinute?: number;
-    trustProxy?: number | string[];
-    readOpen?: boolean;
-    tracer?: Tracer;
-    metrics?: Registry;
-    logger?: Logger;
-    settings?: Stack['settings'];
-    client?: Stack['client'];
-    /** Default: TEST_API_KEY, with every scope. */
-    apiKeys?: readonly ApiKeyOption[];
-    jwt?: JwtConfig;
-  };
+  rateLimitPerMinute?: number;
+  trustProxy?: number | string[];
+  readOpen?: boolean;
+  tracer?: Tracer;
+  metrics?: Registry;
+  logger?: Logger;
+  settings?: Stack['settings'];
+  client?: Stack['client'];
+  /** Default: TEST_API_KEY, with every scope. */
+  apiKeys?: readonly ApiKeyOption[];
+  jwt?: JwtConfig;
+};
 
 export function createTestApp(stack: Stack, overrides: TestAppOverrides = {}) {
   const sagas = new SagaService({
@@ -57,6 +57,8 @@ export const auth = { Authorization: `Bearer ${TEST_API_KEY}` };
 const conformance = openApiConformance();
 /** The operation, status and content type of every response a test client received and checked. */
 export const conformanceChecked: readonly string[] = conformance.checked;
+/** The check itself, for a client the tests do not create (the fuzzer's). */
+export const conformanceMiddleware = conformance.middleware;
 
 /** The typed API client of the tests: every response it receives is checked against the OpenAPI document. */
 export function testClient(baseUrl: string, token?: string): SagaClient {
