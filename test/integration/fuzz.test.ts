@@ -1,6 +1,7 @@
 import { runFuzz } from '../../tools/fuzz/run';
 import {
   closeTestApps,
+  conformanceChecked,
   conformanceMiddleware,
   serveTestApp,
   TEST_API_KEY,
