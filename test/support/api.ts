@@ -52,8 +52,6 @@ export function createTestApp(stack: Stack, overrides: TestAppOverrides = {}) {
   });
 }
 
-export const auth = { Authorization: `Bearer ${TEST_API_KEY}` };
-
 const conformance = openApiConformance();
 /** The operation, status and content type of every response a test client received and checked. */
 export const conformanceChecked: readonly string[] = conformance.checked;
