@@ -3,7 +3,7 @@ import { buildListQuery } from '../api/visibility-query';
 import { percentiles, type Percentiles } from './throughput';
 import { round, runConcurrently } from './stats';
 import type { BenchStack } from './stack';
-import { apiGet, startWorkflow } from './workloads';
+import { getSaga, listSagas, startWorkflow } from './workloads';
 
 export interface ReadComparison {
   /** Sagas read (each request takes the next one, round robin). */
@@ -32,8 +32,6 @@ interface ReadOptions {
   /** Sagas held running for the read (by a payment-provider outage). */
   running: number;
 }
-
-type SagaRead = { status?: string; steps?: { name: string; status: string }[] };
 
 /**
  * The API's read path under `readers` concurrent readers against the bare Temporal call it builds on, the
@@ -78,7 +76,7 @@ export async function measureReadPath(
   };
   // A read that answers the wrong state is not a fast read: each answer is checked.
   const getExpecting = (final: boolean) => async (id: string) => {
-    const saga = (await apiGet(stack, `/sagas/${id}`)) as SagaRead;
+    const saga = await getSaga(stack, id);
     if ((saga.status === 'COMPLETED') !== final)
       throw new Error(`GET /sagas/${id}: status ${saga.status}, expected ${final ? 'COMPLETED' : 'RUNNING'}`);
   };
@@ -90,7 +88,7 @@ export async function measureReadPath(
   const list = await compare(
     ['first page'],
     async () => {
-      const page = (await apiGet(stack, '/sagas?pageSize=100')) as { sagas: unknown[] };
+      const page = await listSagas(stack, 100);
       if (page.sagas.length !== 100) throw new Error(`GET /sagas gave ${page.sagas.length} sagas, not 100`);
     },
     async () => {
@@ -131,8 +129,8 @@ async function waitUntilAtPayment(stack: BenchStack, ids: readonly string[]): Pr
   const deadline = Date.now() + 120_000;
   for (const id of ids) {
     for (;;) {
-      const saga = (await apiGet(stack, `/sagas/${id}`)) as SagaRead;
-      if (saga.steps?.some((s) => s.name === 'authorizePayment' && s.status === 'RUNNING')) break;
+      const saga = await getSaga(stack, id);
+      if (saga.steps.some((s) => s.name === 'authorizePayment' && s.status === 'RUNNING')) break;
       if (Date.now() > deadline) throw new Error(`saga ${id} did not reach authorizePayment in 120 s`);
       await new Promise((resolve) => setTimeout(resolve, 200));
     }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
+import { createSagaClient, type SagaClient, type Schemas } from '../api/client';
 import { exampleOrder } from '../examples/order';
 import type { OrderRequest } from '../shared/order';
 import { sagaSettingsFromConfig } from '../shared/saga-settings';
@@ -53,29 +54,41 @@ export async function startWorkflow(
   });
 }
 
+/** The typed API client of a bench stack (cheap to make: no connection of its own). */
+const apiOf = (stack: BenchStack): SagaClient =>
+  createSagaClient({ baseUrl: stack.api.url, token: BENCH_API_KEY });
+
 /** One HTTP start through the API; with waitSeconds it returns when the saga is final. */
 export async function postSaga(
   stack: BenchStack,
   order: OrderRequest,
   waitSeconds?: number,
-): Promise<{ sagaId: string; status: string }> {
-  const res = await fetch(`${stack.api.url}/sagas${waitSeconds ? `?waitSeconds=${waitSeconds}` : ''}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${BENCH_API_KEY}` },
-    body: JSON.stringify(order),
+): Promise<Schemas['StartSagaResponse']> {
+  const { data, error, response } = await apiOf(stack).POST('/sagas', {
+    params: { query: { waitSeconds } },
+    body: order,
   });
-  if (res.status !== 200 && res.status !== 202)
-    throw new Error(`API answered ${res.status}: ${await res.text()}`);
-  return (await res.json()) as { sagaId: string; status: string };
+  if (!data) throw new Error(`API answered ${response.status}: ${JSON.stringify(error)}`);
+  return data;
 }
 
-/** One authenticated GET of the API; fails on anything but 200, so an error never counts as a fast read. */
-export async function apiGet(stack: BenchStack, pathAndQuery: string): Promise<unknown> {
-  const res = await fetch(`${stack.api.url}${pathAndQuery}`, {
-    headers: { authorization: `Bearer ${BENCH_API_KEY}` },
-  });
-  if (res.status !== 200) throw new Error(`GET ${pathAndQuery} answered ${res.status}: ${await res.text()}`);
-  return res.json();
+/** Fails on anything but 200, so an error never counts as a fast read. */
+function readOrThrow<T>(what: string, res: { data?: T; error?: unknown; response: Response }): T {
+  if (res.response.status !== 200 || res.data === undefined)
+    throw new Error(`${what} answered ${res.response.status}: ${JSON.stringify(res.error)}`);
+  return res.data;
+}
+
+/** One authenticated read of a saga through the API. */
+export async function getSaga(stack: BenchStack, sagaId: string): Promise<Schemas['Saga']> {
+  const res = await apiOf(stack).GET('/sagas/{sagaId}', { params: { path: { sagaId } } });
+  return readOrThrow(`GET /sagas/${sagaId}`, res);
+}
+
+/** One authenticated page of the saga list through the API. */
+export async function listSagas(stack: BenchStack, pageSize: number): Promise<Schemas['ListSagasResponse']> {
+  const res = await apiOf(stack).GET('/sagas', { params: { query: { pageSize } } });
+  return readOrThrow('GET /sagas', res);
 }
 
 /**

@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { freePort, portInUse } from '../../scripts/lib/ports';
+import { testClient } from '../support/api';
 import { sampleOrder } from '../support/orders';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -125,14 +126,13 @@ describe('npm start', () => {
       return output.includes('Ctrl-C stops everything');
     });
 
-    const apiUrl = `http://127.0.0.1:${api}`;
+    const sagaApi = testClient(`http://127.0.0.1:${api}`, API_KEY);
     const runSaga = async () => {
-      const response = await fetch(`${apiUrl}/sagas?waitSeconds=30`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' },
-        body: JSON.stringify(sampleOrder()),
+      const { response, data } = await sagaApi.POST('/sagas', {
+        params: { query: { waitSeconds: 30 } },
+        body: sampleOrder(),
       });
-      return { status: response.status, body: (await response.json()) as { status?: string } };
+      return { status: response.status, body: data };
     };
     expect(await runSaga()).toMatchObject({ status: 200, body: { status: 'COMPLETED' } });
 
@@ -156,7 +156,7 @@ describe('npm start', () => {
     expect(alive(killed)).toBe(false);
 
     // Nothing else was stopped: the API answers, and a saga through the restarted worker completes.
-    expect((await fetch(`${apiUrl}/health/ready`)).status).toBe(200);
+    expect((await sagaApi.GET('/health/ready')).response.status).toBe(200);
     expect(await runSaga()).toMatchObject({ status: 200, body: { status: 'COMPLETED' } });
     expect(output).not.toContain('stopping everything');
 

@@ -6,14 +6,13 @@ import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-tr
 import { createLogger } from '../../shared/logger';
 import { createMetricsRegistry } from '../../shared/telemetry/metrics';
 import { startTracing, type Tracing } from '../../shared/telemetry/tracing';
-import { auth, createTestApp } from '../support/api';
+import { serveTestApp, type TestApi } from '../support/api';
 import { requireEnv, TEST_ENV } from '../support/env';
 import { startOtlpReceiver, type ReceivedSpan } from '../../tools/traces/otlp-receiver';
 import { renderTrace } from '../../tools/traces/tree';
 import { sampleOrder } from '../support/orders';
 import { startWorkers, type TestProcesses } from '../support/processes';
 import { startStack, type Stack } from '../support/stack';
-import { listen, type Listening } from '../support/listen';
 
 /**
  * Observability end to end, with every worker a separate process exporting spans over OTLP/HTTP and
@@ -29,7 +28,7 @@ describe('traces, metrics and logs of a saga', () => {
   let tracing: Tracing;
   let receiver: Awaited<ReturnType<typeof startOtlpReceiver>>;
   let stack: Stack;
-  let server: Listening;
+  let server: TestApi;
   let apiUrl: string;
   let workers: TestProcesses;
 
@@ -64,12 +63,11 @@ describe('traces, metrics and logs of a saga', () => {
         done();
       },
     });
-    const app = createTestApp(stack, {
+    server = await serveTestApp(stack, {
       tracer: tracing.tracer,
       metrics: createMetricsRegistry('api'),
       logger: createLogger('api', 'info', logStream),
     });
-    server = await listen(app);
     apiUrl = server.url;
   }, 120_000);
 
@@ -82,13 +80,12 @@ describe('traces, metrics and logs of a saga', () => {
   });
 
   async function runSaga(order = sampleOrder()): Promise<{ sagaId: string; status: string }> {
-    const response = await fetch(`${apiUrl}/sagas?waitSeconds=25`, {
-      method: 'POST',
-      headers: { ...auth, 'content-type': 'application/json' },
-      body: JSON.stringify(order),
+    const { data, response } = await server.api.POST('/sagas', {
+      params: { query: { waitSeconds: 25 } },
+      body: order,
     });
     expect(response.status).toBe(200);
-    return (await response.json()) as { sagaId: string; status: string };
+    return data!;
   }
 
   /** The API's server span for the saga, and every span of its trace from all processes. */

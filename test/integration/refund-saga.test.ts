@@ -1,19 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import type { Express } from 'express';
-import request from 'supertest';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { paymentIdOf } from '../../activities/payments/activities';
 import { providerKeys } from '../../activities/payments/provider';
 import { setProviderOutage } from '../../activities/payments/provider-store';
 import { refundSagaIdOf } from '../../api/saga-service';
-import type { SagaView } from '../../api/schemas';
+import { untyped, type SagaClient, type Schemas } from '../../api/client';
 import type { ActivityMeta } from '../../shared/activity-meta';
 import { connectServiceActivities } from '../../worker/service-activities';
-import { auth, createTestApp } from '../support/api';
+import { closeTestApps, serveTestApp, type TestApi } from '../support/api';
 import { requireEnv, TEST_ENV } from '../support/env';
 import { checkStackUntil } from '../support/invariants';
-import { openApiConformance } from '../support/openapi-conformance';
 import { attemptsOf, recordHistory, SAMPLE_TOTAL, sampleOrder } from '../support/orders';
 import { openServiceDbs } from '../support/rows';
 import { dbEnv, gate, startStack, type Stack } from '../support/stack';
@@ -23,11 +20,13 @@ import { dbEnv, gate, startStack, type Stack } from '../support/stack';
  * Temporal server and the real service databases and provider store. Every response is checked against
  * the OpenAPI document.
  */
+type Saga = Schemas['Saga'];
+
 describe('refund saga', () => {
   let stack: Stack;
-  let app: Express;
+  let server: TestApi;
+  let api: SagaClient;
   const dbs = openServiceDbs();
-  const { send } = openApiConformance();
   const providerDb = () => requireEnv(TEST_ENV.providerDb);
   /** One activity of one saga held until released; everything else runs through. */
   let held: { sagaId: string; activity: string; gate: ReturnType<typeof gate> } | undefined;
@@ -45,10 +44,12 @@ describe('refund saga', () => {
           return activity(...args);
         },
     });
-    app = createTestApp(stack);
+    server = await serveTestApp(stack);
+    api = server.api;
   });
   afterAll(async () => {
     held?.gate.release();
+    await closeTestApps();
     await setProviderOutage(providerDb(), null);
     await stack?.stop();
     await dbs.close();
@@ -56,16 +57,23 @@ describe('refund saga', () => {
 
   /** An order whose order saga completed, through the API. */
   async function completedOrder(): Promise<{ sagaId: string; orderId: string }> {
-    const res = await send(request(app).post('/sagas?waitSeconds=30').set(auth).send(sampleOrder()));
-    expect(res.body.status).toBe('COMPLETED');
-    return { sagaId: res.body.sagaId, orderId: res.body.orderId };
+    const res = await api.POST('/sagas', { params: { query: { waitSeconds: 30 } }, body: sampleOrder() });
+    expect(res.data?.status).toBe('COMPLETED');
+    return { sagaId: res.data!.sagaId, orderId: res.data!.orderId };
   }
-  const refund = (orderId: string, query = '?waitSeconds=30') =>
-    send(request(app).post(`/orders/${orderId}/refund${query}`).set(auth));
+  /** Starts the refund of an order and waits up to 30 s for its end. */
+  const refund = (orderId: string) =>
+    api.POST('/orders/{orderId}/refund', { params: { path: { orderId }, query: { waitSeconds: 30 } } });
+  /** Starts the refund of an order, without waiting. */
+  const startRefund = (orderId: string) =>
+    api.POST('/orders/{orderId}/refund', { params: { path: { orderId } } });
+  const cancel = (sagaId: string) => api.POST('/sagas/{sagaId}/cancel', { params: { path: { sagaId } } });
+  const listByOrder = (orderId: string, sagaName?: 'order' | 'refund') =>
+    api.GET('/sagas', { params: { query: { orderId, sagaName } } });
   const view = async (sagaId: string) =>
-    (await send(request(app).get(`/sagas/${sagaId}`).set(auth))).body as SagaView;
-  async function waitForView(sagaId: string, predicate: (saga: SagaView) => boolean): Promise<SagaView> {
-    let last: SagaView | undefined;
+    (await api.GET('/sagas/{sagaId}', { params: { path: { sagaId } } })).data as Saga;
+  async function waitForView(sagaId: string, predicate: (saga: Saga) => boolean): Promise<Saga> {
+    let last: Saga | undefined;
     for (let i = 0; i < 600; i++) {
       last = await view(sagaId);
       if (predicate(last)) return last;
@@ -80,11 +88,11 @@ describe('refund saga', () => {
   test('a completed order is refunded: order and payment REFUNDED once, shipment CANCELLED, restocked', async () => {
     const { orderId } = await completedOrder();
     const res = await refund(orderId);
-    expect(res.status).toBe(200);
+    expect(res.response.status).toBe(200);
     const sagaId = refundSagaIdOf(orderId);
-    expect(res.headers.location).toBe(`/sagas/${sagaId}`);
-    expect(res.body).toMatchObject({ sagaId, orderId, status: 'COMPLETED' });
-    expect(res.body.saga).toMatchObject({
+    expect(res.response.headers.get('location')).toBe(`/sagas/${sagaId}`);
+    expect(res.data).toMatchObject({ sagaId, orderId, status: 'COMPLETED' });
+    expect(res.data!.saga).toMatchObject({
       sagaName: 'refund',
       sagaVersion: 1,
       status: 'COMPLETED',
@@ -96,13 +104,7 @@ describe('refund saga', () => {
         currency: 'EUR',
       },
     });
-    expect(
-      res.body.saga.steps.map((s: { name: string; kind: string; group?: number }) => [
-        s.name,
-        s.kind,
-        s.group,
-      ]),
-    ).toEqual([
+    expect(res.data?.saga?.steps.map((s) => [s.name, s.kind, s.group])).toEqual([
       ['openRefund', 'compensatable', undefined],
       ['refundPayment', 'pivot', undefined],
       ['cancelShipment', 'retriable', 2],
@@ -144,14 +146,14 @@ describe('refund saga', () => {
   test('the refund saga is read, listed and filtered like any saga', async () => {
     const { sagaId: orderSagaId, orderId } = await completedOrder();
     const customerId = 'cust-42';
-    const refundId = (await refund(orderId)).body.sagaId as string;
+    const refundId = (await refund(orderId)).data!.sagaId;
     const got = await view(refundId);
     expect(got).toMatchObject({ sagaId: refundId, sagaName: 'refund', orderId, status: 'COMPLETED' });
 
     // Visibility is eventually consistent: wait for both sagas of the order to be listed.
     let listed: { sagaId: string; sagaName: string; customerId?: string }[] = [];
     for (let i = 0; i < 100 && listed.length < 2; i++) {
-      listed = (await send(request(app).get(`/sagas?orderId=${orderId}`).set(auth))).body.sagas;
+      listed = (await listByOrder(orderId)).data?.sagas ?? [];
       if (listed.length < 2) await new Promise((resolve) => setTimeout(resolve, 100));
     }
     expect(listed.map((s) => [s.sagaId, s.sagaName]).sort()).toEqual(
@@ -162,24 +164,24 @@ describe('refund saga', () => {
     );
     // The saga set CustomerId once the order named its customer.
     expect(listed.find((s) => s.sagaId === refundId)?.customerId).toBe(customerId);
-    const refunds = await send(request(app).get(`/sagas?orderId=${orderId}&sagaName=refund`).set(auth));
-    expect(refunds.body.sagas.map((s: { sagaId: string }) => s.sagaId)).toEqual([refundId]);
-    const orders = await send(request(app).get(`/sagas?orderId=${orderId}&sagaName=order`).set(auth));
-    expect(orders.body.sagas.map((s: { sagaId: string }) => s.sagaId)).toEqual([orderSagaId]);
+    const refunds = await listByOrder(orderId, 'refund');
+    expect(refunds.data?.sagas.map((s) => s.sagaId)).toEqual([refundId]);
+    const orders = await listByOrder(orderId, 'order');
+    expect(orders.data?.sagas.map((s) => s.sagaId)).toEqual([orderSagaId]);
   });
 
   test('refunding twice, even at once, gives one refund saga and one refund', async () => {
     const { orderId } = await completedOrder();
-    const [first, second] = await Promise.all([refund(orderId, ''), refund(orderId, '')]);
-    expect([first.status, second.status].every((s) => s === 202 || s === 200)).toBe(true);
-    expect(first.body.sagaId).toBe(refundSagaIdOf(orderId));
-    expect(second.body.sagaId).toBe(first.body.sagaId);
-    await stack.client.workflow.getHandle(first.body.sagaId).result();
-    const third = await refund(orderId, '');
-    expect(third.status).toBe(200);
-    expect(third.body).toMatchObject({ sagaId: first.body.sagaId, status: 'COMPLETED' });
+    const [first, second] = await Promise.all([startRefund(orderId), startRefund(orderId)]);
+    expect([first.response.status, second.response.status].every((s) => s === 202 || s === 200)).toBe(true);
+    expect(first.data!.sagaId).toBe(refundSagaIdOf(orderId));
+    expect(second.data!.sagaId).toBe(first.data!.sagaId);
+    await stack.client.workflow.getHandle(first.data!.sagaId).result();
+    const third = await startRefund(orderId);
+    expect(third.response.status).toBe(200);
+    expect(third.data).toMatchObject({ sagaId: first.data!.sagaId, status: 'COMPLETED' });
 
-    const { count } = await stack.client.workflow.count(`WorkflowId = '${first.body.sagaId}'`);
+    const { count } = await stack.client.workflow.count(`WorkflowId = '${first.data!.sagaId}'`);
     expect(count).toBe(1);
     const rows = await dbs.rowsOf({ orderId });
     expect(rows.effects.payments.filter((e) => e.startsWith('refund:'))).toEqual(['refund:refunded']);
@@ -188,20 +190,18 @@ describe('refund saga', () => {
   });
 
   test('the refund of an order that did not complete compensates with the reason and changes nothing', async () => {
-    const declined = await send(
-      request(app)
-        .post('/sagas?waitSeconds=30')
-        .set(auth)
-        .send(sampleOrder({ paymentToken: 'tok_chargeDeclined' })),
-    );
-    expect(declined.body.status).toBe('COMPENSATED');
-    const { orderId } = declined.body;
+    const declined = await api.POST('/sagas', {
+      params: { query: { waitSeconds: 30 } },
+      body: sampleOrder({ paymentToken: 'tok_chargeDeclined' }),
+    });
+    expect(declined.data?.status).toBe('COMPENSATED');
+    const { orderId } = declined.data!;
     const before = await dbs.rowsOf({ orderId });
 
     const res = await refund(orderId);
-    expect(res.status).toBe(200);
-    expect(res.body.status).toBe('COMPENSATED');
-    expect(res.body.saga.failure).toEqual({
+    expect(res.response.status).toBe(200);
+    expect(res.data!.status).toBe('COMPENSATED');
+    expect(res.data?.saga?.failure).toEqual({
       step: 'openRefund',
       reason: `OrderNotRefundable: order ${orderId} is CANCELLED; only an APPROVED order can be refunded`,
       cancelled: false,
@@ -210,7 +210,7 @@ describe('refund saga', () => {
     expect(after.order).toEqual({
       ...before.order,
       // The abort's tombstone: a late request of this refund would do nothing.
-      refundAbortedBy: res.body.sagaId,
+      refundAbortedBy: res.data!.sagaId,
       updatedAt: expect.any(Date),
     });
     expect(after.payment).toEqual(before.payment);
@@ -224,14 +224,14 @@ describe('refund saga', () => {
       inventory: before.effects.inventory,
     });
     expect(await refundRequestOf(orderId)).toBeUndefined();
-    await recordHistory(stack.client.workflow.getHandle(res.body.sagaId), 'refund-compensated');
+    await recordHistory(stack.client.workflow.getHandle(res.data!.sagaId), 'refund-compensated');
   });
 
   test('the refund of an unknown order compensates and writes no business row', async () => {
     const orderId = `ord_${randomUUID()}`;
     const res = await refund(orderId);
-    expect(res.body.status).toBe('COMPENSATED');
-    expect(res.body.saga.failure).toMatchObject({
+    expect(res.data!.status).toBe('COMPENSATED');
+    expect(res.data?.saga?.failure).toMatchObject({
       step: 'openRefund',
       reason: `OrderNotRefundable: order ${orderId} does not exist`,
     });
@@ -249,9 +249,9 @@ describe('refund saga', () => {
     const { orderId } = await completedOrder();
     await setProviderOutage(providerDb(), new Date(Date.now() + 10 * 60_000), 'refund test outage');
     try {
-      const started = await refund(orderId, '');
-      expect(started.status).toBe(202);
-      const retrying = await waitForView(started.body.sagaId, (saga) => {
+      const started = await startRefund(orderId);
+      expect(started.response.status).toBe(202);
+      const retrying = await waitForView(started.data!.sagaId, (saga) => {
         const pivot = saga.steps.find((s) => s.name === 'refundPayment');
         return (pivot?.attempts ?? 0) >= 2 && pivot?.lastError !== undefined;
       });
@@ -279,11 +279,11 @@ describe('refund saga', () => {
     const sagaId = refundSagaIdOf(orderId);
     held = { sagaId, activity: 'cancelShipment', gate: gate() };
     try {
-      expect((await refund(orderId, '')).status).toBe(202);
+      expect((await startRefund(orderId)).response.status).toBe(202);
       await held.gate.arrived;
-      const cancel = await send(request(app).post(`/sagas/${sagaId}/cancel`).set(auth));
-      expect(cancel.status).toBe(409);
-      expect(cancel.body.detail).toMatch(/passed its pivot step refundPayment/);
+      const cancelled = await cancel(sagaId);
+      expect(cancelled.response.status).toBe(409);
+      expect(cancelled.error?.detail).toMatch(/passed its pivot step refundPayment/);
       const running = await view(sagaId);
       expect(running.status).toBe('RUNNING');
       expect(running.steps.find((s) => s.name === 'refundPayment')?.status).toBe('SUCCEEDED');
@@ -307,11 +307,11 @@ describe('refund saga', () => {
     const sagaId = refundSagaIdOf(orderId);
     held = { sagaId, activity: 'requestRefund', gate: gate() };
     try {
-      expect((await refund(orderId, '')).status).toBe(202);
+      expect((await startRefund(orderId)).response.status).toBe(202);
       await held.gate.arrived;
-      const cancel = await send(request(app).post(`/sagas/${sagaId}/cancel`).set(auth));
-      expect(cancel.status).toBe(202);
-      expect(cancel.body.status).toBe('COMPENSATING');
+      const cancelled = await cancel(sagaId);
+      expect(cancelled.response.status).toBe(202);
+      expect(cancelled.data?.status).toBe('COMPENSATING');
       held.gate.release();
       const outcome = await stack.client.workflow.getHandle(sagaId).result();
       expect(outcome).toMatchObject({
@@ -338,9 +338,9 @@ describe('refund saga', () => {
     expect(await refundRequestOf(orderId)).toBeUndefined();
     expect(rows.charges).toEqual([expect.objectContaining({ status: 'captured' })]);
     // One refund saga per order: asking again shows the compensated one.
-    const again = await refund(orderId, '');
-    expect(again.status).toBe(200);
-    expect(again.body).toMatchObject({ sagaId, status: 'COMPENSATED' });
+    const again = await startRefund(orderId);
+    expect(again.response.status).toBe(200);
+    expect(again.data).toMatchObject({ sagaId, status: 'COMPENSATED' });
   });
 
   test('bad requests are refused with a problem naming the field, and start nothing', async () => {
@@ -351,24 +351,29 @@ describe('refund saga', () => {
         )
       ).count;
     const before = await countRefunds();
-    const malformed = await send(request(app).post('/orders/not-an-order/refund').set(auth));
-    expect(malformed.status).toBe(400);
-    expect(malformed.headers['content-type']).toMatch(/application\/problem\+json/);
-    expect(malformed.body.errors[0]).toMatchObject({ field: 'path.orderId', rule: 'invalid_format' });
-    const injected = await send(request(app).post(`/orders/ord_${randomUUID()}'--/refund`).set(auth));
-    expect(injected.status).toBe(400);
-    const withBody = await send(
-      request(app).post(`/orders/ord_${randomUUID()}/refund`).set(auth).send({ amount: 5 }),
-    );
-    expect(withBody.status).toBe(422);
-    expect(withBody.body.errors[0]).toMatchObject({ field: 'body', rule: 'unrecognized_keys' });
-    const badWait = await send(
-      request(app).post(`/orders/ord_${randomUUID()}/refund?waitSeconds=99`).set(auth),
-    );
-    expect(badWait.status).toBe(400);
-    expect(badWait.body.errors[0].field).toBe('query.waitSeconds');
-    const anonymous = await send(request(app).post(`/orders/ord_${randomUUID()}/refund`));
-    expect(anonymous.status).toBe(401);
+    const malformed = await startRefund('not-an-order');
+    expect(malformed.response.status).toBe(400);
+    expect(malformed.response.headers.get('content-type')).toMatch(/application\/problem\+json/);
+    expect(malformed.error?.errors?.[0]).toMatchObject({ field: 'path.orderId', rule: 'invalid_format' });
+    const injected = await startRefund(`ord_${randomUUID()}'--`);
+    expect(new URL(injected.response.url).pathname).toMatch(/'--\/refund$/);
+    expect(injected.response.status).toBe(400);
+    // A refund takes an empty body: one with a field goes through the untyped client.
+    const withBody = await untyped(api).POST(`/orders/ord_${randomUUID()}/refund`, { body: { amount: 5 } });
+    expect(withBody.response.status).toBe(422);
+    expect((withBody.error as Schemas['Problem']).errors?.[0]).toMatchObject({
+      field: 'body',
+      rule: 'unrecognized_keys',
+    });
+    const badWait = await api.POST('/orders/{orderId}/refund', {
+      params: { path: { orderId: `ord_${randomUUID()}` }, query: { waitSeconds: 99 } },
+    });
+    expect(badWait.response.status).toBe(400);
+    expect(badWait.error?.errors?.[0]?.field).toBe('query.waitSeconds');
+    const anonymous = await server
+      .as()
+      .POST('/orders/{orderId}/refund', { params: { path: { orderId: `ord_${randomUUID()}` } } });
+    expect(anonymous.response.status).toBe(401);
     expect(await countRefunds()).toBe(before);
   });
 

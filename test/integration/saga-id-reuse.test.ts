@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import type { Express } from 'express';
-import request from 'supertest';
+import type { SagaClient } from '../../api/client';
 import { checkStackUntil } from '../support/invariants';
-import { auth, createTestApp } from '../support/api';
+import { closeTestApps, serveTestApp } from '../support/api';
 import { SAMPLE_TOTAL, sampleOrder } from '../support/orders';
 import { openServiceDbs } from '../support/rows';
 import { startStack, type Stack } from '../support/stack';
@@ -17,14 +16,15 @@ import { startStack, type Stack } from '../support/stack';
  */
 describe('a saga id re-used after retention', () => {
   let stack: Stack;
-  let app: Express;
+  let api: SagaClient;
   const dbs = openServiceDbs();
 
   beforeAll(async () => {
     stack = await startStack();
-    app = createTestApp(stack);
+    api = (await serveTestApp(stack)).api;
   });
   afterAll(async () => {
+    await closeTestApps();
     await stack?.stop();
     await dbs.close();
   });
@@ -33,13 +33,15 @@ describe('a saga id re-used after retention', () => {
     const key = `reuse-${randomUUID()}`;
     const body = sampleOrder();
     const post = () =>
-      request(app).post('/sagas?waitSeconds=30').set(auth).set('Idempotency-Key', key).send(body);
+      api.POST('/sagas', {
+        params: { query: { waitSeconds: 30 }, header: { 'idempotency-key': key } },
+        body,
+      });
 
     const first = await post();
-    expect(first.status).toBe(200);
-    expect(first.body.status).toBe('COMPLETED');
-    const sagaId: string = first.body.sagaId;
-    const firstOrderId: string = first.body.orderId;
+    expect(first.response.status).toBe(200);
+    expect(first.data?.status).toBe('COMPLETED');
+    const { sagaId, orderId: firstOrderId } = first.data!;
     const firstRows = await dbs.rowsOf({ orderId: firstOrderId });
     expect(firstRows.order).toMatchObject({ sagaId, status: 'APPROVED' });
     expect(firstRows.charges.map((c) => c.status)).toEqual(['captured']);
@@ -75,9 +77,9 @@ describe('a saga id re-used after retention', () => {
     }
 
     const second = await post();
-    expect(second.status).toBe(200);
-    expect(second.body).toMatchObject({ sagaId, status: 'COMPLETED' });
-    const secondOrderId: string = second.body.orderId;
+    expect(second.response.status).toBe(200);
+    expect(second.data).toMatchObject({ sagaId, status: 'COMPLETED' });
+    const secondOrderId = second.data!.orderId;
     expect(secondOrderId).not.toBe(firstOrderId);
     const described = await stack.client.workflow.getHandle(sagaId).describe();
     expect(described.runId).not.toBe(runId);

@@ -9,6 +9,7 @@ import { createOrdersDb } from '../../activities/orders/db';
 import { createPaymentsDb } from '../../activities/payments/db';
 import { createShipmentsDb } from '../../activities/shipments/db';
 import { createInventoryDb } from '../../activities/inventory/db';
+import { createSagaClient, type SagaClient } from '../../api/client';
 import { startApiServer } from '../../api/server';
 import { dropDatabaseIfExists } from '../../scripts/db/ensure-database';
 import { prepareDatabases } from '../../scripts/db/prepare';
@@ -26,6 +27,7 @@ import {
   type ServiceName,
 } from '../../shared/config';
 import { dataConverterFromEnv, generateCodecKey } from '../../shared/encryption/config';
+import type { OrderRequest } from '../../shared/order';
 import { FINAL_SAGA_STATUSES, type SagaStatus } from '../../shared/saga-state';
 import { sagaStatusKey } from '../../shared/search-attributes';
 import { temporalConnectionOptions } from '../../shared/temporal-connection';
@@ -221,6 +223,7 @@ async function runWith(options: ChaosOptions, teardown: Teardown): Promise<Chaos
   teardown.add(() => workers.stop());
   const api = await startApiServer(config, pino({ level: 'silent' }), { dataConverter });
   teardown.add(() => api.close());
+  const sagaApi = createSagaClient({ baseUrl: api.url, token: API_KEY });
   const connection = await Connection.connect(temporalConnectionOptions(config));
   teardown.add(() => connection.close());
   const client = new Client({ connection, dataConverter });
@@ -360,15 +363,14 @@ async function runWith(options: ChaosOptions, teardown: Teardown): Promise<Chaos
       const i = next++;
       await sleep(faultWindowStart + i * intervalMs - Date.now());
       const { order, cancel } = chaosOrder(i, random, { timeouts: !options.scripted });
-      const sagaId = await startWithRetries(api.url, order, `chaos-${options.seed}-${i}-${randomUUID()}`);
+      const sagaId = await startWithRetries(sagaApi, order, `chaos-${options.seed}-${i}-${randomUUID()}`);
       accepted.push(sagaId);
       if (cancel) {
         await sleep(200);
-        const res = await fetch(`${api.url}/sagas/${sagaId}/cancel`, {
-          method: 'POST',
-          headers: { authorization: `Bearer ${API_KEY}` },
-        }).catch(() => undefined);
-        if (res?.status === 202) cancelled += 1;
+        const res = await sagaApi
+          .POST('/sagas/{sagaId}/cancel', { params: { path: { sagaId } } })
+          .catch(() => undefined);
+        if (res?.response.status === 202) cancelled += 1;
       }
     }
   };
@@ -471,21 +473,21 @@ async function waitForPort(port: number, timeoutMs: number): Promise<void> {
  * The API may be unable to reach Temporal for a while (a restart, an outage of Temporal's database of up
  * to 2 minutes): retry with the same Idempotency-Key, for up to 5 minutes.
  */
-async function startWithRetries(apiUrl: string, order: unknown, idempotencyKey: string): Promise<string> {
+async function startWithRetries(
+  api: SagaClient,
+  order: OrderRequest,
+  idempotencyKey: string,
+): Promise<string> {
   const deadline = Date.now() + 300_000;
   for (let attempt = 1; ; attempt++) {
     try {
-      const res = await fetch(`${apiUrl}/sagas`, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          authorization: `Bearer ${API_KEY}`,
-          'idempotency-key': idempotencyKey,
-        },
-        body: JSON.stringify(order),
+      const { data, error, response } = await api.POST('/sagas', {
+        params: { header: { 'idempotency-key': idempotencyKey } },
+        body: order,
       });
-      if (res.status === 202 || res.status === 200) return ((await res.json()) as { sagaId: string }).sagaId;
-      if (res.status < 500) throw new Error(`API refused a chaos order: ${res.status} ${await res.text()}`);
+      if (data) return data.sagaId;
+      if (response.status < 500)
+        throw new Error(`API refused a chaos order: ${response.status} ${JSON.stringify(error)}`);
     } catch (error) {
       if (error instanceof Error && error.message.startsWith('API refused')) throw error;
     }

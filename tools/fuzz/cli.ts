@@ -1,7 +1,8 @@
 /**
- * `npm run fuzz -- --requests N [--seed S]`: sends N generated hostile requests to the real API app (on a
- * Temporal dev server it starts) and fails unless every answer is a 4xx problem and no workflow started.
+ * `npm run fuzz -- --requests N [--seed S]`: sends N generated hostile requests to the real API app on a
+ * local port (on a Temporal dev server it starts) and fails unless every answer is a 4xx problem and no workflow started.
  */
+import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import pino from 'pino';
@@ -43,7 +44,15 @@ async function main(): Promise<number> {
       maxBodyBytes: 32_768,
       logger: pino({ level: 'silent' }),
     });
-    const report = await runFuzz(app, KEY, Number(values.requests), Number(values.seed));
+    const listening = app.listen(0, '127.0.0.1');
+    await new Promise((resolve) => listening.once('listening', resolve));
+    const { port } = listening.address() as AddressInfo;
+    const report = await runFuzz({
+      baseUrl: `http://127.0.0.1:${port}`,
+      apiKey: KEY,
+      count: Number(values.requests),
+      seed: Number(values.seed),
+    }).finally(() => new Promise((resolve) => listening.close(resolve)));
     await new Promise((resolve) => setTimeout(resolve, 1500)); // visibility is eventually consistent
     const { count: started } = await client.workflow.count('');
     console.log(
