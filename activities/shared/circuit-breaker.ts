@@ -1,0 +1,112 @@
+import { msToNumber } from '@temporalio/common/lib/time';
+import {
+  BrokenCircuitError,
+  CircuitState,
+  ConsecutiveBreaker,
+  circuitBreaker,
+  handleWhen,
+  type CircuitBreakerPolicy,
+  type FailureReason,
+} from 'cockatiel';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { CircuitBreakerConfig, ServiceName } from '../../shared/config';
+import {
+  CIRCUIT_STATE_VALUES,
+  circuitBreakerMetrics,
+  type CircuitStateName,
+} from '../../shared/telemetry/metrics';
+import { transientFailure } from './failures';
+
+/** The failure type of a call the open breaker refused (retryable: the step waits, nothing compensates). */
+export const CIRCUIT_OPEN = 'CircuitOpen';
+
+export interface CircuitBreakerOptions {
+  /** The service whose worker makes the calls, and the dependency it calls (the metric's labels). */
+  service: ServiceName;
+  dependency: string;
+  /** Whether a call's error is a technical failure of the dependency, one that counts towards opening. */
+  isFailure: (error: Error) => boolean;
+  config: CircuitBreakerConfig;
+  metrics: Registry;
+  log: Logger;
+}
+
+export interface CircuitBreaker {
+  /**
+   * Runs `call`, or, while the breaker is open, refuses it without running it: a retryable
+   * ApplicationFailure `CircuitOpen`, so Temporal retries the activity with the same idempotency keys.
+   */
+  run<T>(call: () => Promise<T>): Promise<T>;
+  readonly state: CircuitStateName;
+  /** Stops reporting (the worker is closing). */
+  dispose(): void;
+}
+
+/** cockatiel's states by name; Isolated (held open by hand) is not used here and reads as open. */
+export function circuitStateName(state: CircuitState): CircuitStateName {
+  if (state === CircuitState.Closed) return 'closed';
+  if (state === CircuitState.HalfOpen) return 'half_open';
+  return 'open';
+}
+
+/** The first line of what the last failure was, for the log line and the refusal (never a stack). */
+export function describeFailure(reason: FailureReason<unknown> | undefined): string {
+  if (!reason) return 'unknown';
+  const text = 'error' in reason ? `${reason.error.name}: ${reason.error.message}` : String(reason.value);
+  return text.split('\n')[0] ?? text;
+}
+
+/**
+ * A circuit breaker in front of one dependency, in this worker process only (each replica counts its own
+ * failures and sends its own trial calls): cockatiel's consecutive-failure breaker. Its state is the
+ * saga_circuit_breaker_state gauge and a log line on each transition.
+ */
+export function createCircuitBreaker(options: CircuitBreakerOptions): CircuitBreaker {
+  const { service, dependency, config, log } = options;
+  const threshold = config.CIRCUIT_BREAKER_THRESHOLD;
+  const halfOpenAfterMs = msToNumber(config.CIRCUIT_BREAKER_HALF_OPEN_AFTER);
+  const policy: CircuitBreakerPolicy = circuitBreaker(handleWhen(options.isFailure), {
+    halfOpenAfter: halfOpenAfterMs,
+    breaker: new ConsecutiveBreaker(threshold),
+  });
+  const labels = { service, dependency };
+  const metrics = circuitBreakerMetrics(options.metrics);
+  metrics.state.set(labels, CIRCUIT_STATE_VALUES.closed);
+  const fields = { service, dependency, threshold, halfOpenAfterMs };
+
+  const listener = policy.onStateChange((state) => {
+    const name = circuitStateName(state);
+    metrics.state.set(labels, CIRCUIT_STATE_VALUES[name]);
+    if (name === 'open') {
+      log.warn(
+        { ...fields, state: name, lastFailure: describeFailure(policy.lastFailure) },
+        `circuit breaker open: calls to ${dependency} fail fast for ${halfOpenAfterMs} ms`,
+      );
+    } else if (name === 'half_open') {
+      log.info({ ...fields, state: name }, `circuit breaker half-open: one trial call to ${dependency}`);
+    } else {
+      log.info({ ...fields, state: name }, `circuit breaker closed: ${dependency} answers again`);
+    }
+  });
+
+  return {
+    async run<T>(call: () => Promise<T>): Promise<T> {
+      try {
+        return await policy.execute(call);
+      } catch (error) {
+        if (!(error instanceof BrokenCircuitError)) throw error;
+        metrics.refused.inc(labels);
+        throw transientFailure(
+          CIRCUIT_OPEN,
+          `${dependency} circuit breaker is open (last failure: ${describeFailure(policy.lastFailure)}); ` +
+            'the call was not sent',
+        );
+      }
+    },
+    get state() {
+      return circuitStateName(policy.state);
+    },
+    dispose: () => listener.dispose(),
+  };
+}
