@@ -72,7 +72,9 @@ export function createCircuitBreaker(options: CircuitBreakerOptions): CircuitBre
   });
   const labels = { service, dependency };
   const metrics = circuitBreakerMetrics(options.metrics);
+  // Both series exist from the start, so an alert or a rate() sees the breaker before its first refusal.
   metrics.state.set(labels, CIRCUIT_STATE_VALUES.closed);
+  metrics.refused.inc(labels, 0);
   const fields = { service, dependency, threshold, halfOpenAfterMs };
 
   const listener = policy.onStateChange((state) => {
