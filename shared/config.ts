@@ -165,8 +165,8 @@ export const workerConfigSchema = z.object({
 
 /**
  * The circuit breaker in front of each external dependency a service worker calls (today the payment
- * provider), one per worker process: after CIRCUIT_BREAKER_THRESHOLD consecutive technical failures it
- * opens and calls fail fast (retryably: Temporal retries the step, the saga waits) for
+ * provider), one per worker process: after technical failures of CIRCUIT_BREAKER_THRESHOLD different
+ * requests in a row (a request's own retries count once) it opens and calls fail fast (retryably: Temporal retries the step, the saga waits) for
  * CIRCUIT_BREAKER_HALF_OPEN_AFTER; then one trial call goes through, and its success closes it again.
  * 10 s matches the retry backoff's cap (SAGA_RETRY_MAX_INTERVAL): a recovered provider is tried again
  * within one backoff interval, and a provider that stays down gets one call per 10 s from each worker.

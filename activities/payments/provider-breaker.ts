@@ -17,14 +17,16 @@ export function isProviderFailure(error: Error): boolean {
 }
 
 /**
- * The provider's operations, each through the breaker. A call the open breaker refuses is never sent, so
- * it has no effect at the provider: its retry carries the same idempotency key as any other retry.
+ * The provider's operations, each through the breaker, named by its idempotency key (a payment whose
+ * calls keep failing counts once). A call the open breaker refuses is never sent, so it has no effect at
+ * the provider: its retry carries the same idempotency key as any other retry.
  */
 export function guardProvider(provider: PaymentProvider, breaker: CircuitBreaker): PaymentProvider {
   return {
-    authorize: (request, options) => breaker.run(() => provider.authorize(request, options)),
-    capture: (request) => breaker.run(() => provider.capture(request)),
-    release: (request) => breaker.run(() => provider.release(request)),
-    refund: (request) => breaker.run(() => provider.refund(request)),
+    authorize: (request, options) =>
+      breaker.run(() => provider.authorize(request, options), request.idempotencyKey),
+    capture: (request) => breaker.run(() => provider.capture(request), request.idempotencyKey),
+    release: (request) => breaker.run(() => provider.release(request), request.idempotencyKey),
+    refund: (request) => breaker.run(() => provider.refund(request), request.idempotencyKey),
   };
 }

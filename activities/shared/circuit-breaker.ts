@@ -36,8 +36,9 @@ export interface CircuitBreaker {
   /**
    * Runs `call`, or, while the breaker is open, refuses it without running it: a retryable
    * ApplicationFailure `CircuitOpen`, so Temporal retries the activity with the same idempotency keys.
+   * `request` names what the call asks for (its idempotency key): a request failing again counts once.
    */
-  run<T>(call: () => Promise<T>): Promise<T>;
+  run<T>(call: () => Promise<T>, request?: string): Promise<T>;
   readonly state: CircuitStateName;
   /** Stops reporting (the worker is closing). */
   dispose(): void;
@@ -58,15 +59,46 @@ export function describeFailure(reason: FailureReason<unknown> | undefined): str
 }
 
 /**
+ * The requests whose calls failed since the dependency last answered. Only a request's first failure
+ * counts towards opening: its retries are paced by its own backoff already, and one request that keeps
+ * failing (a card the provider cannot process) says nothing about the others, so it must not shut the
+ * dependency off for every saga. Failures of different requests in a row do.
+ */
+export class FailingRequests {
+  private readonly requests = new Set<string>();
+
+  /** Whether this failure counts: a call of no named request always does; a named one, the first time. */
+  counts(request: string | undefined): boolean {
+    if (request === undefined) return true;
+    if (this.requests.has(request)) return false;
+    this.requests.add(request);
+    return true;
+  }
+
+  /** The dependency answered: every request starts afresh. */
+  clear(): void {
+    this.requests.clear();
+  }
+}
+
+/**
  * A circuit breaker in front of one dependency, in this worker process only (each replica counts its own
- * failures and sends its own trial calls): cockatiel's consecutive-failure breaker. Its state is the
- * saga_circuit_breaker_state gauge and a log line on each transition.
+ * failures and sends its own trial calls): cockatiel's consecutive-failure breaker, counting failures of
+ * different requests in a row (FailingRequests). Its state is the saga_circuit_breaker_state gauge and a
+ * log line on each transition.
  */
 export function createCircuitBreaker(options: CircuitBreakerOptions): CircuitBreaker {
   const { service, dependency, config, log } = options;
   const threshold = config.CIRCUIT_BREAKER_THRESHOLD;
   const halfOpenAfterMs = msToNumber(config.CIRCUIT_BREAKER_HALF_OPEN_AFTER);
-  const policy: CircuitBreakerPolicy = circuitBreaker(handleWhen(options.isFailure), {
+  const failing = new FailingRequests();
+  const requestOf = new WeakMap<Error, string>();
+  // cockatiel counts the failures this lets through; another error passes through uncounted. A trial call
+  // (half-open) that fails counts whatever its request: uncounted, cockatiel would close the breaker.
+  const counts = (error: Error) =>
+    options.isFailure(error) &&
+    (policy.state !== CircuitState.Closed || failing.counts(requestOf.get(error)));
+  const policy: CircuitBreakerPolicy = circuitBreaker(handleWhen(counts), {
     halfOpenAfter: halfOpenAfterMs,
     breaker: new ConsecutiveBreaker(threshold),
   });
@@ -93,9 +125,18 @@ export function createCircuitBreaker(options: CircuitBreakerOptions): CircuitBre
   });
 
   return {
-    async run<T>(call: () => Promise<T>): Promise<T> {
+    async run<T>(call: () => Promise<T>, request?: string): Promise<T> {
       try {
-        return await policy.execute(call);
+        const result = await policy.execute(async () => {
+          try {
+            return await call();
+          } catch (error) {
+            if (request !== undefined && error instanceof Error) requestOf.set(error, request);
+            throw error;
+          }
+        });
+        failing.clear();
+        return result;
       } catch (error) {
         if (!(error instanceof BrokenCircuitError)) throw error;
         metrics.refused.inc(labels);

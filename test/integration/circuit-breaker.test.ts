@@ -120,8 +120,8 @@ describe('the payment provider down for 60 s behind the circuit breaker', () => 
     }
 
     // The provider's own count of the calls its outage refused: those sent while the breaker was still
-    // closed (at most one in flight per saga, and fewer than the threshold one after another), and one
-    // trial per half-open period.
+    // closed (each saga's first, and a few retries before the threshold's worth of sagas had failed), and
+    // one trial per half-open period.
     const outage = await provider.outage();
     const bound =
       handles.length + BREAKER.CIRCUIT_BREAKER_THRESHOLD + Math.ceil(OUTAGE_MS / HALF_OPEN_MS) + 1;

@@ -6,6 +6,7 @@ import { ProviderError } from '../../activities/payments/provider-store';
 import { isProviderFailure } from '../../activities/payments/provider-breaker';
 import {
   CIRCUIT_OPEN,
+  FailingRequests,
   circuitStateName,
   createCircuitBreaker,
   describeFailure,
@@ -27,7 +28,7 @@ describe('which provider errors count towards opening the breaker', () => {
 });
 
 describe('circuit breaker settings', () => {
-  test('the shipped defaults: 5 consecutive failures, half-open after 10 s', () => {
+  test('the shipped defaults: 5 requests failing in a row, half-open after 10 s', () => {
     expect(loadConfig(circuitBreakerConfigSchema, {})).toEqual({
       CIRCUIT_BREAKER_THRESHOLD: 5,
       CIRCUIT_BREAKER_HALF_OPEN_AFTER: '10s',
@@ -58,6 +59,19 @@ describe('circuit breaker state names and failure descriptions', () => {
     const error = new ProviderError('ProviderUnavailable', 503, 'provider outage until 12:00\nmore');
     expect(describeFailure({ error })).toBe('ProviderError: provider outage until 12:00');
     expect(describeFailure(undefined)).toBe('unknown');
+  });
+});
+
+describe("failing requests: only a request's first failure counts", () => {
+  test('a request counts once until the dependency answers; a call of no named request always counts', () => {
+    const failing = new FailingRequests();
+    expect(failing.counts('pay_1')).toBe(true);
+    expect(failing.counts('pay_1')).toBe(false);
+    expect(failing.counts('pay_2')).toBe(true);
+    expect(failing.counts(undefined)).toBe(true);
+    expect(failing.counts(undefined)).toBe(true);
+    failing.clear();
+    expect(failing.counts('pay_1')).toBe(true);
   });
 });
 
@@ -154,6 +168,34 @@ describe('a circuit breaker in front of a dependency', () => {
     }
     for (let i = 0; i < 10; i++) await expect(breaker.run(reused)).rejects.toMatchObject({ status: 422 });
     expect(breaker.state).toBe('closed');
+    breaker.dispose();
+  });
+
+  test('one request failing again and again never opens it; different requests failing in a row do', async () => {
+    const { breaker, outage, ok, calls } = setUp();
+    for (let i = 0; i < 10; i++) {
+      await expect(breaker.run(outage, 'pay_poison')).rejects.toBeInstanceOf(ProviderError);
+    }
+    expect(breaker.state).toBe('closed');
+    await expect(breaker.run(outage, 'pay_a')).rejects.toBeInstanceOf(ProviderError);
+    await expect(breaker.run(outage, 'pay_b')).rejects.toBeInstanceOf(ProviderError);
+    expect(breaker.state).toBe('open'); // the poison's first failure, then a and b: three requests
+    expect(calls()).toBe(12);
+
+    // A trial that fails opens it again, even for a request that failed before.
+    await new Promise((resolve) => setTimeout(resolve, HALF_OPEN_MS + 50));
+    await expect(breaker.run(outage, 'pay_a')).rejects.toBeInstanceOf(ProviderError);
+    expect(breaker.state).toBe('open');
+    await new Promise((resolve) => setTimeout(resolve, HALF_OPEN_MS + 50));
+    await expect(breaker.run(ok, 'pay_c')).resolves.toBe('charged');
+    expect(breaker.state).toBe('closed');
+    // The answer cleared the failing requests: the poison counts again, once.
+    await expect(breaker.run(outage, 'pay_poison')).rejects.toBeInstanceOf(ProviderError);
+    await expect(breaker.run(outage, 'pay_poison')).rejects.toBeInstanceOf(ProviderError);
+    await expect(breaker.run(outage, 'pay_a')).rejects.toBeInstanceOf(ProviderError);
+    expect(breaker.state).toBe('closed');
+    await expect(breaker.run(outage, 'pay_b')).rejects.toBeInstanceOf(ProviderError);
+    expect(breaker.state).toBe('open');
     breaker.dispose();
   });
 
