@@ -96,7 +96,10 @@ CREATE TABLE IF NOT EXISTS provider_outage (
   unavailable_until TIMESTAMPTZ NOT NULL,
   reason            TEXT NOT NULL
 );
-ALTER TABLE provider_outage ADD COLUMN IF NOT EXISTS refused_calls INTEGER NOT NULL DEFAULT 0;`;
+CREATE TABLE IF NOT EXISTS provider_outage_refusal (
+  id    TEXT PRIMARY KEY,
+  calls INTEGER NOT NULL
+);`;
 /** Serialises concurrent first uses (CREATE TABLE IF NOT EXISTS races otherwise), across processes. */
 const SCHEMA_LOCK = 7_302_514;
 const OUTAGE_ID = 'all';
@@ -249,8 +252,8 @@ export class SimulatedProvider {
   async outage(): Promise<{ until: Date; reason: string; refusedCalls: number } | undefined> {
     await this.ensureSchema();
     const { rows } = await this.pool.query<{ until: Date; reason: string; refusedCalls: number }>(
-      `SELECT unavailable_until AS until, reason, refused_calls AS "refusedCalls"
-       FROM provider_outage WHERE id = $1`,
+      `SELECT o.unavailable_until AS until, o.reason, COALESCE(r.calls, 0) AS "refusedCalls"
+       FROM provider_outage o LEFT JOIN provider_outage_refusal r ON r.id = o.id WHERE o.id = $1`,
       [OUTAGE_ID],
     );
     return rows[0];
@@ -314,9 +317,11 @@ export class SimulatedProvider {
       const down = outage.rows[0];
       if (down && isUnavailable(down.unavailable_until, new Date())) {
         // Counted on the outage, not on the key: how hard callers hit a provider that is down.
-        await client.query('UPDATE provider_outage SET refused_calls = refused_calls + 1 WHERE id = $1', [
-          OUTAGE_ID,
-        ]);
+        await client.query(
+          `INSERT INTO provider_outage_refusal (id, calls) VALUES ($1, 1)
+           ON CONFLICT (id) DO UPDATE SET calls = provider_outage_refusal.calls + 1`,
+          [OUTAGE_ID],
+        );
         await client.query('COMMIT');
         throw new ProviderError(
           'ProviderUnavailable',
@@ -399,13 +404,17 @@ async function writeOutage(
   reason: string,
 ): Promise<void> {
   if (until === null) {
-    await db.query('DELETE FROM provider_outage WHERE id = $1', [OUTAGE_ID]);
+    await db.query(
+      `WITH counted AS (DELETE FROM provider_outage_refusal WHERE id = $1)
+       DELETE FROM provider_outage WHERE id = $1`,
+      [OUTAGE_ID],
+    );
     return;
   }
   await db.query(
-    `INSERT INTO provider_outage (id, unavailable_until, reason) VALUES ($1, $2, $3)
-     ON CONFLICT (id) DO UPDATE
-       SET unavailable_until = EXCLUDED.unavailable_until, reason = EXCLUDED.reason, refused_calls = 0`,
+    `WITH counted AS (DELETE FROM provider_outage_refusal WHERE id = $1)
+     INSERT INTO provider_outage (id, unavailable_until, reason) VALUES ($1, $2, $3)
+     ON CONFLICT (id) DO UPDATE SET unavailable_until = EXCLUDED.unavailable_until, reason = EXCLUDED.reason`,
     [OUTAGE_ID, until, reason],
   );
 }
