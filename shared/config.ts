@@ -163,6 +163,19 @@ export const workerConfigSchema = z.object({
   WORKFLOW_BUNDLE_PATH: z.string().optional(),
 });
 
+/**
+ * The circuit breaker in front of each external dependency a service worker calls (today the payment
+ * provider), one per worker process: after technical failures of CIRCUIT_BREAKER_THRESHOLD different
+ * requests in a row (a request's own retries count once) it opens and calls fail fast (retryably: Temporal retries the step, the saga waits) for
+ * CIRCUIT_BREAKER_HALF_OPEN_AFTER; then one trial call goes through, and its success closes it again.
+ * 10 s matches the retry backoff's cap (SAGA_RETRY_MAX_INTERVAL): a recovered provider is tried again
+ * within one backoff interval, and a provider that stays down gets one call per 10 s from each worker.
+ */
+export const circuitBreakerConfigSchema = z.object({
+  CIRCUIT_BREAKER_THRESHOLD: z.coerce.number().int().min(1).max(1000).default(5),
+  CIRCUIT_BREAKER_HALF_OPEN_AFTER: durationSchema.default('10s'),
+});
+
 /** An API key and what it may do. */
 export interface ApiKey {
   key: string;
@@ -463,6 +476,7 @@ export const appConfigSchema = temporalConfigSchema
   .extend(databaseConfigSchema.shape)
   .extend(sagaConfigSchema.shape)
   .extend(workerConfigSchema.shape)
+  .extend(circuitBreakerConfigSchema.shape)
   .extend(apiConfigSchema.shape)
   .extend(telemetryConfigSchema.shape)
   .extend(codecServerConfigSchema.shape);
@@ -471,6 +485,7 @@ export type TemporalConfig = z.infer<typeof temporalConfigSchema>;
 export type DatabaseConfig = z.infer<typeof databaseConfigSchema>;
 export type SagaConfig = z.infer<typeof sagaConfigSchema>;
 export type WorkerConfig = z.infer<typeof workerConfigSchema>;
+export type CircuitBreakerConfig = z.infer<typeof circuitBreakerConfigSchema>;
 export type ApiConfig = z.infer<typeof apiConfigSchema>;
 export type TelemetryConfig = z.infer<typeof telemetryConfigSchema>;
 export type AppConfig = z.infer<typeof appConfigSchema>;
@@ -493,12 +508,17 @@ export function databaseUrl(config: DatabaseConfig, service: ServiceName): strin
   return config[DATABASE_URL_VARS[service] as keyof DatabaseConfig] as string;
 }
 
-/** What a service worker connects to: its own database, and for payments the provider's store. */
+/**
+ * What a service worker connects to: its own database, and for payments the provider's store and the
+ * circuit breaker in front of it.
+ */
 export interface ServiceDatabaseConfig {
   databaseUrl: string;
   poolSize: number;
   /** Payments only: the simulated provider's own database. */
   providerDatabaseUrl?: string;
+  /** Payments only: the provider's circuit breaker (the shipped defaults when unset). */
+  providerCircuitBreaker?: CircuitBreakerConfig;
 }
 
 /** A service worker's database settings: only its own URL is read, never another service's. */
@@ -518,6 +538,7 @@ export function loadServiceDatabaseConfig(
   };
   if (service === 'payments') {
     loaded.providerDatabaseUrl = loadConfig(providerConfigSchema, env).PROVIDER_DATABASE_URL;
+    loaded.providerCircuitBreaker = loadConfig(circuitBreakerConfigSchema, env);
   }
   return loaded;
 }

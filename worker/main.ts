@@ -57,7 +57,7 @@ async function main(): Promise<void> {
     () => NativeConnection.connect(connectionOptions),
     describeTransport(connectionOptions),
   );
-  const telemetry = { tracing, metrics, dataConverter };
+  const telemetry = { tracing, metrics, dataConverter, log };
   let running: RunningWorker;
   if (kind === 'orchestrator') {
     running = await createOrchestratorWorker(connection, config, telemetry);

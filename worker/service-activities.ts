@@ -1,9 +1,19 @@
-import type { ServiceDatabaseConfig, ServiceName } from '../shared/config';
+import type { Logger } from 'pino';
+import { Registry } from 'prom-client';
+import {
+  circuitBreakerConfigSchema,
+  loadConfig,
+  type ServiceDatabaseConfig,
+  type ServiceName,
+} from '../shared/config';
+import { createLogger } from '../shared/logger';
 import { createOrdersActivities } from '../activities/orders/activities';
 import { createOrdersDb } from '../activities/orders/db';
 import { createPaymentsActivities } from '../activities/payments/activities';
 import { createPaymentsDb } from '../activities/payments/db';
 import { SimulatedProvider } from '../activities/payments/provider-store';
+import { PAYMENT_PROVIDER, guardProvider, isProviderFailure } from '../activities/payments/provider-breaker';
+import { createCircuitBreaker } from '../activities/shared/circuit-breaker';
 import { createShipmentsActivities } from '../activities/shipments/activities';
 import { createShipmentsDb } from '../activities/shipments/db';
 import { createInventoryActivities } from '../activities/inventory/activities';
@@ -33,25 +43,39 @@ function lifecycle(service: ServiceName, db: Db) {
   };
 }
 
-type Connect = (config: ServiceDatabaseConfig) => ServiceActivities;
+/** Where a service's own reports go: its circuit breakers' gauges and transition lines. */
+export interface ServiceObservers {
+  metrics?: Registry;
+  log?: Logger;
+}
+
+type Connect = (config: ServiceDatabaseConfig, observers: Required<ServiceObservers>) => ServiceActivities;
 
 /**
  * How each service's worker connects to its own database (and no other) and binds its activities to it:
  * one entry per service of SERVICES, and the type refuses a service without one. The payments service
- * also reaches the payment provider (its own store, see activities/payments/provider-store.ts).
+ * also reaches the payment provider (its own store, see activities/payments/provider-store.ts), through
+ * a circuit breaker of this worker process (activities/payments/provider-breaker.ts).
  */
 const SERVICE_WORKERS: Record<ServiceName, Connect> = {
   orders: ({ databaseUrl, poolSize }) => {
     const db = createOrdersDb(databaseUrl, poolSize);
     return { activities: createOrdersActivities(db), ...lifecycle('orders', db) };
   },
-  payments: ({ databaseUrl, poolSize, providerDatabaseUrl }) => {
+  payments: ({ databaseUrl, poolSize, providerDatabaseUrl, providerCircuitBreaker }, observers) => {
     if (!providerDatabaseUrl) throw new Error('the payments worker needs the provider database URL');
     const db = createPaymentsDb(databaseUrl, poolSize);
     const provider = new SimulatedProvider(providerDatabaseUrl, Math.min(poolSize, 5));
+    const breaker = createCircuitBreaker({
+      service: 'payments',
+      dependency: PAYMENT_PROVIDER,
+      isFailure: isProviderFailure,
+      config: providerCircuitBreaker ?? loadConfig(circuitBreakerConfigSchema, {}),
+      ...observers,
+    });
     const own = lifecycle('payments', db);
     return {
-      activities: createPaymentsActivities(db, provider),
+      activities: createPaymentsActivities(db, guardProvider(provider, breaker)),
       async probe() {
         await own.probe();
         try {
@@ -61,6 +85,7 @@ const SERVICE_WORKERS: Record<ServiceName, Connect> = {
         }
       },
       async close() {
+        breaker.dispose();
         await Promise.all([own.close(), provider.close()]);
       },
     };
@@ -75,9 +100,17 @@ const SERVICE_WORKERS: Record<ServiceName, Connect> = {
   },
 };
 
+/**
+ * Binds a service's activities to what it connects to. Without observers (tests that drive activities
+ * directly), breaker metrics go to a registry of their own and transitions to a logger of the service.
+ */
 export function connectServiceActivities(
   service: ServiceName,
   config: ServiceDatabaseConfig,
+  observers: ServiceObservers = {},
 ): ServiceActivities {
-  return SERVICE_WORKERS[service](config);
+  return SERVICE_WORKERS[service](config, {
+    metrics: observers.metrics ?? new Registry(),
+    log: observers.log ?? createLogger(`worker-${service}`),
+  });
 }

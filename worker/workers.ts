@@ -7,6 +7,7 @@ import {
   type WorkerOptions,
 } from '@temporalio/worker';
 import type { DataConverter } from '@temporalio/common';
+import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import {
   SERVICES,
@@ -45,6 +46,8 @@ export interface WorkerTelemetry {
   tracing?: Tracing;
   metrics?: Registry;
   dataConverter?: DataConverter;
+  /** The process's logger, for what a service worker reports itself (its circuit breakers' transitions). */
+  log?: Logger;
 }
 
 /** The orchestrator: workflows only, on its own task queue; it holds no database connection. */
@@ -90,7 +93,10 @@ export async function createServiceWorker(
   wrap?: ActivityWrapper,
   onWaiting?: (line: string) => void,
 ): Promise<RunningWorker> {
-  const { activities, close, probe } = connectServiceActivities(service, config);
+  const { activities, close, probe } = connectServiceActivities(service, config, {
+    metrics: telemetry.metrics,
+    log: telemetry.log,
+  });
   // A database that is down (a restart, an outage) is waited for, not a crash: a worker restarted during
   // an outage must not crash-loop its supervisor into giving up. Its tasks wait in Temporal meanwhile.
   await backOff(probe, {

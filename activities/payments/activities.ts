@@ -5,12 +5,7 @@ import { applyOnce, scopedKey } from '../shared/idempotency';
 import { appendEvent } from '../shared/outbox';
 import { paymentsLedger, type PaymentsDb, type PaymentsTx } from './db';
 import { providerKeys } from './provider';
-import {
-  ProviderError,
-  type CallOptions,
-  type ChargeResponse,
-  type SimulatedProvider,
-} from './provider-store';
+import { ProviderError, type CallOptions, type ChargeResponse, type PaymentProvider } from './provider-store';
 import { paymentStateMachine } from './state-machine';
 import type { PaymentStatus } from './generated/prisma/client';
 
@@ -63,11 +58,11 @@ function hangOptions(): CallOptions {
 }
 
 /**
- * The payments service's activities, bound to its own database and to the payment provider. Each calls
- * the provider before its own commit, with an idempotency key of the operation (providerKeys): a worker
+ * The payments service's activities, bound to its own database and to the payment provider (in a worker,
+ * behind its circuit breaker: provider-breaker.ts). Each calls the provider before its own commit, with an idempotency key of the operation (providerKeys): a worker
  * that dies between the two is retried, and the provider answers the retry with the charge it made.
  */
-export function createPaymentsActivities(db: PaymentsDb, provider: SimulatedProvider) {
+export function createPaymentsActivities(db: PaymentsDb, provider: PaymentProvider) {
   const transaction = <T>(work: (tx: PaymentsTx) => Promise<T>) => db.$transaction(work);
 
   async function transition(paymentId: string, to: PaymentStatus, tx: PaymentsTx) {

@@ -14,7 +14,8 @@ import {
  * never the payments service's), one charge per idempotency key, and a repeated key answered with the
  * stored response instead of acting again, as Stripe does. Transient failures (`tok_processingError_N`)
  * are counted here, per idempotency key; a provider-wide outage switch (setProviderOutage) makes every
- * call fail with ProviderUnavailable (a 5xx) until a time. Its tables are created on first use.
+ * call fail with ProviderUnavailable (a 5xx) until a time, and counts the calls it refused. Its tables are
+ * created on first use.
  */
 
 export type ProviderErrorCode =
@@ -94,6 +95,10 @@ CREATE TABLE IF NOT EXISTS provider_outage (
   id                TEXT PRIMARY KEY,
   unavailable_until TIMESTAMPTZ NOT NULL,
   reason            TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS provider_outage_refusal (
+  id    TEXT PRIMARY KEY,
+  calls INTEGER NOT NULL
 );`;
 /** Serialises concurrent first uses (CREATE TABLE IF NOT EXISTS races otherwise), across processes. */
 const SCHEMA_LOCK = 7_302_514;
@@ -240,7 +245,21 @@ export class SimulatedProvider {
     return rows[0];
   }
 
-  /** Sets (or, with null, clears) the provider-wide outage switch. */
+  /**
+   * The provider-wide outage last switched on (until it is cleared): when it ends and how many calls it
+   * refused, counted by the provider itself, whoever called.
+   */
+  async outage(): Promise<{ until: Date; reason: string; refusedCalls: number } | undefined> {
+    await this.ensureSchema();
+    const { rows } = await this.pool.query<{ until: Date; reason: string; refusedCalls: number }>(
+      `SELECT o.unavailable_until AS until, o.reason, COALESCE(r.calls, 0) AS "refusedCalls"
+       FROM provider_outage o LEFT JOIN provider_outage_refusal r ON r.id = o.id WHERE o.id = $1`,
+      [OUTAGE_ID],
+    );
+    return rows[0];
+  }
+
+  /** Sets (or, with null, clears) the provider-wide outage switch; a new outage counts from zero. */
   async setOutage(until: Date | null, reason = 'provider outage'): Promise<void> {
     await this.ensureSchema();
     await writeOutage(this.pool, until, reason);
@@ -271,10 +290,11 @@ export class SimulatedProvider {
 
   /**
    * One request under its idempotency key, in one transaction: the outage switch first (a provider that
-   * is down counts nothing), then the key's row is created or its call count raised (the row stays locked
-   * until commit, so concurrent requests with one key run one after the other). A stored response is
-   * returned as is; otherwise `handle` decides, and a response it gives is stored for the key. A failure
-   * it gives commits the call count and is thrown: the key may be retried, as after a real 5xx.
+   * is down counts nothing for the key, only the refused call on the outage), then the key's row is
+   * created or its call count raised (the row stays locked until commit, so concurrent requests with one
+   * key run one after the other). A stored response is returned as is; otherwise `handle` decides, and a
+   * response it gives is stored for the key. A failure it gives commits the call count and is thrown: the
+   * key may be retried, as after a real 5xx.
    */
   private async idempotent(
     operation: Operation,
@@ -296,7 +316,13 @@ export class SimulatedProvider {
       );
       const down = outage.rows[0];
       if (down && isUnavailable(down.unavailable_until, new Date())) {
-        await client.query('ROLLBACK');
+        // Counted on the outage, not on the key: how hard callers hit a provider that is down.
+        await client.query(
+          `INSERT INTO provider_outage_refusal (id, calls) VALUES ($1, 1)
+           ON CONFLICT (id) DO UPDATE SET calls = provider_outage_refusal.calls + 1`,
+          [OUTAGE_ID],
+        );
+        await client.query('COMMIT');
         throw new ProviderError(
           'ProviderUnavailable',
           503,
@@ -349,6 +375,9 @@ export class SimulatedProvider {
   }
 }
 
+/** The provider's operations the payments service calls (the circuit breaker guards the same ones). */
+export type PaymentProvider = Pick<SimulatedProvider, 'authorize' | 'capture' | 'release' | 'refund'>;
+
 async function lockCharge(client: PoolClient, where: string, value: string): Promise<ChargeRow | undefined> {
   const { rows } = await client.query<ChargeRow>(
     `SELECT id, payment_id AS "paymentId", amount, currency, status, decline_reason AS "declineReason"
@@ -375,11 +404,16 @@ async function writeOutage(
   reason: string,
 ): Promise<void> {
   if (until === null) {
-    await db.query('DELETE FROM provider_outage WHERE id = $1', [OUTAGE_ID]);
+    await db.query(
+      `WITH counted AS (DELETE FROM provider_outage_refusal WHERE id = $1)
+       DELETE FROM provider_outage WHERE id = $1`,
+      [OUTAGE_ID],
+    );
     return;
   }
   await db.query(
-    `INSERT INTO provider_outage (id, unavailable_until, reason) VALUES ($1, $2, $3)
+    `WITH counted AS (DELETE FROM provider_outage_refusal WHERE id = $1)
+     INSERT INTO provider_outage (id, unavailable_until, reason) VALUES ($1, $2, $3)
      ON CONFLICT (id) DO UPDATE SET unavailable_until = EXCLUDED.unavailable_until, reason = EXCLUDED.reason`,
     [OUTAGE_ID, until, reason],
   );

@@ -86,6 +86,37 @@ export function sagaParkedGauge(
   });
 }
 
+/** A circuit breaker's state as its gauge reports it (Prometheus keeps numbers, not names). */
+export const CIRCUIT_STATE_VALUES = { closed: 0, open: 1, half_open: 2 } as const;
+export type CircuitStateName = keyof typeof CIRCUIT_STATE_VALUES;
+
+type BreakerLabel = 'service' | 'dependency';
+const BREAKER_LABELS: BreakerLabel[] = ['service', 'dependency'];
+
+/**
+ * The circuit breakers of a process, by the service that calls and the dependency it calls. Shared by
+ * every breaker of the registry: each metric is registered once, each breaker has its own labels.
+ */
+export function circuitBreakerMetrics(registry: Registry) {
+  const state =
+    (registry.getSingleMetric('saga_circuit_breaker_state') as Gauge<BreakerLabel> | undefined) ??
+    new Gauge({
+      name: 'saga_circuit_breaker_state',
+      help: 'Circuit breaker in front of a dependency: 0 closed, 1 open (calls fail fast), 2 half-open (one trial call)',
+      labelNames: BREAKER_LABELS,
+      registers: [registry],
+    });
+  const refused =
+    (registry.getSingleMetric('saga_circuit_breaker_refused_total') as Counter<BreakerLabel> | undefined) ??
+    new Counter({
+      name: 'saga_circuit_breaker_refused_total',
+      help: 'Calls the open circuit breaker refused without sending them to the dependency',
+      labelNames: BREAKER_LABELS,
+      registers: [registry],
+    });
+  return { state, refused };
+}
+
 export interface MetricsServer {
   url: string;
   close(): Promise<void>;

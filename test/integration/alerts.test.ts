@@ -11,9 +11,8 @@ import { createMetricsRegistry } from '../../shared/telemetry/metrics';
 import { keyIdOf } from '../../api/auth';
 import { idempotentSagaId } from '../../api/saga-service';
 import { ensurePrometheus } from '../../scripts/prometheus/ensure-prometheus';
-import { auth, createTestApp, TEST_API_KEY } from '../support/api';
+import { serveTestApp, TEST_API_KEY, type TestApi } from '../support/api';
 import { requireEnv, TEST_ENV } from '../support/env';
-import { listen, type Listening } from '../support/listen';
 import { sampleOrder } from '../support/orders';
 import { startProcesses, startWorkers, type TestProcesses } from '../support/processes';
 import { openServiceDbs } from '../support/rows';
@@ -43,7 +42,7 @@ describe('alerts and dashboard on a real Prometheus', () => {
   let stack: Stack;
   let workers: TestProcesses;
   let prometheus: TestProcesses;
-  let api: Listening;
+  let api: TestApi;
   let prometheusUrl: string;
   let workDir: string;
   const testStart = new Date();
@@ -66,14 +65,13 @@ describe('alerts and dashboard on a real Prometheus', () => {
     await Promise.all(KINDS.map((kind) => workers.waitForWorkerStart(kind, 1, 150_000)));
     // Parking is what this test is about: its sagas get a short compensation deadline (the shipped one
     // retries a compensation for much longer before parking).
-    const app = createTestApp(stack, {
+    api = await serveTestApp(stack, {
       metrics: createMetricsRegistry('api'),
       settings: {
         ...stack.settings,
         compensationPolicy: { ...stack.settings.compensationPolicy, deadline: '3s' },
       },
     });
-    api = await listen(app);
 
     workDir = mkdtempSync(path.join(tmpdir(), 'saga-prometheus-'));
     const port = await freePort();
@@ -204,18 +202,8 @@ describe('alerts and dashboard on a real Prometheus', () => {
     }
   }
 
-  async function post(pathname: string, body?: unknown, headers: Record<string, string> = {}) {
-    const response = await fetch(`${api.url}${pathname}`, {
-      method: 'POST',
-      headers: { ...auth, 'content-type': 'application/json', ...headers },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    return { status: response.status, body: (await response.json()) as { sagaId: string; status: string } };
-  }
-
-  async function sagaStatus(sagaId: string): Promise<string> {
-    const response = await fetch(`${api.url}/sagas/${sagaId}`, { headers: auth });
-    return ((await response.json()) as { status: string }).status;
+  async function sagaStatus(sagaId: string): Promise<string | undefined> {
+    return (await api.api.GET('/sagas/{sagaId}', { params: { path: { sagaId } } })).data?.status;
   }
 
   const unserviceable = () => {
@@ -227,13 +215,19 @@ describe('alerts and dashboard on a real Prometheus', () => {
     // A 404 before and after the sagas, for the errors-by-route panel (a 4xx, not a fault): rate()
     // needs the series to exist before it grows.
     const notFound = async () =>
-      expect((await fetch(`${api.url}/sagas/order-${randomUUID()}`, { headers: auth })).status).toBe(404);
+      expect(
+        (await api.api.GET('/sagas/{sagaId}', { params: { path: { sagaId: `order-${randomUUID()}` } } }))
+          .response.status,
+      ).toBe(404);
     await notFound();
     const outcomes: string[] = [];
     for (const order of [sampleOrder(), sampleOrder(), unserviceable()]) {
-      const { status, body } = await post('/sagas?waitSeconds=25', order);
-      expect(status).toBe(200);
-      outcomes.push(body.status);
+      const { response, data } = await api.api.POST('/sagas', {
+        params: { query: { waitSeconds: 25 } },
+        body: order,
+      });
+      expect(response.status).toBe(200);
+      outcomes.push(data!.status);
     }
     expect(outcomes).toEqual(['COMPLETED', 'COMPLETED', 'COMPENSATED']);
     await new Promise((resolve) => setTimeout(resolve, 3000)); // a scrape between the two
@@ -279,7 +273,11 @@ describe('alerts and dashboard on a real Prometheus', () => {
     await dbs.payments.providerFault.create({
       data: { id: `f-${sagaId}`, sagaId, operation: 'release', message: 'outage' },
     });
-    expect((await post('/sagas', unserviceable(), { 'Idempotency-Key': key })).body.sagaId).toBe(sagaId);
+    const started = await api.api.POST('/sagas', {
+      params: { header: { 'idempotency-key': key } },
+      body: unserviceable(),
+    });
+    expect(started.data?.sagaId).toBe(sagaId);
     await eventually('the saga parked', 60_000, async () =>
       (await sagaStatus(sagaId)) === 'COMPENSATION_FAILED' ? true : undefined,
     );
@@ -314,7 +312,8 @@ describe('alerts and dashboard on a real Prometheus', () => {
 
     // The operator fixes the cause and resumes (README "REST API"): the saga compensates, the alert ends.
     await dbs.payments.providerFault.deleteMany({ where: { sagaId } });
-    expect((await post(`/sagas/${sagaId}/resume`)).status).toBe(202);
+    const resumed = await api.api.POST('/sagas/{sagaId}/resume', { params: { path: { sagaId } } });
+    expect(resumed.response.status).toBe(202);
     await stack.client.workflow.getHandle(sagaId).result();
     expect(await sagaStatus(sagaId)).toBe('COMPENSATED');
     const rows = await dbs.rowsOf(sagaId);

@@ -131,8 +131,12 @@ describe('simulated payment provider', () => {
       message: expect.stringMatching(/scheduled maintenance/),
     });
     expect(await provider.requestOf(paymentId)).toBeUndefined(); // a provider that is down counts nothing
+    // ...for the key: the outage counts the calls it refused, and a new outage counts from zero.
+    expect(await provider.outage()).toMatchObject({ reason: 'scheduled maintenance', refusedCalls: 2 });
     await setProviderOutage(url(), new Date(Date.now() - 1000));
+    expect(await provider.outage()).toMatchObject({ refusedCalls: 0 });
     expect(await authorize(paymentId)).toMatchObject({ status: 'authorized' });
+    expect(await provider.outage()).toMatchObject({ refusedCalls: 0 }); // over: calls are not refused
     await setProviderOutage(url(), null);
   });
 
@@ -148,8 +152,14 @@ describe('simulated payment provider', () => {
     });
 
     test('a provider outage is retried through, then the saga completes with one charge', async () => {
-      await setProviderOutage(url(), new Date(Date.now() + 1500));
+      await setProviderOutage(url(), new Date(Date.now() + 60_000));
       const handle = await startSaga(stack, sampleOrder());
+      // The outage ends once it has refused the saga's authorization (as the provider counts it), however
+      // long the saga took to get there.
+      while (((await dbs.provider.outage())?.refusedCalls ?? 0) === 0) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      await setProviderOutage(url(), null);
       const outcome = await handle.result();
       expect(outcome.status).toBe('COMPLETED');
       const state = await stateOf(handle);

@@ -82,16 +82,18 @@ describe('configuration', () => {
       loadConfig(appConfigSchema, { API_KEYS: 'k'.repeat(16), SAGA_STEP_TIMEOUT: 'soon' }),
     ).toThrow(/SAGA_STEP_TIMEOUT/);
   });
-  test('a service worker reads only its own database URL (payments: and its provider store)', () => {
+  test('a service worker reads only its own database URL (payments: and its provider store and breaker)', () => {
     const config = loadServiceDatabaseConfig('payments', {
       PAYMENTS_DATABASE_URL: 'postgresql://u@h:5432/pay',
       PROVIDER_DATABASE_URL: 'postgresql://u@h:5432/provider',
       ORDERS_DATABASE_URL: 'not even a url',
+      CIRCUIT_BREAKER_THRESHOLD: '8',
     });
     expect(config).toEqual({
       databaseUrl: 'postgresql://u@h:5432/pay',
       poolSize: 10,
       providerDatabaseUrl: 'postgresql://u@h:5432/provider',
+      providerCircuitBreaker: { CIRCUIT_BREAKER_THRESHOLD: 8, CIRCUIT_BREAKER_HALF_OPEN_AFTER: '10s' },
     });
     expect(loadServiceDatabaseConfig('payments', {}).providerDatabaseUrl).toBe(
       'postgresql://postgres@127.0.0.1:5432/saga_provider',
