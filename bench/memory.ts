@@ -37,6 +37,7 @@ const { values: args } = parseArgs({
     'no-traces': { type: 'boolean', default: false },
     'db-prefix': { type: 'string', default: 'saga_bench_memory_' },
     'snapshot-extra': { type: 'string', default: '1000' },
+    minutes: { type: 'string' },
   },
 });
 const total = Number(args.sagas);
@@ -50,6 +51,8 @@ const log = (line: string) => console.log(`[bench:memory] ${line}`);
  * at 1,000 would falsify every RSS figure after it. A per-saga leak grows between the two all the same.
  */
 const snapshotExtra = Number(args['snapshot-extra']);
+/** A time budget for the checkpoints: the run stops at the last one that fits (a shared machine is slow). */
+const budgetMs = args.minutes === undefined ? Number.POSITIVE_INFINITY : Number(args.minutes) * 60_000;
 const checkpoints = [
   ...new Set([100, ...Array.from({ length: Math.floor(total / 1000) }, (_, i) => (i + 1) * 1000), total]),
 ]
@@ -80,6 +83,7 @@ export interface MemoryReport {
   machine: { cpus: number; memoryGiB: number; node: string };
   settings: {
     sagas: number;
+    planned: number;
     snapshotExtra: number;
     concurrency: number;
     mode: string;
@@ -293,7 +297,8 @@ async function main(): Promise<void> {
           node: process.version,
         },
         settings: {
-          sagas: total,
+          sagas: checkpointsDone.at(-1)?.sagas ?? 0,
+          planned: total,
           snapshotExtra,
           concurrency,
           mode: MODE_LABELS[mode],
@@ -325,14 +330,21 @@ async function main(): Promise<void> {
     };
     // Written at every checkpoint, so a run cut short still reports what it measured.
     for (const checkpoint of checkpoints) {
+      const last = checkpointsDone.at(-1);
+      const msPerSaga = last ? (last.atSeconds * 1000) / last.sagas : 0;
+      if (last && performance.now() - began + msPerSaga * (checkpoint - last.sagas) > budgetMs) {
+        log(`--minutes ${args.minutes}: stopping at ${last.sagas} sagas`);
+        break;
+      }
       checkpointsDone.push(await runUntil(checkpoint));
       write();
     }
-    snapshots.push(await snapshotAll(inspectors, snapshotDir, total));
+    const reached = done;
+    snapshots.push(await snapshotAll(inspectors, snapshotDir, reached));
     afterSnapshot.push({ ...checkpointsDone.at(-1)!, workers: await sample(stack, inspectors) });
     if (snapshotExtra > 0) {
-      afterSnapshot.push(await runUntil(total + snapshotExtra));
-      snapshots.push(await snapshotAll(inspectors, snapshotDir, total + snapshotExtra));
+      afterSnapshot.push(await runUntil(reached + snapshotExtra));
+      snapshots.push(await snapshotAll(inspectors, snapshotDir, reached + snapshotExtra));
     }
     write();
     log(`done: bench/results/memory.{json,md}; snapshots in ${snapshotDir}`);

@@ -1,8 +1,10 @@
 import { setProviderOutage } from '../activities/payments/provider-store';
+import { temporal } from '@temporalio/proto';
 import { buildListQuery } from '../api/visibility-query';
 import { percentiles, type Percentiles } from './throughput';
 import { round, runConcurrently } from './stats';
 import type { BenchStack } from './stack';
+import { sagaStateQuery } from '../workflows/saga/messages';
 import { apiGet, startWorkflow } from './workloads';
 
 export interface ReadComparison {
@@ -21,6 +23,16 @@ export interface ReadPathResult {
   running: ReadComparison;
   /** GET /sagas?pageSize=100 against listWorkflowExecutions with the same query and page size. */
   list: ReadComparison;
+  /** What a GET of a running saga is made of, each alone under the same readers. */
+  runningParts?: Record<'query' | 'closeEvent', ReadPart>;
+}
+
+/** One Temporal call of the read path under the readers: its latencies and the calls that failed. */
+export interface ReadPart {
+  latency: Percentiles;
+  failures: number;
+  /** The first failure's message, if any. */
+  firstError?: string;
 }
 
 interface ReadOptions {
@@ -114,7 +126,36 @@ export async function measureReadPath(
     await waitUntilAtPayment(stack, held);
     const running = await compare(held, getExpecting(false), describe);
     log(`read running: GET p99 ${running.api.p99} ms, describe p99 ${running.direct.p99} ms`);
-    return { readers: options.readers, finished, running, list };
+    const part = async (call: (id: string) => Promise<unknown>): Promise<ReadPart> => {
+      let failures = 0;
+      let firstError: string | undefined;
+      const durations = await runConcurrently(options.requests, options.readers, async (i) => {
+        await call(held[i % held.length] as string).catch((error: unknown) => {
+          failures++;
+          firstError ??= error instanceof Error ? error.message : String(error);
+        });
+      });
+      return { latency: percentiles(durations), failures, ...(firstError ? { firstError } : {}) };
+    };
+    const runningParts = {
+      query: await part((id) => client.workflow.getHandle(id).query(sagaStateQuery)),
+      // The API asks for the close event first (a finished saga's state is in its result).
+      closeEvent: await part((id) =>
+        client.workflowService.getWorkflowExecutionHistory({
+          namespace: stack.config.TEMPORAL_NAMESPACE,
+          execution: { workflowId: id },
+          historyEventFilterType:
+            temporal.api.enums.v1.HistoryEventFilterType.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT,
+          waitNewEvent: false,
+          skipArchival: true,
+        }),
+      ),
+    };
+    log(
+      `read running, parts: query p99 ${runningParts.query.latency.p99} ms (${runningParts.query.failures} failed), ` +
+        `close event p99 ${runningParts.closeEvent.latency.p99} ms`,
+    );
+    return { readers: options.readers, finished, running, list, runningParts };
   } finally {
     await setProviderOutage(stack.providerDatabaseUrl, null).catch(() => undefined);
     await runConcurrently(held.length, 20, async (i) => {

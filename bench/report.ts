@@ -59,6 +59,10 @@ export function renderMarkdown(result: BenchResult): string {
         row(`GET /sagas/{id}, finished (${rp.finished.sagas} sagas)`, rp.finished, 'describe'),
         row(`GET /sagas/{id}, running (${rp.running.sagas} sagas)`, rp.running, 'describe'),
         row('GET /sagas?pageSize=100', rp.list, 'listWorkflowExecutions'),
+        ...Object.entries(rp.runningParts ?? {}).map(
+          ([name, part]) =>
+            `| ${mode.mode}: running, ${name === 'query' ? 'the state query' : 'the close-event read'} alone (${part.failures} failed) | ${part.latency.p50} | ${part.latency.p99} | | | |`,
+        ),
       ];
     }),
     '',
