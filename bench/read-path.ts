@@ -45,7 +45,7 @@ interface ReadOptions {
   running: number;
 }
 
-type SagaRead = { status?: string; steps?: { name: string; status: string }[] };
+type SagaRead = { status?: string };
 
 /**
  * The API's read path under `readers` concurrent readers against the bare Temporal call it builds on, the
@@ -167,14 +167,17 @@ export async function measureReadPath(
   }
 }
 
-/** Until every held saga has reached its payment step (so each read sees the same running state). */
+/**
+ * Until every held saga has reached its payment step (so each read sees the same running state), from
+ * describe's pending activities: polling with GET would queue behind the very queries being measured.
+ */
 async function waitUntilAtPayment(stack: BenchStack, ids: readonly string[]): Promise<void> {
-  const deadline = Date.now() + 120_000;
+  const deadline = Date.now() + 600_000;
   for (const id of ids) {
     for (;;) {
-      const saga = (await apiGet(stack, `/sagas/${id}`)) as SagaRead;
-      if (saga.steps?.some((s) => s.name === 'authorizePayment' && s.status === 'RUNNING')) break;
-      if (Date.now() > deadline) throw new Error(`saga ${id} did not reach authorizePayment in 120 s`);
+      const { raw } = await stack.client.workflow.getHandle(id).describe();
+      if (raw.pendingActivities?.some((a) => a.activityType?.name === 'authorizePayment')) break;
+      if (Date.now() > deadline) throw new Error(`saga ${id} did not reach authorizePayment in 600 s`);
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
   }
