@@ -25,6 +25,7 @@ export interface ReadPathResult {
   list: ReadComparison;
   /** What a GET of a running saga is made of, each alone under the same readers. */
   runningParts?: Record<'query' | 'closeEvent', ReadPart>;
+  finishedParts?: Record<'closeEvent' | 'describeAndCloseEvent', ReadPart>;
 }
 
 /** One Temporal call of the read path under the readers: its latencies and the calls that failed. */
@@ -95,8 +96,38 @@ export async function measureReadPath(
       throw new Error(`GET /sagas/${id}: status ${saga.status}, expected ${final ? 'COMPLETED' : 'RUNNING'}`);
   };
 
+  const part = async (ids: readonly string[], call: (id: string) => Promise<unknown>): Promise<ReadPart> => {
+    let failures = 0;
+    let firstError: string | undefined;
+    const durations = await runConcurrently(options.requests, options.readers, async (i) => {
+      await call(ids[i % ids.length] as string).catch((error: unknown) => {
+        failures++;
+        firstError ??= error instanceof Error ? error.message : String(error);
+      });
+    });
+    return { latency: percentiles(durations), failures, ...(firstError ? { firstError } : {}) };
+  };
+  const closeEvent = (id: string) =>
+    client.workflowService.getWorkflowExecutionHistory({
+      namespace: stack.config.TEMPORAL_NAMESPACE,
+      execution: { workflowId: id },
+      historyEventFilterType:
+        temporal.api.enums.v1.HistoryEventFilterType.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT,
+      waitNewEvent: false,
+      skipArchival: true,
+    });
+
   const finished = await compare(finishedIds, getExpecting(true), describe);
   log(`read finished: GET p99 ${finished.api.p99} ms, describe p99 ${finished.direct.p99} ms`);
+  // The two Temporal calls of a finished GET, alone and together without the API around them.
+  const finishedParts = {
+    closeEvent: await part(finishedIds, closeEvent),
+    describeAndCloseEvent: await part(finishedIds, (id) => Promise.all([describe(id), closeEvent(id)])),
+  };
+  log(
+    `read finished, parts: close event p99 ${finishedParts.closeEvent.latency.p99} ms, ` +
+      `describe + close event p99 ${finishedParts.describeAndCloseEvent.latency.p99} ms`,
+  );
 
   const query = buildListQuery(['orderSaga', 'refundSaga'], { pageSize: 100 });
   const list = await compare(
@@ -126,36 +157,15 @@ export async function measureReadPath(
     await waitUntilAtPayment(stack, held);
     const running = await compare(held, getExpecting(false), describe);
     log(`read running: GET p99 ${running.api.p99} ms, describe p99 ${running.direct.p99} ms`);
-    const part = async (call: (id: string) => Promise<unknown>): Promise<ReadPart> => {
-      let failures = 0;
-      let firstError: string | undefined;
-      const durations = await runConcurrently(options.requests, options.readers, async (i) => {
-        await call(held[i % held.length] as string).catch((error: unknown) => {
-          failures++;
-          firstError ??= error instanceof Error ? error.message : String(error);
-        });
-      });
-      return { latency: percentiles(durations), failures, ...(firstError ? { firstError } : {}) };
-    };
     const runningParts = {
-      query: await part((id) => client.workflow.getHandle(id).query(sagaStateQuery)),
-      // The API asks for the close event first (a finished saga's state is in its result).
-      closeEvent: await part((id) =>
-        client.workflowService.getWorkflowExecutionHistory({
-          namespace: stack.config.TEMPORAL_NAMESPACE,
-          execution: { workflowId: id },
-          historyEventFilterType:
-            temporal.api.enums.v1.HistoryEventFilterType.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT,
-          waitNewEvent: false,
-          skipArchival: true,
-        }),
-      ),
+      query: await part(held, (id) => client.workflow.getHandle(id).query(sagaStateQuery)),
+      closeEvent: await part(held, closeEvent),
     };
     log(
       `read running, parts: query p99 ${runningParts.query.latency.p99} ms (${runningParts.query.failures} failed), ` +
         `close event p99 ${runningParts.closeEvent.latency.p99} ms`,
     );
-    return { readers: options.readers, finished, running, list, runningParts };
+    return { readers: options.readers, finished, running, list, finishedParts, runningParts };
   } finally {
     await setProviderOutage(stack.providerDatabaseUrl, null).catch(() => undefined);
     await runConcurrently(held.length, 20, async (i) => {
