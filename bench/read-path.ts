@@ -1,8 +1,10 @@
 import { setProviderOutage } from '../activities/payments/provider-store';
+import { temporal } from '@temporalio/proto';
 import { buildListQuery } from '../api/visibility-query';
 import { percentiles, type Percentiles } from './throughput';
 import { round, runConcurrently } from './stats';
 import type { BenchStack } from './stack';
+import { sagaStateQuery } from '../workflows/saga/messages';
 import { getSaga, listSagas, startWorkflow } from './workloads';
 
 export interface ReadComparison {
@@ -21,6 +23,17 @@ export interface ReadPathResult {
   running: ReadComparison;
   /** GET /sagas?pageSize=100 against listWorkflowExecutions with the same query and page size. */
   list: ReadComparison;
+  /** What a GET of a running saga is made of, each alone under the same readers. */
+  runningParts?: Record<'query' | 'closeEvent', ReadPart>;
+  finishedParts?: Record<'closeEvent' | 'describeAndCloseEvent', ReadPart>;
+}
+
+/** One Temporal call of the read path under the readers: its latencies and the calls that failed. */
+export interface ReadPart {
+  latency: Percentiles;
+  failures: number;
+  /** The first failure's message, if any. */
+  firstError?: string;
 }
 
 interface ReadOptions {
@@ -81,8 +94,38 @@ export async function measureReadPath(
       throw new Error(`GET /sagas/${id}: status ${saga.status}, expected ${final ? 'COMPLETED' : 'RUNNING'}`);
   };
 
+  const part = async (ids: readonly string[], call: (id: string) => Promise<unknown>): Promise<ReadPart> => {
+    let failures = 0;
+    let firstError: string | undefined;
+    const durations = await runConcurrently(options.requests, options.readers, async (i) => {
+      await call(ids[i % ids.length] as string).catch((error: unknown) => {
+        failures++;
+        firstError ??= error instanceof Error ? error.message : String(error);
+      });
+    });
+    return { latency: percentiles(durations), failures, ...(firstError ? { firstError } : {}) };
+  };
+  const closeEvent = (id: string) =>
+    client.workflowService.getWorkflowExecutionHistory({
+      namespace: stack.config.TEMPORAL_NAMESPACE,
+      execution: { workflowId: id },
+      historyEventFilterType:
+        temporal.api.enums.v1.HistoryEventFilterType.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT,
+      waitNewEvent: false,
+      skipArchival: true,
+    });
+
   const finished = await compare(finishedIds, getExpecting(true), describe);
   log(`read finished: GET p99 ${finished.api.p99} ms, describe p99 ${finished.direct.p99} ms`);
+  // The two Temporal calls of a finished GET, alone and together without the API around them.
+  const finishedParts = {
+    closeEvent: await part(finishedIds, closeEvent),
+    describeAndCloseEvent: await part(finishedIds, (id) => Promise.all([describe(id), closeEvent(id)])),
+  };
+  log(
+    `read finished, parts: close event p99 ${finishedParts.closeEvent.latency.p99} ms, ` +
+      `describe + close event p99 ${finishedParts.describeAndCloseEvent.latency.p99} ms`,
+  );
 
   const query = buildListQuery(['orderSaga', 'refundSaga'], { pageSize: 100 });
   const list = await compare(
@@ -112,7 +155,15 @@ export async function measureReadPath(
     await waitUntilAtPayment(stack, held);
     const running = await compare(held, getExpecting(false), describe);
     log(`read running: GET p99 ${running.api.p99} ms, describe p99 ${running.direct.p99} ms`);
-    return { readers: options.readers, finished, running, list };
+    const runningParts = {
+      query: await part(held, (id) => client.workflow.getHandle(id).query(sagaStateQuery)),
+      closeEvent: await part(held, closeEvent),
+    };
+    log(
+      `read running, parts: query p99 ${runningParts.query.latency.p99} ms (${runningParts.query.failures} failed), ` +
+        `close event p99 ${runningParts.closeEvent.latency.p99} ms`,
+    );
+    return { readers: options.readers, finished, running, list, finishedParts, runningParts };
   } finally {
     await setProviderOutage(stack.providerDatabaseUrl, null).catch(() => undefined);
     await runConcurrently(held.length, 20, async (i) => {
@@ -124,14 +175,17 @@ export async function measureReadPath(
   }
 }
 
-/** Until every held saga has reached its payment step (so each read sees the same running state). */
+/**
+ * Until every held saga has reached its payment step (so each read sees the same running state), from
+ * describe's pending activities: polling with GET would queue behind the very queries being measured.
+ */
 async function waitUntilAtPayment(stack: BenchStack, ids: readonly string[]): Promise<void> {
-  const deadline = Date.now() + 120_000;
+  const deadline = Date.now() + 600_000;
   for (const id of ids) {
     for (;;) {
-      const saga = await getSaga(stack, id);
-      if (saga.steps.some((s) => s.name === 'authorizePayment' && s.status === 'RUNNING')) break;
-      if (Date.now() > deadline) throw new Error(`saga ${id} did not reach authorizePayment in 120 s`);
+      const { raw } = await stack.client.workflow.getHandle(id).describe();
+      if (raw.pendingActivities?.some((a) => a.activityType?.name === 'authorizePayment')) break;
+      if (Date.now() > deadline) throw new Error(`saga ${id} did not reach authorizePayment in 600 s`);
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
   }

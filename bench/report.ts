@@ -3,6 +3,7 @@ import { stepsOwnTimeMs } from './goals';
 import { MODE_LABELS } from './modes';
 import type { BenchResult, ModeResult } from './result';
 import { KINDS } from './throughput';
+import type { ReadPart } from './read-path';
 
 export type { BenchResult } from './result';
 
@@ -59,12 +60,28 @@ export function renderMarkdown(result: BenchResult): string {
         row(`GET /sagas/{id}, finished (${rp.finished.sagas} sagas)`, rp.finished, 'describe'),
         row(`GET /sagas/{id}, running (${rp.running.sagas} sagas)`, rp.running, 'describe'),
         row('GET /sagas?pageSize=100', rp.list, 'listWorkflowExecutions'),
+        ...partRows('finished', rp.finishedParts ?? {}),
+        ...partRows('running', rp.runningParts ?? {}),
       ];
     }),
     '',
     ...primarySections(result),
   ];
   return lines.join('\n');
+}
+
+const PART_LABELS: Record<string, string> = {
+  query: 'the state query',
+  closeEvent: 'the close-event read',
+  describeAndCloseEvent: 'describe and the close-event read together (the GET without the API)',
+};
+
+/** The read path's Temporal calls timed alone under the same readers (bench/read-path.ts). */
+function partRows(what: string, parts: Record<string, ReadPart>): string[] {
+  return Object.entries(parts).map(
+    ([name, part]) =>
+      `| ${what}: ${PART_LABELS[name] ?? name} alone (${part.failures} failed) | ${part.latency.p50} | ${part.latency.p99} | | | |`,
+  );
 }
 
 function breakdownRows(mode: ModeResult): string[] {

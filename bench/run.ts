@@ -3,7 +3,8 @@
  * against baselines measured in the same run on the same stack: the no-op ceiling (bench/ceiling) and the
  * bare workflow (workflows/baseline.ts). Writes bench/results/latest.{json,md,svg}.
  * Options: --modes dev-memory,dev-file,cluster (default all, in that order), --quick (smaller counts),
- * --reps N (default 3; 1 with --quick), --memory-sagas N (default 2000), --db-prefix P (default saga_bench_).
+ * --reps N (default 3; 1 with --quick), --memory-sagas N (default 2000), --db-prefix P (default saga_bench_),
+ * --only read-path (only the read path, after a warm-up: writes bench/results/read-path.{json,md}).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -28,8 +29,11 @@ const { values: args } = parseArgs({
     reps: { type: 'string' },
     'memory-sagas': { type: 'string' },
     'db-prefix': { type: 'string', default: 'saga_bench_' },
+    only: { type: 'string' },
   },
 });
+const ONLY = ['read-path'] as const;
+const only = args.only as (typeof ONLY)[number] | undefined;
 const quick = args.quick ?? false;
 const reps = Number(args.reps ?? (quick ? 1 : 3));
 const modes = (args.modes ?? '').split(',').map((m) => m.trim()) as BenchMode[];
@@ -103,6 +107,18 @@ async function measureMode(
     bare: () => runWorkflow(stack, 'bareOrderWorkflow'),
     saga: () => runWorkflow(stack, 'orderSaga'),
   };
+  if (only === 'read-path') {
+    log(`${stack.mode}: warm-up, then ${READ.finished} finished sagas to read...`);
+    await runConcurrently(20, 10, async () => {
+      await runners.saga();
+    });
+    const finished: string[] = [];
+    await runConcurrently(READ.finished, 50, async () => {
+      finished.push(await runners.saga());
+    });
+    result.readPath = await measureReadPath(stack, finished, { ...READ, reps }, log);
+    return undefined;
+  }
   log(`${stack.mode}: warm-up...`);
   await runConcurrently(primary ? 70 : 20, 10, async () => {
     await runners.saga();
@@ -146,6 +162,8 @@ async function main(): Promise<void> {
   if (unknownMode !== undefined || modes.length === 0)
     throw new Error(`--modes: ${unknownMode ?? '(none)'} is not one of ${BENCH_MODES.join(', ')}`);
   if (!Number.isInteger(reps) || reps < 1) throw new Error('--reps: a whole number ≥ 1');
+  if (only !== undefined && !ONLY.includes(only))
+    throw new Error(`--only: ${only} is not one of ${ONLY.join(', ')}`);
   const began = Date.now();
   const results: ModeResult[] = [];
   let primary: PrimarySections | undefined;
@@ -204,10 +222,12 @@ async function main(): Promise<void> {
   };
   const dir = path.resolve(__dirname, 'results');
   mkdirSync(dir, { recursive: true });
-  writeFileSync(path.join(dir, 'latest.json'), `${JSON.stringify(result, null, 2)}\n`);
-  writeFileSync(path.join(dir, 'latest.md'), renderMarkdown(result));
-  writeFileSync(path.join(dir, 'latest.svg'), await renderChart(result));
-  log(`done in ${result.durationSeconds} s: bench/results/latest.{json,md,svg}`);
+  // A partial run (--only) has its own report and leaves the full one as it is.
+  const name = only ?? 'latest';
+  writeFileSync(path.join(dir, `${name}.json`), `${JSON.stringify(result, null, 2)}\n`);
+  writeFileSync(path.join(dir, `${name}.md`), renderMarkdown(result));
+  if (!only) writeFileSync(path.join(dir, 'latest.svg'), await renderChart(result));
+  log(`done in ${result.durationSeconds} s: bench/results/${name}.{json,md${only ? '' : ',svg'}}`);
   const failed = results.filter((r) => r.error);
   if (failed.length > 0) throw new Error(`${failed.map((r) => r.mode).join(', ')} failed (see the report)`);
 }

@@ -43,6 +43,8 @@ export interface BenchStack {
   providerDatabaseUrl: string;
   /** Resident memory of each worker process, in MiB, read from /proc. */
   workerRssMiB(): Record<string, number>;
+  /** Each worker's inspector port, when started with `inspectWorkers` (bench/memory's heap snapshots). */
+  workerInspectPorts: Record<string, number>;
   stop(): Promise<void>;
 }
 
@@ -52,6 +54,8 @@ export interface BenchStackOptions {
   databasePrefix: string;
   log: (line: string) => void;
   overrides?: Record<string, string>;
+  /** Each worker with its inspector on a free local port (`--inspect`), for heap snapshots. */
+  inspectWorkers?: boolean;
 }
 
 /**
@@ -103,12 +107,25 @@ export async function startBenchStack(options: BenchStackOptions): Promise<Bench
     const config = loadConfig(appConfigSchema, env);
     const databases = await prepareDatabases(config, { stock: BENCH_STOCK });
     teardown.add(() => databases.stop());
-    const workers = ['orchestrator', ...SERVICES].map((kind) =>
-      runTs(kind, 'worker/main.ts', [kind], env, (line) => {
+    const kinds = ['orchestrator', ...SERVICES];
+    const workerInspectPorts: Record<string, number> = {};
+    if (options.inspectWorkers) for (const kind of kinds) workerInspectPorts[kind] = await freePort();
+    const workers = kinds.map((kind) => {
+      const port = workerInspectPorts[kind];
+      const nodeOptions = [env.NODE_OPTIONS, port === undefined ? '' : `--inspect=127.0.0.1:${port}`];
+      const workerEnv = { ...env, NODE_OPTIONS: nodeOptions.join(' ').trim() };
+      return runTs(kind, 'worker/main.ts', [kind], workerEnv, (line) => {
         // Only errors: business failures of the compensation path are logged as warnings by design.
-        if (/"level":(50|60)/.test(line) || !line.includes('"level"')) process.stderr.write(`${line}\n`);
-      }),
-    );
+        if (/"level":(50|60)/.test(line) || !line.includes('"level"')) {
+          if (
+            !/^\[\w+\] (Debugger (listening|attached|ending)|For help, see|Waiting for the debugger)/.test(
+              line,
+            )
+          )
+            process.stderr.write(`${line}\n`);
+        }
+      });
+    });
     teardown.add(() => Promise.all(workers.map((w) => w.stop())));
     const connection = await Connection.connect({ address: temporal.address });
     teardown.add(() => connection.close());
@@ -136,6 +153,7 @@ export async function startBenchStack(options: BenchStackOptions): Promise<Bench
       workers,
       ceiling,
       providerDatabaseUrl: dbUrls.PROVIDER_DATABASE_URL as string,
+      workerInspectPorts,
       workerRssMiB: () => Object.fromEntries(workers.map((w) => [w.name, rssMiB(w.child.pid ?? -1)])),
       stop: stopAll,
     };
