@@ -12,9 +12,8 @@ import { keyIdOf } from '../../api/auth';
 import { idempotentSagaId } from '../../api/saga-service';
 import { ensurePrometheus } from '../../scripts/prometheus/ensure-prometheus';
 import { serveTestApp, TEST_API_KEY, type TestApi } from '../support/api';
-import { requireEnv, TEST_ENV } from '../support/env';
 import { sampleOrder } from '../support/orders';
-import { startProcesses, startWorkers, type TestProcesses } from '../support/processes';
+import { startProcesses, startWorkers, workerProcessEnv, type TestProcesses } from '../support/processes';
 import { openServiceDbs } from '../support/rows';
 import { startStack, type Stack } from '../support/stack';
 
@@ -50,17 +49,7 @@ describe('alerts and dashboard on a real Prometheus', () => {
   beforeAll(async () => {
     const { prometheus: prometheusBin } = ensurePrometheus();
     stack = await startStack({ services: [], orchestrator: false });
-    workers = startWorkers(KINDS, {
-      TEMPORAL_ADDRESS: requireEnv(TEST_ENV.temporalAddress),
-      TASK_QUEUE_PREFIX: stack.prefix,
-      WORKFLOW_BUNDLE_PATH: requireEnv(TEST_ENV.workflowBundle),
-      ORDERS_DATABASE_URL: requireEnv(TEST_ENV.ordersDb),
-      PAYMENTS_DATABASE_URL: requireEnv(TEST_ENV.paymentsDb),
-      SHIPMENTS_DATABASE_URL: requireEnv(TEST_ENV.shipmentsDb),
-      INVENTORY_DATABASE_URL: requireEnv(TEST_ENV.inventoryDb),
-      LOG_LEVEL: 'info',
-      METRICS_PORT: '0',
-    });
+    workers = startWorkers(KINDS, workerProcessEnv(stack));
     // Five Node processes starting at once on a shared machine: give them time.
     await Promise.all(KINDS.map((kind) => workers.waitForWorkerStart(kind, 1, 150_000)));
     // Parking is what this test is about: its sagas get a short compensation deadline (the shipped one

@@ -7,11 +7,10 @@ import { createLogger } from '../../shared/logger';
 import { createMetricsRegistry } from '../../shared/telemetry/metrics';
 import { startTracing, type Tracing } from '../../shared/telemetry/tracing';
 import { serveTestApp, type TestApi } from '../support/api';
-import { requireEnv, TEST_ENV } from '../support/env';
 import { startOtlpReceiver, type ReceivedSpan } from '../../tools/traces/otlp-receiver';
 import { renderTrace } from '../../tools/traces/tree';
 import { sampleOrder } from '../support/orders';
-import { startWorkers, type TestProcesses } from '../support/processes';
+import { startWorkers, workerProcessEnv, type TestProcesses } from '../support/processes';
 import { startStack, type Stack } from '../support/stack';
 
 /**
@@ -41,18 +40,10 @@ describe('traces, metrics and logs of a saga', () => {
     });
     stack = await startStack({ services: [], orchestrator: false, telemetry: { tracing } });
     const env = {
-      TEMPORAL_ADDRESS: requireEnv(TEST_ENV.temporalAddress),
-      TASK_QUEUE_PREFIX: stack.prefix,
-      WORKFLOW_BUNDLE_PATH: requireEnv(TEST_ENV.workflowBundle),
-      ORDERS_DATABASE_URL: requireEnv(TEST_ENV.ordersDb),
-      PAYMENTS_DATABASE_URL: requireEnv(TEST_ENV.paymentsDb),
-      SHIPMENTS_DATABASE_URL: requireEnv(TEST_ENV.shipmentsDb),
-      INVENTORY_DATABASE_URL: requireEnv(TEST_ENV.inventoryDb),
-      LOG_LEVEL: 'info',
+      ...workerProcessEnv(stack),
       OTEL_TRACES_EXPORTER: 'otlp',
       OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
       OTEL_BSP_SCHEDULE_DELAY: '100',
-      METRICS_PORT: '0',
     };
     workers = startWorkers(KINDS, env);
     await Promise.all(KINDS.map((kind) => workers.waitForWorkerStart(kind)));

@@ -1,4 +1,20 @@
 import { Supervisor, workerSpec, type ProcessSpec, type RestartPolicy } from '../../scripts/lib/supervisor';
+import { requireEnv, TEST_ENV } from './env';
+
+/** What a worker process needs to join a test stack: its Temporal server, task queues, bundle and databases. */
+export function workerProcessEnv(stack: { prefix: string }): NodeJS.ProcessEnv {
+  return {
+    TEMPORAL_ADDRESS: requireEnv(TEST_ENV.temporalAddress),
+    TASK_QUEUE_PREFIX: stack.prefix,
+    WORKFLOW_BUNDLE_PATH: requireEnv(TEST_ENV.workflowBundle),
+    ORDERS_DATABASE_URL: requireEnv(TEST_ENV.ordersDb),
+    PAYMENTS_DATABASE_URL: requireEnv(TEST_ENV.paymentsDb),
+    SHIPMENTS_DATABASE_URL: requireEnv(TEST_ENV.shipmentsDb),
+    INVENTORY_DATABASE_URL: requireEnv(TEST_ENV.inventoryDb),
+    LOG_LEVEL: 'info',
+    METRICS_PORT: '0',
+  };
+}
 
 /** Worker processes (`npm run worker -- <kind>`) under the supervisor `npm start` uses, with their output. */
 export interface TestProcesses {
