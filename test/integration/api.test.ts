@@ -5,6 +5,7 @@ import { rawBody, untyped, type SagaClient, type Schemas } from '../../api/clien
 import { buildOpenApiDocument } from '../../api/openapi';
 import { keyIdOf } from '../../api/auth';
 import { idempotentSagaId } from '../../api/saga-service';
+import { FINAL_OUTCOME_MEMO } from '../../workflows/saga/messages';
 import { freePort } from '../../scripts/lib/ports';
 import { closeTestApps, conformanceChecked, serveTestApp, TEST_API_KEY, type TestApi } from '../support/api';
 import { SAMPLE_TOTAL, sampleOrder } from '../support/orders';
@@ -97,7 +98,7 @@ describe('REST API', () => {
     expect(got.data?.result?.trackingNumber).toBe(`TRK-${started.orderId}`);
   });
 
-  test('a finished saga is read from its result: full state with no orchestrator running', async () => {
+  test('a finished saga is read from its outcome memo: full state with no orchestrator running', async () => {
     // Its own stack, so its orchestrator can be stopped; the API reads through the suite's client.
     const own = await startStack();
     let sagaId: string;
@@ -115,7 +116,10 @@ describe('REST API', () => {
     } finally {
       await own.stop();
     }
-    // A query now would wait for an orchestrator that never comes; the result holds the final state.
+    // A query now would wait for an orchestrator that never comes; the memo holds the final state, so
+    // describe alone answers (no history read either).
+    const { memo } = await stack.client.workflow.getHandle(sagaId).describe();
+    expect(memo?.[FINAL_OUTCOME_MEMO]).toMatchObject({ status: 'COMPLETED', state: { status: 'COMPLETED' } });
     const read = await getSaga(sagaId);
     expect(read.response.status).toBe(200);
     expect(read.data).toEqual(whileUp);

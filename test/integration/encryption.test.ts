@@ -1,5 +1,6 @@
 import { temporal } from '@temporalio/proto';
 import { ENCRYPTED_ENCODING } from '../../shared/encryption/payload-codec';
+import { FINAL_OUTCOME_MEMO } from '../../workflows/saga/messages';
 import { sampleOrder, startSaga } from '../support/orders';
 import { startStack, type Stack } from '../support/stack';
 import { listenCodecServer, type Listening } from '../support/listen';
@@ -58,6 +59,10 @@ describe('payload encryption', () => {
       expect(text).not.toContain(secret);
     const input = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
     expect(Buffer.from(input?.metadata?.encoding ?? []).toString()).toBe(ENCRYPTED_ENCODING);
+    // The outcome memo (the final state, read by GET) is stored in visibility too: encrypted as well.
+    const { raw } = await handle.describe();
+    const memo = raw.workflowExecutionInfo?.memo?.fields?.[FINAL_OUTCOME_MEMO];
+    expect(Buffer.from(memo?.metadata?.encoding ?? []).toString()).toBe(ENCRYPTED_ENCODING);
   });
 
   test('failure messages that quote an address are encrypted too', async () => {

@@ -7,6 +7,7 @@ import { setProviderOutage } from '../../activities/payments/provider-store';
 import { createOrchestratorWorker } from '../../worker/workers';
 import { latestOrderSaga } from '../../workflows/order-saga';
 import { versionMarker } from '../../workflows/saga/definition';
+import { OUTCOME_MEMO_PATCH } from '../../workflows/saga/engine';
 import { requireEnv, TEST_ENV } from '../support/env';
 import { openServiceDbs } from '../support/rows';
 import { sampleOrder, startSaga, stateOf, waitForState } from '../support/orders';
@@ -158,9 +159,15 @@ describe('a new saga version deploys over sagas of the old one', () => {
       });
     // Core writes each patch marker with its id in the `patch-data` detail (JSON, never encrypted). The old
     // sagas, finished by the new orchestrator, never took version 2's marker.
-    expect(await markersOf(fresh)).toEqual(['forward-recovery', versionMarker(latestOrderSaga)]);
-    expect(await markersOf(waiting)).toEqual(['forward-recovery']);
-    expect(await markersOf(parked)).toEqual(['forward-recovery']);
+    // Both deployments run this engine (only the order saga's versions differ), so all three sagas take
+    // the engine's outcome-memo marker.
+    expect(await markersOf(fresh)).toEqual([
+      'forward-recovery',
+      OUTCOME_MEMO_PATCH,
+      versionMarker(latestOrderSaga),
+    ]);
+    expect(await markersOf(waiting)).toEqual(['forward-recovery', OUTCOME_MEMO_PATCH]);
+    expect(await markersOf(parked)).toEqual(['forward-recovery', OUTCOME_MEMO_PATCH]);
     current.worker.shutdown();
     await current.running;
   });

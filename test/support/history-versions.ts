@@ -34,6 +34,13 @@ export const VERSION_ENDINGS: Record<string, string[]> = {
     'compensated-out-of-stock',
     'refund-completed',
     'refund-compensated',
+  ], // A finished saga leaves its outcome in a memo (patched 'outcome-memo'): GET reads it with one describe.
+  'v5-outcome-memo': [
+    'compensated-step-deadline',
+    'compensated-cancelled-in-flight',
+    'compensated-out-of-stock',
+    'refund-completed',
+    'refund-compensated',
   ],
 };
 

@@ -1,4 +1,5 @@
 import {
+  allHandlersFinished,
   CancellationScope,
   CancelledFailure,
   condition,
@@ -7,6 +8,7 @@ import {
   patched,
   setHandler,
   sleep,
+  upsertMemo,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -40,10 +42,18 @@ import {
   type SagaStep,
 } from './definition';
 import { describeFailure, isBusinessFailure } from './errors';
-import { cancelSagaUpdate, markResolvedUpdate, resumeCompensationUpdate, sagaStateQuery } from './messages';
+import {
+  cancelSagaUpdate,
+  FINAL_OUTCOME_MEMO,
+  markResolvedUpdate,
+  resumeCompensationUpdate,
+  sagaStateQuery,
+} from './messages';
 
 /** Marks the histories of sagas run with forward recovery; those without it replay the attempt budget. */
 export const FORWARD_RECOVERY_PATCH = 'forward-recovery';
+/** Marks the histories of sagas that leave their outcome in a memo; those before it end without one. */
+export const OUTCOME_MEMO_PATCH = 'outcome-memo';
 
 /** A step that may have taken effect, with what it returned once it succeeded. */
 interface Attempted<Input, Data> {
@@ -92,6 +102,9 @@ export async function runSaga<Input, Data>(
   settings: SagaSettings,
 ): Promise<SagaOutcome<Data>> {
   const forwardRecovery = patched(FORWARD_RECOVERY_PATCH);
+  // Decided at the start, in the first task like the other markers: a marker first met at the end lands in
+  // the task of an operator's update, where a query's replay did not find it (nondeterminism, seen in tests).
+  const outcomeMemo = patched(OUTCOME_MEMO_PATCH);
   const definition = Array.isArray(definitionOrVersions)
     ? versionToRun(checkVersions(definitionOrVersions as readonly SagaDefinition<Input, Data, string>[]))
     : (definitionOrVersions as SagaDefinition<Input, Data, string>);
@@ -348,8 +361,23 @@ export async function runSaga<Input, Data>(
     });
   }
   state.endedAt = now();
-  // The final state travels in the result, so reading a finished saga needs no query (no replay).
-  return { sagaId, status: state.status, failure: state.failure, data: ctx.data, state };
+  // The final state travels in the result, so reading a finished saga needs no query (no replay), and in
+  // a memo, so one describe answers it (the memo is written with the completion, in the same task).
+  const outcome: SagaOutcome<Data> = {
+    sagaId,
+    status: state.status,
+    failure: state.failure,
+    data: ctx.data,
+    state,
+  };
+  if (outcomeMemo) {
+    // The operator's update answers first: its answer and the memo in one task, the other way round,
+    // did not replay (the SDK's update machine met the memo's event).
+    // Not cancellable: a saga cancelled through Temporal has run its compensations and must still end.
+    if (!allHandlersFinished()) await CancellationScope.nonCancellable(() => condition(allHandlersFinished));
+    upsertMemo({ [FINAL_OUTCOME_MEMO]: outcome });
+  }
+  return outcome;
 
   /** Runs the given compensations (already in reverse order); returns those still to do. */
   async function compensate(

@@ -9,6 +9,13 @@ export interface ActionRequest {
   by?: string;
 }
 
+/**
+ * The memo key of a finished saga's outcome (its result, final state included): describe returns it, so
+ * reading a finished saga is one call, with no query (no replay) and no history read. Encrypted by the
+ * payload codec like every payload.
+ */
+export const FINAL_OUTCOME_MEMO = 'sagaOutcome';
+
 /** The saga's live state: status, steps, attempts, errors, compensation records. */
 export const sagaStateQuery = defineQuery<SagaState>('sagaState');
 
