@@ -37,7 +37,7 @@ import {
 } from './cluster-config';
 import { missingSearchAttributes } from './dev-server';
 import { resolveTemporalCli } from './provision';
-import { resolveClusterBinaries } from './server-build';
+import { resolveClusterBinaries, TEMPORAL_SCHEMA_VERSIONS, TEMPORAL_SERVER_VERSION } from './server-build';
 
 export interface ClusterOptions {
   ports: ClusterPorts;
@@ -123,6 +123,14 @@ export async function startCluster(options: ClusterOptions): Promise<TemporalClu
     [databases.visibility, 'visibility'],
   ] as const) {
     await setupSchema(binaries.sqlTool, postgres, database, schema, path.join(logDir, 'schema.log'));
+    // The tool leaves a newer schema as it is and the server accepts it: refuse it here, before starting.
+    const found = await schemaVersion(withDatabase(options.postgresUrl, database));
+    if (compareVersions(found, TEMPORAL_SCHEMA_VERSIONS[schema]) > 0)
+      throw new ClusterStartError(
+        `${database} has schema version ${found}, newer than the ${TEMPORAL_SCHEMA_VERSIONS[schema]} of ` +
+          `Temporal server ${TEMPORAL_SERVER_VERSION}: a newer server set it up; use that server or another ` +
+          `TEMPORAL_DATABASE_PREFIX`,
+      );
   }
   log(`Temporal databases ${databases.main}, ${databases.visibility} on ${maskUrl(options.postgresUrl)}`);
 
@@ -304,6 +312,28 @@ async function checkPostgres(url: string): Promise<void> {
   } finally {
     await client.end().catch(() => undefined);
   }
+}
+
+/** The schema version temporal-sql-tool recorded in a Temporal database. */
+async function schemaVersion(url: string): Promise<string> {
+  const client = new PgClient({ connectionString: url, connectionTimeoutMillis: 5000 });
+  try {
+    await client.connect();
+    const { rows } = await client.query<{ curr_version: string }>('SELECT curr_version FROM schema_version');
+    return rows[0]?.curr_version ?? '0.0';
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/** Compares dotted versions numerically ("1.18" > "1.9"). */
+export function compareVersions(a: string, b: string): number {
+  const [pa, pb] = [a, b].map((v) => v.split('.').map(Number));
+  for (let i = 0; i < Math.max(pa!.length, pb!.length); i++) {
+    const diff = (pa![i] ?? 0) - (pb![i] ?? 0);
+    if (diff !== 0) return Math.sign(diff);
+  }
+  return 0;
 }
 
 /** Creates the database if missing and applies the schema versions it lacks (the tool skips the others). */

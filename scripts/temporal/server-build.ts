@@ -10,6 +10,11 @@ import { goInstallWithLock, sagaCacheRoot, TEMPORAL_CLI_VERSION, TemporalCliErro
 
 export const TEMPORAL_SERVER_VERSION = 'v1.29.1';
 export const TEMPORAL_UI_SERVER_VERSION = 'v2.42.1';
+/**
+ * The PostgreSQL schema versions TEMPORAL_SERVER_VERSION expects (go.temporal.io/server's
+ * schema/postgresql/v12/version.go): a database at a newer version was set up by a newer server.
+ */
+export const TEMPORAL_SCHEMA_VERSIONS = { temporal: '1.18', visibility: '1.9' } as const;
 
 const SERVER_MODULE = 'go.temporal.io/server';
 const UI_MODULE = 'github.com/temporalio/ui-server/v2';
