@@ -14,6 +14,8 @@ export async function endToEnd(stack: BenchStack, total: number, reps: number, l
   const parallelApi = await startApiServer(
     { ...stack.config, API_PORT: 0, SAGA_COMPENSATION_MODE: 'parallel' },
     pino({ level: 'silent' }),
+    // The stack's codec: the sagas' payloads and outcome memos are encrypted.
+    { dataConverter: stack.client.options.dataConverter },
   );
   const kinds = ['happy', 'compensation', 'parallel'] as const;
   for (let rep = 0; rep < reps; rep++) {
