@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { accessSync, constants, statSync } from 'node:fs';
+import { aptFailureReason } from '../lib/apt';
 
 /**
  * Makes sure a Chromium the Web UI tests can drive (through playwright-core) is installed: Debian's
@@ -119,18 +120,9 @@ function version(file: string): string {
   return result.stdout?.trim() || file;
 }
 
-/** One line: what failed and apt's last error line (E: ...), or its last line. */
+/** One line: what failed and why (scripts/lib/apt.ts). */
 function fail(what: string, result: { output: string; error?: Error | undefined }): never {
-  const lines = result.output
-    .split('\n')
-    .map((line) => line.trim())
-    .filter(Boolean);
-  const reason =
-    result.error?.message ??
-    [...lines].reverse().find((line) => line.startsWith('E:') || /sudo:/.test(line)) ??
-    lines.at(-1) ??
-    'no output';
-  throw new ChromiumError(`${what}: ${reason}`);
+  throw new ChromiumError(`${what}: ${aptFailureReason(result.output, result.error)}`);
 }
 
 if (require.main === module) {

@@ -10,6 +10,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import path from 'node:path';
+import { aptFailureReason } from '../lib/apt';
 import { isExecutable, sagaCacheRoot } from '../temporal/provision';
 
 /**
@@ -114,17 +115,9 @@ function run(command: string, args: string[], cwd?: string) {
   return { ok: result.status === 0, output, stdout: result.stdout ?? '' };
 }
 
-/** One line: what failed and the tool's last error line (E: ...), or its last line. */
+/** One line: what failed and why (scripts/lib/apt.ts). */
 function fail(what: string, output: string): never {
-  const lines = output
-    .split('\n')
-    .map((line) => line.trim())
-    .filter(Boolean);
-  const reason =
-    [...lines].reverse().find((line) => line.startsWith('E:') || /sudo:|ENOENT/.test(line)) ??
-    lines.at(-1) ??
-    'no output';
-  throw new PrometheusError(`${what}: ${reason}`);
+  throw new PrometheusError(`${what}: ${aptFailureReason(output)}`);
 }
 
 if (require.main === module) {
