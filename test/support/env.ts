@@ -8,6 +8,8 @@ export const TEST_ENV = {
   shipmentsDb: 'SHIPMENTS_DATABASE_URL',
   inventoryDb: 'INVENTORY_DATABASE_URL',
   providerDb: 'PROVIDER_DATABASE_URL',
+  natsUrl: 'NATS_URL',
+  eventsStream: 'EVENTS_STREAM',
 } as const;
 
 export function requireEnv(name: string): string {

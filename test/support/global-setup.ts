@@ -9,6 +9,7 @@ import { startDevServer } from '../../scripts/temporal/dev-server';
 import { freeClusterPorts, startCluster } from '../../scripts/temporal/cluster';
 import { resolveClusterBinaries } from '../../scripts/temporal/server-build';
 import { freePort } from '../../scripts/lib/ports';
+import { startNatsServer } from '../../scripts/nats/nats-server';
 import {
   DEFAULT_DATABASE_URLS,
   DATABASE_URL_VARS,
@@ -26,7 +27,7 @@ import { TEST_STOCK } from './stock';
  * Starts what the integration tests run against, once per `jest` run: the real Temporal dev server (built
  * from the CLI's Go module if missing) on spare ports (with TEST_TEMPORAL_MODE=cluster the production-shaped
  * cluster of scripts/temporal/cluster.ts instead), fresh PostgreSQL databases for the services (the
- * inventory stocked with TEST_STOCK) and for the payment provider's store, and one workflow bundle shared by every test's orchestrator worker.
+ * inventory stocked with TEST_STOCK) and for the payment provider's store, a nats-server with JetStream, and one workflow bundle shared by every test's orchestrator worker.
  */
 export default async function globalSetup(): Promise<void> {
   const outDir = path.resolve(__dirname, '../../test-output');
@@ -52,6 +53,8 @@ export default async function globalSetup(): Promise<void> {
   });
   await Promise.all([...Object.values(urls), providerUrl.toString()].map(dropDatabaseIfExists));
   const databases = await prepareDatabases(config, { stock: TEST_STOCK });
+  // A broker of the run's own: the outage tests stop and start theirs, the machine's shared one is never used.
+  const nats = await startNatsServer({ port: await freePort(), storeDir: path.join(outDir, 'nats') });
 
   let address = process.env.TEST_TEMPORAL_ADDRESS;
   let uiUrl = process.env.TEST_TEMPORAL_UI_URL ?? 'http://127.0.0.1:8233';
@@ -73,6 +76,7 @@ export default async function globalSetup(): Promise<void> {
     globalThis.__SAGA_TEST_STOP__ = async () => {
       await cluster.stop();
       await databases.stop();
+      await nats.stop();
     };
   } else if (!address) {
     await resolveTemporalCli({ log: (line) => console.log(line) });
@@ -89,9 +93,13 @@ export default async function globalSetup(): Promise<void> {
     globalThis.__SAGA_TEST_STOP__ = async () => {
       await server.stop();
       await databases.stop();
+      await nats.stop();
     };
   } else {
-    globalThis.__SAGA_TEST_STOP__ = () => databases.stop();
+    globalThis.__SAGA_TEST_STOP__ = async () => {
+      await databases.stop();
+      await nats.stop();
+    };
   }
 
   const bundle = await bundleWorkflowCode({
@@ -114,6 +122,8 @@ export default async function globalSetup(): Promise<void> {
   process.env[TEST_ENV.workflowBundle] = bundlePath;
   for (const service of SERVICES) process.env[DATABASE_URL_VARS[service]] = databases.urls[service];
   process.env[TEST_ENV.providerDb] = databases.providerUrl;
+  process.env[TEST_ENV.natsUrl] = nats.url;
+  process.env[TEST_ENV.eventsStream] = `${prefix.toUpperCase()}EVENTS`;
 }
 
 declare global {
