@@ -14,6 +14,7 @@ const fx = (...names: string[]): Effect[] =>
     return { operation, effect, at: ++clock };
   });
 const ev = (type: string, aggregateId: string, sequence: number, sagaId = 's'): OutboxFact => ({
+  id: `${type}-${aggregateId}-${sequence}`,
   type,
   aggregateType: type.split('.')[0] as string,
   aggregateId,

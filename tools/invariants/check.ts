@@ -10,6 +10,8 @@ import {
 } from './facts';
 import { checkRefundSaga, refundOwnsRows } from './refund-rules';
 import { outboxViolations, sequenceGapViolations } from './outbox-rules';
+import { publishedViolations } from './published-rules';
+import { readPublishedEvents } from './stream-facts';
 import { BACKWARD_STATUSES, classifyCompensation, type Finding } from './would-complete';
 
 export interface InvariantReport {
@@ -20,6 +22,8 @@ export interface InvariantReport {
   refundsChecked: number;
   refundsByStatus: Record<string, number>;
   violations: Violation[];
+  /** Outbox events compared with the events stream, or null when no broker was given (not checked). */
+  eventsChecked: number | null;
   /** Sagas that went backwards although their input would have completed and no user cancelled them. */
   compensatedWouldHaveCompleted: Finding[];
   /** Sagas that went backwards for which the facts cannot tell (e.g. a retry just at the deadline). */
@@ -36,7 +40,8 @@ export interface CheckOptions {
 /**
  * Checks every saga Temporal visibility knows of against the rows of the service databases (its ledger
  * effects one to one with its outbox events too, outbox-rules.ts), that the sagas' aggregates have gapless
- * event sequences, and that the inventory's units add up (whatever the visibility filter). Only
+ * event sequences, that the events stream holds each of those events once and in order (published-rules.ts;
+ * when the sources include the broker), and that the inventory's units add up (whatever the visibility filter). Only
  * order sagas are asked whether they would have completed without the faults (would-complete.ts replays
  * the order saga's decisions; a refund's are not modelled yet).
  */
@@ -74,7 +79,12 @@ export async function checkInvariants(
     violations.push(...outboxViolations({ ...refund, events: refund.events ?? [] }));
   }
   const orderIds = [...new Set([...facts, ...refunds].flatMap((f) => (f.orderId ? [f.orderId] : [])))];
-  violations.push(...sequenceGapViolations(await readOutboxEvents(sources, orderIds)));
+  const outboxEvents = await readOutboxEvents(sources, orderIds);
+  violations.push(...sequenceGapViolations(outboxEvents));
+  if (sources.eventBus) {
+    const published = await readPublishedEvents(sources.eventBus.nc, sources.eventBus.config);
+    violations.push(...publishedViolations(outboxEvents, published));
+  }
   for (const { sku, available, onHand, held } of await stockImbalances(sources.inventory)) {
     violations.push({
       sagaId: `(stock ${sku})`,
@@ -100,6 +110,7 @@ export async function checkInvariants(
     refundsChecked: refunds.length,
     refundsByStatus,
     violations,
+    eventsChecked: sources.eventBus ? outboxEvents.length : null,
     compensatedWouldHaveCompleted,
     undetermined,
   };

@@ -2,7 +2,8 @@
  * `npm run check:invariants`: checks every saga ever accepted (Temporal visibility) against the three
  * service databases. Exits 1 on any violation, naming the saga and the rule, and on any saga compensated
  * although its input would have completed and no user cancelled it (COMPENSATED_WOULD_HAVE_COMPLETED). Configuration as for the
- * workers (TEMPORAL_ADDRESS, *_DATABASE_URL); `-- --narrow "<visibility filter>"` narrows the sagas.
+ * workers (TEMPORAL_ADDRESS, *_DATABASE_URL, NATS_URL and EVENTS_STREAM for the events stream);
+ * `-- --narrow "<visibility filter>"` narrows the sagas, `-- --skip-events` leaves the stream out.
  */
 import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
@@ -17,11 +18,16 @@ import {
   describeTransport,
   temporalConnectionOptions,
 } from '../../shared/temporal-connection';
+import { connectEventBus, eventBusConfigSchema } from '../../shared/event-bus';
 import { checkInvariants } from './check';
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
-    options: { narrow: { type: 'string' }, 'stale-after-seconds': { type: 'string' } },
+    options: {
+      narrow: { type: 'string' },
+      'stale-after-seconds': { type: 'string' },
+      'skip-events': { type: 'boolean', default: false },
+    },
   });
   const config = loadConfig(temporalConfigSchema.extend(databaseConfigSchema.shape));
   const connectionOptions = temporalConnectionOptions(config);
@@ -30,7 +36,11 @@ async function main(): Promise<number> {
     () => Connection.connect(connectionOptions),
     describeTransport(connectionOptions),
   );
+  // The events stream is part of the check unless asked not to (a stack without a broker).
+  const eventBusConfig = values['skip-events'] ? undefined : loadConfig(eventBusConfigSchema);
+  const nc = eventBusConfig ? await connectEventBus(eventBusConfig, 'check-invariants') : undefined;
   const sources = {
+    ...(nc && eventBusConfig ? { eventBus: { nc, config: eventBusConfig } } : {}),
     client: new Client({
       connection,
       namespace: config.TEMPORAL_NAMESPACE,
@@ -49,6 +59,11 @@ async function main(): Promise<number> {
     });
     console.log(`checked ${report.sagasChecked} sagas: ${JSON.stringify(report.byStatus)}`);
     console.log(`checked ${report.refundsChecked} refunds: ${JSON.stringify(report.refundsByStatus)}`);
+    console.log(
+      report.eventsChecked === null
+        ? 'events stream not checked (--skip-events)'
+        : `checked ${report.eventsChecked} outbox events against the events stream ${eventBusConfig?.EVENTS_STREAM}`,
+    );
     for (const v of report.violations) console.log(`VIOLATION ${v.sagaId} ${v.rule}: ${v.detail}`);
     for (const f of report.compensatedWouldHaveCompleted) {
       console.log(`COMPENSATED_WOULD_HAVE_COMPLETED ${f.sagaId}: ${f.detail}`);
@@ -69,6 +84,7 @@ async function main(): Promise<number> {
       sources.inventory.$disconnect(),
     ]);
     await connection.close();
+    await nc?.close();
   }
 }
 

@@ -1,4 +1,6 @@
 import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { EventBusConfig } from '../../shared/event-bus';
 import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow';
 import type { OrdersDb } from '../../activities/orders/db';
 import type { PaymentsDb } from '../../activities/payments/db';
@@ -17,6 +19,8 @@ import type { SagaStory } from './would-complete';
 
 export interface Sources {
   client: Client;
+  /** The broker the relays publish to: given, the checker compares the events stream with the outboxes. */
+  eventBus?: { nc: NatsConnection; config: EventBusConfig };
   orders: OrdersDb;
   payments: PaymentsDb;
   shipments: ShipmentsDb;
@@ -62,6 +66,7 @@ function aggregateIdsOf(orderIds: string[]) {
 }
 
 const OUTBOX_FIELDS = {
+  id: true,
   type: true,
   aggregateType: true,
   aggregateId: true,

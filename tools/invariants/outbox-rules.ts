@@ -32,6 +32,7 @@ const NO_EVENT = new Set(['none', 'tombstone']);
 
 /** An outbox row, as the checker reads it. */
 export interface OutboxFact {
+  id: string;
   type: string;
   aggregateType: string;
   aggregateId: string;
