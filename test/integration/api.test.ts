@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, Worker } from '@temporalio/worker';
 import { rawBody, untyped, type SagaClient, type Schemas } from '../../api/client';
 import { buildOpenApiDocument } from '../../api/openapi';
 import { keyIdOf } from '../../api/auth';
@@ -9,8 +10,10 @@ import { FINAL_OUTCOME_MEMO } from '../../workflows/saga/messages';
 import { freePort } from '../../scripts/lib/ports';
 import { closeTestApps, conformanceChecked, serveTestApp, TEST_API_KEY, type TestApi } from '../support/api';
 import { SAMPLE_TOTAL, sampleOrder } from '../support/orders';
+import { requireEnv, TEST_ENV } from '../support/env';
 import { openServiceDbs } from '../support/rows';
-import { startStack, type Stack } from '../support/stack';
+import { startStack, testDataConverter, type Stack } from '../support/stack';
+import { BEFORE_STATE_CUSTOMER, preMemoResultOf } from '../fixtures/pre-memo-sagas';
 
 type Saga = Schemas['Saga'];
 type Problem = Schemas['Problem'];
@@ -126,6 +129,100 @@ describe('REST API', () => {
     expect(read.data?.steps).toHaveLength(6);
     expect(read.data?.steps.every((step) => step.status === 'SUCCEEDED')).toBe(true);
     expect(read.data).toMatchObject({ status: 'COMPLETED', sagaVersion: 2, endedAt: expect.any(String) });
+  });
+
+  /**
+   * Sagas that finished before the outcome memo (patch 'outcome-memo') have no memo: GET reads the result
+   * in their close event, and for results older still (no state) asks the saga, then falls back to
+   * visibility. Stand-ins registered as `orderSaga` (test/fixtures/pre-memo-sagas.ts) end with such
+   * histories; they run on a task queue of their own, whose worker is stopped before any GET, so no
+   * orchestrator can answer for them.
+   */
+  describe('sagas that finished before the outcome memo', () => {
+    let withState: Schemas['StartSagaResponse'];
+    let beforeState: Schemas['StartSagaResponse'];
+
+    beforeAll(async () => {
+      const orchestratorQueue = `${stack.prefix}pre-memo-orchestrator`;
+      const connection = await NativeConnection.connect({ address: requireEnv(TEST_ENV.temporalAddress) });
+      try {
+        const worker = await Worker.create({
+          connection,
+          taskQueue: orchestratorQueue,
+          workflowsPath: require.resolve('../fixtures/pre-memo-sagas'),
+          // The run's encrypting converter: the close event's result is encrypted as a real saga's is.
+          dataConverter: testDataConverter(),
+        });
+        // Started by the real API (its search attributes, owner and memo), on the stand-ins' queue.
+        const preMemoApi = await serveTestApp({
+          ...stack,
+          queues: { ...stack.queues, orchestrator: orchestratorQueue },
+        });
+        const ran = worker.run();
+        try {
+          const start = async (customerId: string) => {
+            const res = await preMemoApi.api.POST('/sagas', { body: sampleOrder({ customerId }) });
+            expect(res.response.status).toBe(202);
+            await stack.client.workflow.getHandle(res.data!.sagaId).result();
+            return res.data!;
+          };
+          withState = await start(`cust-${randomUUID().slice(0, 8)}`);
+          beforeState = await start(BEFORE_STATE_CUSTOMER);
+        } finally {
+          worker.shutdown();
+          await ran;
+          await preMemoApi.close();
+        }
+      } finally {
+        await connection.close();
+      }
+    });
+
+    test('GET reads the final state and result from the close event, with no memo and no orchestrator', async () => {
+      const { memo } = await stack.client.workflow.getHandle(withState.sagaId).describe();
+      expect(memo?.[FINAL_OUTCOME_MEMO]).toBeUndefined();
+      const read = await getSaga(withState.sagaId);
+      expect(read.response.status).toBe(200);
+      // Version 1's five steps and the stand-in's result: only the close event holds them.
+      expect(read.data).toMatchObject({
+        sagaId: withState.sagaId,
+        orderId: withState.orderId,
+        startedBy: keyIdOf(TEST_API_KEY),
+        status: 'COMPLETED',
+        temporalStatus: 'COMPLETED',
+        sagaVersion: 1,
+        result: preMemoResultOf(withState.orderId),
+      });
+      expect(read.data?.steps.map((step) => [step.name, step.status])).toEqual([
+        ['createOrder', 'SUCCEEDED'],
+        ['authorizePayment', 'SUCCEEDED'],
+        ['scheduleShipment', 'SUCCEEDED'],
+        ['capturePayment', 'SUCCEEDED'],
+        ['approveOrder', 'SUCCEEDED'],
+      ]);
+    });
+
+    test('GET of a result with no state, no orchestrator answering: 200 with what visibility knows and the result', async () => {
+      const { memo } = await stack.client.workflow.getHandle(beforeState.sagaId).describe();
+      expect(memo?.[FINAL_OUTCOME_MEMO]).toBeUndefined();
+      // The state query waits for a poller on the stand-ins' queue until Temporal's deadline for the call
+      // (about 30 s measured), then fails: the API answers without it.
+      const read = await getSaga(beforeState.sagaId);
+      expect(read.response.status).toBe(200);
+      // The query finds no orchestrator: status and dates come from visibility, steps are unknown; the
+      // result is still the close event's.
+      expect(read.data).toMatchObject({
+        sagaId: beforeState.sagaId,
+        orderId: beforeState.orderId,
+        customerId: BEFORE_STATE_CUSTOMER,
+        status: 'COMPENSATED',
+        temporalStatus: 'COMPLETED',
+        endedAt: expect.any(String),
+        steps: [],
+        compensations: [],
+        result: preMemoResultOf(beforeState.orderId),
+      });
+    });
   });
 
   test('GET /stock/{sku} reads the inventory: levels of a stocked SKU, 404 for another, 400 for a bad one', async () => {
