@@ -34,6 +34,7 @@ import { temporalConnectionOptions } from '../../shared/temporal-connection';
 import { checkInvariants } from '../invariants/check';
 import type { Violation } from '../invariants/rules';
 import { Supervisor, workerSpec } from '../../scripts/lib/supervisor';
+import { startNatsServer } from '../../scripts/nats/nats-server';
 import { setProviderOutage } from '../../activities/payments/provider-store';
 import type { Finding } from '../invariants/would-complete';
 import {
@@ -180,8 +181,13 @@ async function runWith(options: ChaosOptions, teardown: Teardown): Promise<Chaos
         k !== 'TEMPORAL_API_KEY',
     ),
   ) as Record<string, string>;
+  // A broker of the run's own (the workers' outbox relays publish to it), never the machine's shared one.
+  const nats = await startNatsServer({ port: await freePort(), storeDir: path.join(dataDir, 'nats') });
+  teardown.add(() => nats.stop());
   const env = {
     ...inherited,
+    NATS_URL: nats.url,
+    EVENTS_STREAM: 'CHAOS_EVENTS',
     TEMPORAL_ADDRESS: temporalAddress,
     ...Object.fromEntries(SERVICES.map((s) => [DATABASE_URL_VARS[s], dbUrls[s]])),
     PROVIDER_DATABASE_URL: providerUrl,
