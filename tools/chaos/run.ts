@@ -50,6 +50,12 @@ import {
   WORKER_KINDS,
   type Fault,
 } from './faults';
+import {
+  comparePublished,
+  readStream,
+  type OutboxRowRef,
+  type PublishedEventsReport,
+} from './published-events';
 import { startTcpProxy, type TcpProxy } from './tcp-proxy';
 import { CHAOS_STOCK, chaosOrder, seeded } from './workload';
 
@@ -94,6 +100,8 @@ export interface ChaosReport {
   faultLog: { at: number; fault: string; seconds: number }[];
   /** Faults that could not be carried out (e.g. a restarted process that did not listen again in time). */
   faultErrors: string[];
+  /** The outbox relays (in the killed and restarted workers): every outbox row on the stream once, in order. */
+  events: PublishedEventsReport;
   workerRestarts: number;
   durationSeconds: number;
 }
@@ -101,6 +109,9 @@ export interface ChaosReport {
 const API_KEY = 'chaos-key-0123456789abcdef';
 const DEFAULT_DATABASE_PREFIX = 'saga_chaos_';
 const DEFAULT_RATE_PER_SECOND = 2;
+const CHAOS_STREAM = 'CHAOS_EVENTS';
+/** After quiescence, how long the relays get to publish what the outboxes still hold. */
+const PUBLISH_TIMEOUT_MS = 120_000;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
 
 /**
@@ -187,7 +198,7 @@ async function runWith(options: ChaosOptions, teardown: Teardown): Promise<Chaos
   const env = {
     ...inherited,
     NATS_URL: nats.url,
-    EVENTS_STREAM: 'CHAOS_EVENTS',
+    EVENTS_STREAM: CHAOS_STREAM,
     TEMPORAL_ADDRESS: temporalAddress,
     ...Object.fromEntries(SERVICES.map((s) => [DATABASE_URL_VARS[s], dbUrls[s]])),
     PROVIDER_DATABASE_URL: providerUrl,
@@ -433,6 +444,8 @@ async function runWith(options: ChaosOptions, teardown: Teardown): Promise<Chaos
   for await (const info of client.workflow.list({ query: narrow })) seen.add(info.workflowId);
   const lostSagas = [...new Set([...pending, ...accepted.filter((id) => !seen.has(id))])];
 
+  const events = await publishedEvents(sources, { NATS_URL: nats.url, EVENTS_STREAM: CHAOS_STREAM });
+
   await teardown.run();
 
   const { log: _log, ...reportedOptions } = options;
@@ -452,9 +465,40 @@ async function runWith(options: ChaosOptions, teardown: Teardown): Promise<Chaos
     faults,
     faultLog,
     faultErrors,
+    events,
     workerRestarts: workers.restarts,
     durationSeconds: Math.round((Date.now() - began) / 1000),
   };
+}
+
+type OutboxSource = {
+  outboxEvent: {
+    findMany(args: {
+      select: Record<'id' | 'aggregateType' | 'aggregateId' | 'sequence' | 'publishedAt', true>;
+    }): Promise<OutboxRowRef[]>;
+  };
+};
+
+/** Waits (up to PUBLISH_TIMEOUT_MS) for the relays to publish every outbox row, then compares the stream. */
+async function publishedEvents(
+  dbs: Record<ServiceName, OutboxSource>,
+  bus: { NATS_URL: string; EVENTS_STREAM: string },
+): Promise<PublishedEventsReport> {
+  const select = {
+    id: true,
+    aggregateType: true,
+    aggregateId: true,
+    sequence: true,
+    publishedAt: true,
+  } as const;
+  const deadline = Date.now() + PUBLISH_TIMEOUT_MS;
+  for (;;) {
+    const rows = (await Promise.all(SERVICES.map((s) => dbs[s].outboxEvent.findMany({ select })))).flat();
+    if (rows.every((row) => row.publishedAt) || Date.now() > deadline) {
+      return comparePublished(rows, await readStream(bus));
+    }
+    await sleep(500);
+  }
 }
 
 /** Resolves once something accepts connections on the port (a restarted Temporal process). */
