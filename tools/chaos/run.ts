@@ -116,8 +116,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.
 
 /**
  * Drives sagas through the API while killing workers, holding one down, restarting the Temporal server
- * on its persistent database and cutting each service's database off through a proxy of its own; then
- * waits for quiescence and checks the invariants. The saga engine runs with the shipped defaults.
+ * on its persistent database, stopping the broker and cutting each service's database off through a
+ * proxy of its own; then waits for quiescence, checks the invariants and the events on the broker. The saga engine runs with the shipped defaults.
  */
 export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const teardown = new Teardown((line) => options.log(`teardown: ${line}`));
@@ -193,7 +193,9 @@ async function runWith(options: ChaosOptions, teardown: Teardown): Promise<Chaos
     ),
   ) as Record<string, string>;
   // A broker of the run's own (the workers' outbox relays publish to it), never the machine's shared one.
-  const nats = await startNatsServer({ port: await freePort(), storeDir: path.join(dataDir, 'nats') });
+  const natsOptions = { port: await freePort(), storeDir: path.join(dataDir, 'nats') };
+  let nats = await startNatsServer(natsOptions);
+  // The variable, not this instance: a broker outage fault replaces the server.
   teardown.add(() => nats.stop());
   const env = {
     ...inherited,
@@ -326,6 +328,11 @@ async function runWith(options: ChaosOptions, teardown: Teardown): Promise<Chaos
       case 'temporal-db-outage':
         await temporalDbProxy?.outage(fault.ms);
         break;
+      case 'broker-outage':
+        await nats.stop();
+        await sleep(fault.ms);
+        nats = await startNatsServer(natsOptions);
+        break;
       case 'provider-outage':
         await setProviderOutage(providerUrl, new Date(Date.now() + fault.ms), 'chaos: provider outage');
         await sleep(fault.ms);
@@ -338,10 +345,13 @@ async function runWith(options: ChaosOptions, teardown: Teardown): Promise<Chaos
   const faultLoop = (async () => {
     await sleep(faultWindowStart - Date.now());
     if (options.scripted) {
-      for (const { atMs, fault } of mode === 'cluster' ? SCRIPTED_CLUSTER_FAULTS : SCRIPTED_FAULTS) {
-        await sleep(faultWindowStart + atMs - Date.now());
-        await inject(fault);
+      const alongside: Promise<void>[] = [];
+      for (const scripted of mode === 'cluster' ? SCRIPTED_CLUSTER_FAULTS : SCRIPTED_FAULTS) {
+        await sleep(faultWindowStart + scripted.atMs - Date.now());
+        if (scripted.alongside) alongside.push(inject(scripted.fault));
+        else await inject(scripted.fault);
       }
+      await Promise.all(alongside);
       return;
     }
     // Long faults one at a time, with calm in between, so the run also shows how the engine recovers.
