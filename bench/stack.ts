@@ -13,6 +13,7 @@ import { freePort } from '../scripts/lib/ports';
 import { rssMiB, runTs, type Supervised } from '../scripts/lib/processes';
 import { waitForPollers } from '../scripts/lib/task-queue-pollers';
 import { Teardown } from '../scripts/lib/teardown';
+import { startNatsServer } from '../scripts/nats/nats-server';
 import { startCeilingWorkers, type CeilingWorkers } from './ceiling';
 import { startModeTemporal, type BenchMode } from './modes';
 
@@ -96,9 +97,14 @@ export async function startBenchStack(options: BenchStackOptions): Promise<Bench
 
     await dropServiceDatabases();
     teardown.add(dropServiceDatabases);
+    // A broker of the benchmark's own for the workers' outbox relays, never the machine's shared one.
+    const nats = await startNatsServer({ port: await freePort(), storeDir: path.join(dataDir, 'nats') });
+    teardown.add(() => nats.stop());
     const env: Record<string, string> = {
       ...baseEnv,
       ...temporal.workerEnv,
+      NATS_URL: nats.url,
+      EVENTS_STREAM: 'BENCH_EVENTS',
       API_PORT: String(await freePort()),
       TEMPORAL_ADDRESS: temporal.address,
       TEMPORAL_UI_URL: temporal.uiUrl,

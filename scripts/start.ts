@@ -17,6 +17,7 @@ import { waitForHttp } from './lib/processes';
 import { Supervisor, workerSpec } from './lib/supervisor';
 import { Teardown } from './lib/teardown';
 import { startLocalTemporal, type LocalTemporal } from './temporal/local-server';
+import { startLocalBroker } from './nats/local-broker';
 
 const say = (line: string) => console.log(`[start] ${line}`);
 // Readable on a terminal, JSON lines when the output is a file or a pipe (LOG_FORMAT=json forces JSON).
@@ -94,6 +95,15 @@ async function main(): Promise<void> {
       databases = await prepare();
     }
 
+    // The outbox relays in the service workers publish the domain events to it.
+    const broker = await startLocalBroker({
+      natsUrl: config.NATS_URL,
+      dataDir: config.NATS_DATA_DIR,
+      log: say,
+    });
+    stops.add(() => broker.stop());
+    say(`NATS on ${broker.url} (${broker.where})`);
+
     // Without a collector of one's own, spans go to a file that `npm run trace -- <saga id>` reads.
     const traces = await startLocalTraces(config, process.env);
     stops.add(() => traces.stop());
@@ -103,6 +113,7 @@ async function main(): Promise<void> {
       ...traces.env,
       TEMPORAL_ADDRESS: server.address,
       TEMPORAL_UI_URL: server.uiUrl,
+      NATS_URL: broker.url,
       ...Object.fromEntries(SERVICES.map((s) => [DATABASE_URL_VARS[s], databases.urls[s]])),
     };
     children = new Supervisor(
@@ -142,6 +153,7 @@ async function main(): Promise<void> {
           .map((kind, i) => `${kind} http://${config.METRICS_HOST}:${metricsPorts[i]}/metrics`)
           .join(', ')}`,
         `  Traces       ${traces.where}`,
+        `  Events       ${broker.url}   (JetStream stream ${config.EVENTS_STREAM}; ${broker.where})`,
         usesDevKey
           ? `  API key      ${LOCAL_DEV_API_KEY}   (local default; set API_KEYS to choose your own)`
           : '',

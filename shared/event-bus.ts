@@ -12,13 +12,14 @@ import { domainEventSchema, type DomainEvent } from './events';
 
 const token = /^[A-Za-z0-9_-]+$/;
 
+/** The NATS server(s) with JetStream, comma-separated. */
+export const natsUrlSchema = z
+  .string()
+  .trim()
+  .regex(/^(nats|tls):\/\/[^\s,]+(,(nats|tls):\/\/[^\s,]+)*$/, 'must be nats://host:port[,nats://...]');
+
 export const eventBusConfigSchema = z.object({
-  /** The NATS server(s) with JetStream, comma-separated. */
-  NATS_URL: z
-    .string()
-    .trim()
-    .regex(/^(nats|tls):\/\/[^\s,]+(,(nats|tls):\/\/[^\s,]+)*$/, 'must be nats://host:port[,nats://...]')
-    .default('nats://127.0.0.1:4222'),
+  NATS_URL: natsUrlSchema.default('nats://127.0.0.1:4222'),
   /** The JetStream stream of the domain events (created by the first relay that finds none). */
   EVENTS_STREAM: z
     .string()

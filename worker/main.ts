@@ -14,6 +14,8 @@ import {
   workerConfigSchema,
 } from '../shared/config';
 import { codecConfigSchema, encryptingDataConverter } from '../shared/encryption/config';
+import { eventBusConfigSchema } from '../shared/event-bus';
+import { startOutboxRelay, type OutboxRelay } from '../activities/shared/outbox-relay';
 import { createLogger } from '../shared/logger';
 import { createMetricsRegistry, startMetricsServer } from '../shared/telemetry/metrics';
 import { startTracing } from '../shared/telemetry/tracing';
@@ -39,6 +41,7 @@ async function main(): Promise<void> {
     temporalConfigSchema.extend(workerConfigSchema.shape).extend(telemetryConfigSchema.shape),
   );
   const dataConverter = encryptingDataConverter(loadConfig(codecConfigSchema));
+  const bus = kind === 'orchestrator' ? undefined : loadConfig(eventBusConfigSchema);
   const log = createLogger(`worker-${kind}`, config.LOG_LEVEL);
   // Tracing first: the instrumentations must be in place before the code they observe runs.
   const tracing = startTracing({ serviceName: `saga-worker-${kind}`, config });
@@ -59,6 +62,7 @@ async function main(): Promise<void> {
   );
   const telemetry = { tracing, metrics, dataConverter, log };
   let running: RunningWorker;
+  let relay: OutboxRelay | undefined;
   if (kind === 'orchestrator') {
     running = await createOrchestratorWorker(connection, config, telemetry);
   } else {
@@ -70,18 +74,24 @@ async function main(): Promise<void> {
       undefined,
       (line) => log.warn(`waiting for the database: ${line}`),
     );
+    // Next to the activities, on their database client: the outbox is this service's own database.
+    if (running.outboxDb && bus) {
+      relay = startOutboxRelay({ service: kind, db: running.outboxDb, bus, metrics, log });
+    }
   }
   log.info(
     {
       taskQueue: running.worker.options.taskQueue,
       metrics: metricsServer.url,
       temporal: describeTransport(connectionOptions),
+      ...(bus && { events: bus.NATS_URL }),
     },
     `${kind} worker started`,
   );
   try {
     await running.worker.run(); // returns after SIGINT/SIGTERM, once in-flight tasks are done
   } finally {
+    await relay?.stop();
     await running.close();
     await connection.close();
     await metricsServer.close();

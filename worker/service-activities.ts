@@ -18,6 +18,7 @@ import { createShipmentsActivities } from '../activities/shipments/activities';
 import { createShipmentsDb } from '../activities/shipments/db';
 import { createInventoryActivities } from '../activities/inventory/activities';
 import { createInventoryDb } from '../activities/inventory/db';
+import type { OutboxDb } from '../activities/shared/outbox-relay';
 
 export interface ServiceActivities {
   // Activities are registered by name; their precise types live with each service.
@@ -26,9 +27,11 @@ export interface ServiceActivities {
   /** Fails fast (one clear line) when the service's database cannot be reached. */
   probe(): Promise<void>;
   close(): Promise<void>;
+  /** The service's own database client, which its outbox relay reads the outbox with. */
+  outboxDb: OutboxDb;
 }
 
-type Db = { $queryRawUnsafe(query: string): Promise<unknown>; $disconnect(): Promise<void> };
+type Db = OutboxDb & { $queryRawUnsafe(query: string): Promise<unknown>; $disconnect(): Promise<void> };
 
 function lifecycle(service: ServiceName, db: Db) {
   return {
@@ -40,6 +43,7 @@ function lifecycle(service: ServiceName, db: Db) {
       }
     },
     close: () => db.$disconnect(),
+    outboxDb: db,
   };
 }
 
@@ -76,6 +80,7 @@ const SERVICE_WORKERS: Record<ServiceName, Connect> = {
     const own = lifecycle('payments', db);
     return {
       activities: createPaymentsActivities(db, guardProvider(provider, breaker)),
+      outboxDb: db,
       async probe() {
         await own.probe();
         try {

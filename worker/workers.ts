@@ -19,6 +19,7 @@ import {
 import { catalogProblems } from '../workflows/catalog';
 import { noTracing, type Tracing } from '../shared/telemetry/tracing';
 import { taskQueues } from '../shared/task-queues';
+import type { OutboxDb } from '../activities/shared/outbox-relay';
 import { connectServiceActivities } from './service-activities';
 import { crashAfterCommitInterceptor } from './fault-injection';
 import {
@@ -33,6 +34,8 @@ export interface RunningWorker {
   worker: Worker;
   /** Releases what the worker holds (its database pool) after worker.run() returned. */
   close(): Promise<void>;
+  /** A service worker's database client, for its outbox relay (the orchestrator has no database). */
+  outboxDb?: OutboxDb;
 }
 
 /** Wraps an activity, e.g. to hold it at a gate in a test; the real activity still does the real work. */
@@ -93,7 +96,7 @@ export async function createServiceWorker(
   wrap?: ActivityWrapper,
   onWaiting?: (line: string) => void,
 ): Promise<RunningWorker> {
-  const { activities, close, probe } = connectServiceActivities(service, config, {
+  const { activities, close, probe, outboxDb } = connectServiceActivities(service, config, {
     metrics: telemetry.metrics,
     log: telemetry.log,
   });
@@ -127,5 +130,5 @@ export async function createServiceWorker(
     dataConverter: telemetry.dataConverter,
     interceptors: { activity: interceptors },
   });
-  return { worker, close };
+  return { worker, close, outboxDb };
 }

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { z } from '../../shared/zod';
 import { appConfigSchema, postgresUrl, readableFile } from '../../shared/config';
+import { eventBusConfigSchema, natsUrlSchema } from '../../shared/event-bus';
 import { MAX_MEMBERSHIP_PORT } from '../temporal/cluster-config';
 
 /** Settings of the local stack `npm start` runs, on top of the application's own configuration. */
@@ -41,6 +42,11 @@ export const localStackConfigSchema = appConfigSchema.extend({
   TRACES_FILE: z.string().default(path.resolve(__dirname, '../../.data/traces/spans.jsonl')),
   /** Where `npm start` keeps the payload key it made, when SAGA_CODEC_KEYS is not set. */
   CODEC_KEYS_FILE: z.string().default(path.resolve(__dirname, '../../.data/codec-keys')),
+  /** NATS_URL unset and no broker on 127.0.0.1:4222: the JetStream store of the nats-server it starts. */
+  NATS_DATA_DIR: z.string().default(path.resolve(__dirname, '../../.data/nats')),
+  /** Unset: a broker on 127.0.0.1:4222, or one `npm start` starts there (scripts/nats/local-broker.ts). */
+  NATS_URL: natsUrlSchema.optional(),
+  EVENTS_STREAM: eventBusConfigSchema.shape.EVENTS_STREAM,
 });
 
 /** Only for the local stack: a key so the README's curl examples work out of the box. Never used elsewhere. */

@@ -29,6 +29,8 @@ export async function startNatsServer(options: {
   port: number;
   storeDir: string;
   host?: string;
+  /** Default: resolveNatsServerBinary(). */
+  binary?: string;
   log?: (line: string) => void;
 }): Promise<NatsServer> {
   const host = options.host ?? '127.0.0.1';
@@ -36,7 +38,7 @@ export async function startNatsServer(options: {
     throw new Error(`port ${options.port} is in use (NATS): stop what uses it or choose another`);
   }
   mkdirSync(options.storeDir, { recursive: true });
-  const binary = resolveNatsServerBinary();
+  const binary = options.binary ?? resolveNatsServerBinary();
   const child = runProcess(
     'nats',
     binary,

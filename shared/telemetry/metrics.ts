@@ -86,6 +86,72 @@ export function sagaParkedGauge(
   });
 }
 
+/** What the outbox of a service holds that is not yet on the broker, as the database counts it. */
+export interface OutboxBacklog {
+  /** Unpublished rows. */
+  rows: number;
+  /** Age of the oldest unpublished row in seconds (the database's clock), 0 when none. */
+  oldestSeconds: number;
+}
+
+/**
+ * The outbox relay of a service worker (activities/shared/outbox-relay.ts). Backlog and lag are counted in
+ * the service's database at scrape time, at most once per `cacheMs` for both gauges, so every replica
+ * reports the same outbox whichever relay is active; when the database cannot answer they have no sample
+ * rather than a stale one.
+ */
+export function outboxRelayMetrics(
+  registry: Registry,
+  service: string,
+  readBacklog: () => Promise<OutboxBacklog>,
+  cacheMs = 1000,
+) {
+  let cached: { at: number; backlog: Promise<OutboxBacklog> } | undefined;
+  const current = () => {
+    if (!cached || Date.now() - cached.at >= cacheMs) {
+      const backlog = readBacklog();
+      backlog.catch(() => undefined); // a failed count is seen by collect(); never an unhandled rejection
+      cached = { at: Date.now(), backlog };
+    }
+    return cached.backlog;
+  };
+  const gauge = (name: string, help: string, value: (backlog: OutboxBacklog) => number) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['service'] as const,
+      registers: [registry],
+      async collect() {
+        this.reset();
+        try {
+          this.set({ service }, value(await current()));
+        } catch {
+          cached = undefined;
+        }
+      },
+    });
+  gauge('saga_outbox_backlog', 'Domain events in the outbox not yet published to the broker', (b) => b.rows);
+  gauge(
+    'saga_outbox_lag_seconds',
+    'Age of the oldest domain event not yet published to the broker (0 when none)',
+    (b) => b.oldestSeconds,
+  );
+  return {
+    published: new Counter({
+      name: 'saga_outbox_published_total',
+      help: 'Domain events the broker acknowledged and the relay marked published',
+      labelNames: ['service'] as const,
+      registers: [registry],
+    }).labels({ service }),
+    publishFailures: new Counter({
+      name: 'saga_outbox_publish_failures_total',
+      help: 'Publishes of a domain event the broker did not acknowledge (the relay retries them)',
+      labelNames: ['service'] as const,
+      registers: [registry],
+    }).labels({ service }),
+  };
+}
+
 /** A circuit breaker's state as its gauge reports it (Prometheus keeps numbers, not names). */
 export const CIRCUIT_STATE_VALUES = { closed: 0, open: 1, half_open: 2 } as const;
 export type CircuitStateName = keyof typeof CIRCUIT_STATE_VALUES;

@@ -19,6 +19,7 @@ import { requireEnv, TEST_ENV } from '../support/env';
  */
 const MIGRATIONS = (service: string) => path.resolve(__dirname, '../../prisma', service, 'migrations');
 const OUTBOX_MIGRATION = '20261211120000_outbox';
+const OUTBOX_UNPUBLISHED_MIGRATION = '20261212120000_outbox_unpublished';
 
 /** The outbox tables are the same in every service's database; so is this part of each client. */
 type OutboxClient = Pick<ReturnType<typeof createOrdersDb>, 'outboxEvent' | 'outboxSequence' | '$disconnect'>;
@@ -56,7 +57,7 @@ describe('migrations', () => {
 
   test('orders: applied once, then a no-op; every model works through the client', async () => {
     const url = await scratch();
-    expect((await applyMigrations(url, MIGRATIONS('orders'))).applied).toHaveLength(4);
+    expect((await applyMigrations(url, MIGRATIONS('orders'))).applied).toHaveLength(5);
     expect((await applyMigrations(url, MIGRATIONS('orders'))).applied).toEqual([]);
     const db = createOrdersDb(url, 1);
     try {
@@ -126,6 +127,7 @@ describe('migrations', () => {
     expect((await applyMigrations(url, MIGRATIONS('orders'))).applied).toEqual([
       '20261210120000_refunds',
       OUTBOX_MIGRATION,
+      OUTBOX_UNPUBLISHED_MIGRATION,
     ]);
     const db = createOrdersDb(url, 1);
     try {
@@ -247,9 +249,23 @@ describe('migrations', () => {
       const before = mkdtempSync(path.join(tmpdir(), 'migrations-'));
       cpSync(MIGRATIONS(service), before, { recursive: true });
       rmSync(path.join(before, OUTBOX_MIGRATION), { recursive: true });
+      rmSync(path.join(before, OUTBOX_UNPUBLISHED_MIGRATION), { recursive: true });
       expect((await applyMigrations(url, before)).applied.length).toBeGreaterThan(0);
       // New tables only: the earlier ones are left as they are.
-      expect((await applyMigrations(url, MIGRATIONS(service))).applied).toEqual([OUTBOX_MIGRATION]);
+      expect((await applyMigrations(url, MIGRATIONS(service))).applied).toEqual([
+        OUTBOX_MIGRATION,
+        OUTBOX_UNPUBLISHED_MIGRATION,
+      ]);
+      // The relay's partial index: unpublished rows only.
+      const pg = new Client({ connectionString: url });
+      await pg.connect();
+      const { rows: indexes } = await pg.query<{ indexdef: string }>(
+        `SELECT indexdef FROM pg_indexes WHERE indexname = 'OutboxEvent_unpublished_idx'`,
+      );
+      await pg.end();
+      expect(indexes.map((i) => i.indexdef)).toEqual([
+        expect.stringMatching(/WHERE \("publishedAt" IS NULL\)/),
+      ]);
       const db = outboxClient(service, url);
       try {
         const event = (sequence: number) => ({

@@ -60,7 +60,7 @@ describe('outbox', () => {
   async function eventsOf(orderId: string): Promise<Record<Aggregate, DomainEvent[]>> {
     const read = (rows: Awaited<ReturnType<typeof dbs.orders.outboxEvent.findMany>>) =>
       rows.map((row) => {
-        expect(row.publishedAt).toBeNull(); // no relay yet
+        expect(row.publishedAt).toBeNull(); // in-process workers run no relay (outbox-relay.test.ts)
         return domainEventSchema.parse({
           id: row.id,
           type: row.type,

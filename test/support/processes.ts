@@ -1,7 +1,10 @@
 import { Supervisor, workerSpec, type ProcessSpec, type RestartPolicy } from '../../scripts/lib/supervisor';
 import { requireEnv, TEST_ENV } from './env';
 
-/** What a worker process needs to join a test stack: its Temporal server, task queues, bundle and databases. */
+/**
+ * What a worker process needs to join a test stack: its Temporal server, task queues, bundle, databases
+ * and the run's broker and stream (its outbox relay never publishes to the machine's NATS).
+ */
 export function workerProcessEnv(stack: { prefix: string }): NodeJS.ProcessEnv {
   return {
     TEMPORAL_ADDRESS: requireEnv(TEST_ENV.temporalAddress),
@@ -11,6 +14,8 @@ export function workerProcessEnv(stack: { prefix: string }): NodeJS.ProcessEnv {
     PAYMENTS_DATABASE_URL: requireEnv(TEST_ENV.paymentsDb),
     SHIPMENTS_DATABASE_URL: requireEnv(TEST_ENV.shipmentsDb),
     INVENTORY_DATABASE_URL: requireEnv(TEST_ENV.inventoryDb),
+    NATS_URL: requireEnv(TEST_ENV.natsUrl),
+    EVENTS_STREAM: requireEnv(TEST_ENV.eventsStream),
     LOG_LEVEL: 'info',
     METRICS_PORT: '0',
   };

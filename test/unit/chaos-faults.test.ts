@@ -1,6 +1,7 @@
 import { clusterNodes, clusterPortsFrom } from '../../scripts/temporal/cluster-config';
 import {
   CLUSTER_KILL_NODES,
+  BROKER_OUTAGE_MS,
   DB_OUTAGE_MS,
   drawClusterFault,
   drawFault,
@@ -14,10 +15,26 @@ import {
   SCRIPTED_WINDOW_MS,
   WORKER_KINDS,
   type Fault,
+  type ScriptedFault,
 } from '../../tools/chaos/faults';
 import { seeded } from '../../tools/chaos/workload';
 
 const lengthOf = (f: Fault) => ('ms' in f ? f.ms : 'downMs' in f ? f.downMs : 0);
+
+/**
+ * The faults injected one after the other do not overlap and end within the window; one run `alongside`
+ * ends within the window too and is not counted among them.
+ */
+function expectScheduled(faults: ScriptedFault[], windowMs: number): void {
+  const sequential = faults.filter((s) => !s.alongside);
+  sequential.forEach(({ atMs, fault }, i) => {
+    const nextAt = sequential[i + 1]?.atMs ?? windowMs;
+    expect(atMs + lengthOf(fault)).toBeLessThanOrEqual(nextAt);
+  });
+  for (const { atMs, fault } of faults.filter((s) => s.alongside)) {
+    expect(atMs + lengthOf(fault)).toBeLessThanOrEqual(windowMs);
+  }
+}
 
 describe('chaos faults', () => {
   test('random faults: every kind, with realistic durations', () => {
@@ -38,6 +55,7 @@ describe('chaos faults', () => {
       'hold-down-shipments',
       'temporal-restart',
       'provider-outage',
+      'broker-outage',
     ]) {
       expect(names).toContain(name);
     }
@@ -48,20 +66,21 @@ describe('chaos faults', () => {
       }
       if (f.kind === 'hold-down') expect(f.ms).toBe(HOLD_DOWN_MS);
       if (f.kind === 'provider-outage') expect(f.ms).toBe(PROVIDER_OUTAGE_MS);
+      if (f.kind === 'broker-outage') expect(f.ms).toBe(BROKER_OUTAGE_MS);
     }
   });
 
-  test('scripted faults: one of each kind, none overlapping, all within the window', () => {
+  test('scripted faults: one of each kind, none overlapping but the broker outage, all within the window', () => {
     const kinds = SCRIPTED_FAULTS.map((s) => s.fault.kind);
     expect(new Set(kinds)).toEqual(
-      new Set(['kill', 'db-outage', 'temporal-restart', 'hold-down', 'provider-outage']),
+      new Set(['kill', 'db-outage', 'temporal-restart', 'hold-down', 'provider-outage', 'broker-outage']),
     );
     expect(SCRIPTED_FAULTS.filter((s) => s.fault.kind === 'kill')).toHaveLength(WORKER_KINDS.length);
-    SCRIPTED_FAULTS.forEach(({ atMs, fault }, i) => {
-      const nextAt = SCRIPTED_FAULTS[i + 1]?.atMs ?? SCRIPTED_WINDOW_MS;
-      expect(atMs + lengthOf(fault)).toBeLessThanOrEqual(nextAt);
-    });
-    expect(SCRIPTED_FAULTS.filter((s) => isLong(s.fault))).toHaveLength(3);
+    expectScheduled(SCRIPTED_FAULTS, SCRIPTED_WINDOW_MS);
+    expect(SCRIPTED_FAULTS.filter((s) => s.alongside).map((s) => s.fault)).toEqual([
+      { kind: 'broker-outage', ms: BROKER_OUTAGE_MS },
+    ]);
+    expect(SCRIPTED_FAULTS.filter((s) => isLong(s.fault) && !s.alongside)).toHaveLength(3);
   });
 
   test('cluster faults: node kills of every history and matching node, rolling restarts, outages of Temporal database', () => {
@@ -121,9 +140,7 @@ describe('chaos faults', () => {
     expect(names.filter((n) => n === 'rolling-restart')).toHaveLength(1);
     expect(names.filter((n) => n === 'temporal-db-outage')).toHaveLength(1);
     expect(names).not.toContain('temporal-restart');
-    SCRIPTED_CLUSTER_FAULTS.forEach(({ atMs, fault }, i) => {
-      const nextAt = SCRIPTED_CLUSTER_FAULTS[i + 1]?.atMs ?? SCRIPTED_CLUSTER_WINDOW_MS;
-      expect(atMs + lengthOf(fault)).toBeLessThanOrEqual(nextAt);
-    });
+    expect(names.filter((n) => n === 'broker-outage')).toHaveLength(1);
+    expectScheduled(SCRIPTED_CLUSTER_FAULTS, SCRIPTED_CLUSTER_WINDOW_MS);
   });
 });

@@ -34,6 +34,7 @@ import {
 } from '../../scripts/temporal/cluster-config';
 import { DISPATCH_DYNAMIC_CONFIG } from '../../scripts/temporal/dispatch-config';
 import { TEMPORAL_SERVER_VERSION, TEMPORAL_UI_SERVER_VERSION } from '../../scripts/temporal/server-build';
+import { eventBusConfigSchema } from '../../shared/event-bus';
 
 /**
  * docker-compose.temporal.yml and the Dockerfile cannot run here (no Docker engine), so this keeps them
@@ -65,6 +66,8 @@ const CONFIG_SCHEMAS = {
   codecConfigSchema: codecKeysConfigSchema,
   // Its variables, checked as one (the transform to a JwtConfig adds nothing to check).
   jwtConfigSchema: jwtConfigSchema.in,
+  // shared/event-bus.ts: the broker and stream of the domain events (the service workers' relays).
+  eventBusConfigSchema,
 };
 const CONFIG_VARIABLES = new Set(
   Object.values(CONFIG_SCHEMAS).flatMap((schema) => Object.keys(schema.shape)),
@@ -88,7 +91,13 @@ const ENTRY_POINTS: Record<string, { schemas: string[] }> = {
     ],
   },
   'worker/main.ts': {
-    schemas: ['temporalConfigSchema', 'workerConfigSchema', 'telemetryConfigSchema', 'codecConfigSchema'],
+    schemas: [
+      'temporalConfigSchema',
+      'workerConfigSchema',
+      'telemetryConfigSchema',
+      'codecConfigSchema',
+      'eventBusConfigSchema',
+    ],
   }, // + loadServiceDatabaseConfig
   // API_KEYS and LOG_LEVEL only, from the API's and Temporal's schemas.
   'codec-server/main.ts': {

@@ -2,7 +2,8 @@
  * `npm run chaos -- --sagas N --fault-rate P [--rate R] [--concurrency C] [--seed S] [--scripted]
  * [--database-prefix saga_chaos_] [--temporal-mode dev|cluster]`: a chaos run against a stack it starts itself, with the shipped saga
  * settings. Writes tools/chaos/results/latest.{json,md}; exits 1 if any saga was lost, any invariant
- * violated, or any saga compensated that would have completed without the faults.
+ * violated, any saga compensated that would have completed without the faults, or any domain event is
+ * not on the stream exactly once and in order.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -23,6 +24,8 @@ function markdown(r: ChaosReport): string {
     `| **invariant violations** (must be 0) | **${r.violations.length}** |`,
     `| **compensated that would have completed without the faults** (must be 0) | **${r.compensatedWouldHaveCompleted.length}** |`,
     ...(r.undetermined.length ? [`| undetermined (not counted) | ${r.undetermined.length} |`] : []),
+    `| domain events: outbox rows / published / on the stream | ${r.events.rows} / ${r.events.published} / ${r.events.onStream} |`,
+    `| **domain events not on the stream exactly once, in order** (must be 0) | **${r.events.problems.length}** |`,
     '',
     '| fault injected | count |',
     '| --- | --- |',
@@ -39,6 +42,7 @@ function markdown(r: ChaosReport): string {
       (f) => `- COMPENSATED_WOULD_HAVE_COMPLETED ${f.sagaId}: ${f.detail}`,
     ),
     ...r.undetermined.map((f) => `- UNDETERMINED ${f.sagaId}: ${f.detail}`),
+    ...r.events.problems.slice(0, 50).map((p) => `- EVENT ${p}`),
     '',
   ].join('\n');
 }
@@ -78,7 +82,10 @@ async function main(): Promise<number> {
   writeFileSync(path.join(dir, 'latest.md'), markdown(report));
   console.log(markdown(report));
   const clean =
-    report.lost === 0 && report.violations.length === 0 && report.compensatedWouldHaveCompleted.length === 0;
+    report.lost === 0 &&
+    report.violations.length === 0 &&
+    report.compensatedWouldHaveCompleted.length === 0 &&
+    report.events.problems.length === 0;
   return clean ? 0 : 1;
 }
 

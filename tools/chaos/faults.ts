@@ -18,6 +18,8 @@ export type Fault =
   | { kind: 'temporal-restart'; downMs: number }
   /** The payment provider answering every call with a 5xx for a while (its outage switch). */
   | { kind: 'provider-outage'; ms: number }
+  /** The run's NATS server stopped, then started again on its port and store: the outbox relays wait. */
+  | { kind: 'broker-outage'; ms: number }
   /** Cluster mode: SIGKILL of one Temporal server node (history or matching); its supervisor restarts it. */
   | { kind: 'kill-node'; node: ClusterFaultNode }
   /**
@@ -49,6 +51,7 @@ export function faultName(fault: Fault): string {
       return `kill-${fault.node}`;
     case 'temporal-restart':
     case 'provider-outage':
+    case 'broker-outage':
     case 'rolling-restart':
     case 'temporal-db-outage':
       return fault.kind;
@@ -61,6 +64,7 @@ export function isLong(fault: Fault): boolean {
     fault.kind === 'db-outage' ||
     fault.kind === 'hold-down' ||
     fault.kind === 'provider-outage' ||
+    fault.kind === 'broker-outage' ||
     fault.kind === 'rolling-restart' ||
     fault.kind === 'temporal-db-outage'
   );
@@ -69,6 +73,7 @@ export function isLong(fault: Fault): boolean {
 export const DB_OUTAGE_MS = { min: 30_000, max: 120_000 };
 export const HOLD_DOWN_MS = 120_000;
 export const PROVIDER_OUTAGE_MS = 60_000;
+export const BROKER_OUTAGE_MS = 60_000;
 export const TEMPORAL_DOWN_MS = 5_000;
 /** Quiet time after a long fault ends before the next long one may start. */
 export const CALM_AFTER_LONG_MS = 60_000;
@@ -78,7 +83,7 @@ const pick = <T>(list: readonly T[], random: () => number): T =>
 
 /**
  * One random fault: mostly kills (cheap, frequent in real fleets), some database outages of 30-120 s,
- * some 2-minute hold-downs, 60 s provider outages and server restarts.
+ * some 2-minute hold-downs, 60 s provider and broker outages and server restarts.
  */
 export function drawFault(random: () => number): Fault {
   const roll = random();
@@ -88,7 +93,8 @@ export function drawFault(random: () => number): Fault {
     return { kind: 'db-outage', service: pick(SERVICES, random), ms };
   }
   if (roll < 0.85) return { kind: 'hold-down', worker: pick(WORKER_KINDS, random), ms: HOLD_DOWN_MS };
-  if (roll < 0.93) return { kind: 'provider-outage', ms: PROVIDER_OUTAGE_MS };
+  if (roll < 0.9) return { kind: 'provider-outage', ms: PROVIDER_OUTAGE_MS };
+  if (roll < 0.95) return { kind: 'broker-outage', ms: BROKER_OUTAGE_MS };
   return { kind: 'temporal-restart', downMs: TEMPORAL_DOWN_MS };
 }
 
@@ -116,14 +122,24 @@ export function drawClusterFault(random: () => number): Fault {
  * keep the run to about three minutes; the sagas are paced across the whole window. The outage comes
  * first: a service worker killed just before it would still be restarting when its database goes away,
  * and would crash-loop on its start-up probe for the whole outage, so no activity would even be tried.
+ * The broker outage runs `alongside` the hold-down (it touches no saga, only the events' way out), so it
+ * adds no time; the other faults come one after the other.
  */
-export const SCRIPTED_FAULTS: { atMs: number; fault: Fault }[] = [
+export interface ScriptedFault {
+  atMs: number;
+  fault: Fault;
+  /** Injected without waiting for it to end: the next fault does not wait for this one. */
+  alongside?: true;
+}
+
+export const SCRIPTED_FAULTS: ScriptedFault[] = [
   { atMs: 5_000, fault: { kind: 'db-outage', service: 'payments', ms: 60_000 } },
   { atMs: 72_000, fault: { kind: 'temporal-restart', downMs: TEMPORAL_DOWN_MS } },
   ...WORKER_KINDS.map((worker, i) => ({
     atMs: 85_000 + i * 2_000,
     fault: { kind: 'kill', worker } as Fault,
   })),
+  { atMs: 100_000, fault: { kind: 'broker-outage', ms: BROKER_OUTAGE_MS }, alongside: true },
   { atMs: 100_000, fault: { kind: 'hold-down', worker: 'shipments', ms: 60_000 } },
   { atMs: 162_000, fault: { kind: 'provider-outage', ms: 45_000 } },
 ];
@@ -135,7 +151,7 @@ export const SCRIPTED_WINDOW_MS = 210_000;
  * restart: a 45 s outage of Temporal's database, a SIGKILL of each history and matching node, a rolling
  * restart (its length depends on the machine: the window is a lower bound, later faults wait for it).
  */
-export const SCRIPTED_CLUSTER_FAULTS: { atMs: number; fault: Fault }[] = [
+export const SCRIPTED_CLUSTER_FAULTS: ScriptedFault[] = [
   { atMs: 5_000, fault: { kind: 'db-outage', service: 'payments', ms: 60_000 } },
   { atMs: 70_000, fault: { kind: 'temporal-db-outage', ms: 45_000 } },
   ...CLUSTER_KILL_NODES.map((node, i) => ({
@@ -147,6 +163,7 @@ export const SCRIPTED_CLUSTER_FAULTS: { atMs: number; fault: Fault }[] = [
     fault: { kind: 'kill', worker } as Fault,
   })),
   { atMs: 160_000, fault: { kind: 'rolling-restart' } },
+  { atMs: 165_000, fault: { kind: 'broker-outage', ms: BROKER_OUTAGE_MS }, alongside: true },
   { atMs: 165_000, fault: { kind: 'hold-down', worker: 'shipments', ms: 60_000 } },
   { atMs: 230_000, fault: { kind: 'provider-outage', ms: 45_000 } },
 ];

@@ -34,6 +34,7 @@ import { temporalConnectionOptions } from '../../shared/temporal-connection';
 import { checkInvariants } from '../invariants/check';
 import type { Violation } from '../invariants/rules';
 import { Supervisor, workerSpec } from '../../scripts/lib/supervisor';
+import { startNatsServer } from '../../scripts/nats/nats-server';
 import { setProviderOutage } from '../../activities/payments/provider-store';
 import type { Finding } from '../invariants/would-complete';
 import {
@@ -49,6 +50,12 @@ import {
   WORKER_KINDS,
   type Fault,
 } from './faults';
+import {
+  comparePublished,
+  readStream,
+  type OutboxRowRef,
+  type PublishedEventsReport,
+} from './published-events';
 import { startTcpProxy, type TcpProxy } from './tcp-proxy';
 import { CHAOS_STOCK, chaosOrder, seeded } from './workload';
 
@@ -93,6 +100,8 @@ export interface ChaosReport {
   faultLog: { at: number; fault: string; seconds: number }[];
   /** Faults that could not be carried out (e.g. a restarted process that did not listen again in time). */
   faultErrors: string[];
+  /** The outbox relays (in the killed and restarted workers): every outbox row on the stream once, in order. */
+  events: PublishedEventsReport;
   workerRestarts: number;
   durationSeconds: number;
 }
@@ -100,12 +109,15 @@ export interface ChaosReport {
 const API_KEY = 'chaos-key-0123456789abcdef';
 const DEFAULT_DATABASE_PREFIX = 'saga_chaos_';
 const DEFAULT_RATE_PER_SECOND = 2;
+const CHAOS_STREAM = 'CHAOS_EVENTS';
+/** After quiescence, how long the relays get to publish what the outboxes still hold. */
+const PUBLISH_TIMEOUT_MS = 120_000;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
 
 /**
  * Drives sagas through the API while killing workers, holding one down, restarting the Temporal server
- * on its persistent database and cutting each service's database off through a proxy of its own; then
- * waits for quiescence and checks the invariants. The saga engine runs with the shipped defaults.
+ * on its persistent database, stopping the broker and cutting each service's database off through a
+ * proxy of its own; then waits for quiescence, checks the invariants and the events on the broker. The saga engine runs with the shipped defaults.
  */
 export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const teardown = new Teardown((line) => options.log(`teardown: ${line}`));
@@ -180,8 +192,15 @@ async function runWith(options: ChaosOptions, teardown: Teardown): Promise<Chaos
         k !== 'TEMPORAL_API_KEY',
     ),
   ) as Record<string, string>;
+  // A broker of the run's own (the workers' outbox relays publish to it), never the machine's shared one.
+  const natsOptions = { port: await freePort(), storeDir: path.join(dataDir, 'nats') };
+  let nats = await startNatsServer(natsOptions);
+  // The variable, not this instance: a broker outage fault replaces the server.
+  teardown.add(() => nats.stop());
   const env = {
     ...inherited,
+    NATS_URL: nats.url,
+    EVENTS_STREAM: CHAOS_STREAM,
     TEMPORAL_ADDRESS: temporalAddress,
     ...Object.fromEntries(SERVICES.map((s) => [DATABASE_URL_VARS[s], dbUrls[s]])),
     PROVIDER_DATABASE_URL: providerUrl,
@@ -309,6 +328,11 @@ async function runWith(options: ChaosOptions, teardown: Teardown): Promise<Chaos
       case 'temporal-db-outage':
         await temporalDbProxy?.outage(fault.ms);
         break;
+      case 'broker-outage':
+        await nats.stop();
+        await sleep(fault.ms);
+        nats = await startNatsServer(natsOptions);
+        break;
       case 'provider-outage':
         await setProviderOutage(providerUrl, new Date(Date.now() + fault.ms), 'chaos: provider outage');
         await sleep(fault.ms);
@@ -321,10 +345,13 @@ async function runWith(options: ChaosOptions, teardown: Teardown): Promise<Chaos
   const faultLoop = (async () => {
     await sleep(faultWindowStart - Date.now());
     if (options.scripted) {
-      for (const { atMs, fault } of mode === 'cluster' ? SCRIPTED_CLUSTER_FAULTS : SCRIPTED_FAULTS) {
-        await sleep(faultWindowStart + atMs - Date.now());
-        await inject(fault);
+      const alongside: Promise<void>[] = [];
+      for (const scripted of mode === 'cluster' ? SCRIPTED_CLUSTER_FAULTS : SCRIPTED_FAULTS) {
+        await sleep(faultWindowStart + scripted.atMs - Date.now());
+        if (scripted.alongside) alongside.push(inject(scripted.fault));
+        else await inject(scripted.fault);
       }
+      await Promise.all(alongside);
       return;
     }
     // Long faults one at a time, with calm in between, so the run also shows how the engine recovers.
@@ -427,6 +454,8 @@ async function runWith(options: ChaosOptions, teardown: Teardown): Promise<Chaos
   for await (const info of client.workflow.list({ query: narrow })) seen.add(info.workflowId);
   const lostSagas = [...new Set([...pending, ...accepted.filter((id) => !seen.has(id))])];
 
+  const events = await publishedEvents(sources, { NATS_URL: nats.url, EVENTS_STREAM: CHAOS_STREAM });
+
   await teardown.run();
 
   const { log: _log, ...reportedOptions } = options;
@@ -446,9 +475,40 @@ async function runWith(options: ChaosOptions, teardown: Teardown): Promise<Chaos
     faults,
     faultLog,
     faultErrors,
+    events,
     workerRestarts: workers.restarts,
     durationSeconds: Math.round((Date.now() - began) / 1000),
   };
+}
+
+type OutboxSource = {
+  outboxEvent: {
+    findMany(args: {
+      select: Record<'id' | 'aggregateType' | 'aggregateId' | 'sequence' | 'publishedAt', true>;
+    }): Promise<OutboxRowRef[]>;
+  };
+};
+
+/** Waits (up to PUBLISH_TIMEOUT_MS) for the relays to publish every outbox row, then compares the stream. */
+async function publishedEvents(
+  dbs: Record<ServiceName, OutboxSource>,
+  bus: { NATS_URL: string; EVENTS_STREAM: string },
+): Promise<PublishedEventsReport> {
+  const select = {
+    id: true,
+    aggregateType: true,
+    aggregateId: true,
+    sequence: true,
+    publishedAt: true,
+  } as const;
+  const deadline = Date.now() + PUBLISH_TIMEOUT_MS;
+  for (;;) {
+    const rows = (await Promise.all(SERVICES.map((s) => dbs[s].outboxEvent.findMany({ select })))).flat();
+    if (rows.every((row) => row.publishedAt) || Date.now() > deadline) {
+      return comparePublished(rows, await readStream(bus));
+    }
+    await sleep(500);
+  }
 }
 
 /** Resolves once something accepts connections on the port (a restarted Temporal process). */
