@@ -50,12 +50,9 @@ import {
   WORKER_KINDS,
   type Fault,
 } from './faults';
-import {
-  comparePublished,
-  readStream,
-  type OutboxRowRef,
-  type PublishedEventsReport,
-} from './published-events';
+import { comparePublished, type OutboxRowRef, type PublishedEventsReport } from './published-events';
+import { readPublishedEvents } from '../invariants/stream-facts';
+import { connectEventBus, eventBusConfigSchema } from '../../shared/event-bus';
 import { startTcpProxy, type TcpProxy } from './tcp-proxy';
 import { CHAOS_STOCK, chaosOrder, seeded } from './workload';
 
@@ -484,7 +481,10 @@ async function runWith(options: ChaosOptions, teardown: Teardown): Promise<Chaos
 type OutboxSource = {
   outboxEvent: {
     findMany(args: {
-      select: Record<'id' | 'aggregateType' | 'aggregateId' | 'sequence' | 'publishedAt', true>;
+      select: Record<
+        'id' | 'type' | 'sagaId' | 'aggregateType' | 'aggregateId' | 'sequence' | 'publishedAt',
+        true
+      >;
     }): Promise<OutboxRowRef[]>;
   };
 };
@@ -496,6 +496,8 @@ async function publishedEvents(
 ): Promise<PublishedEventsReport> {
   const select = {
     id: true,
+    type: true,
+    sagaId: true,
     aggregateType: true,
     aggregateId: true,
     sequence: true,
@@ -505,7 +507,13 @@ async function publishedEvents(
   for (;;) {
     const rows = (await Promise.all(SERVICES.map((s) => dbs[s].outboxEvent.findMany({ select })))).flat();
     if (rows.every((row) => row.publishedAt) || Date.now() > deadline) {
-      return comparePublished(rows, await readStream(bus));
+      const config = eventBusConfigSchema.parse(bus);
+      const nc = await connectEventBus(config, 'chaos-check');
+      try {
+        return comparePublished(rows, await readPublishedEvents(nc, config));
+      } finally {
+        await nc.close();
+      }
     }
     await sleep(500);
   }
