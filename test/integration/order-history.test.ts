@@ -1,27 +1,31 @@
 import { randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import pino from 'pino';
 import { reservationIdOf } from '../../activities/inventory/activities';
 import { paymentIdOf } from '../../activities/payments/activities';
 import { shipmentIdOf } from '../../activities/shipments/activities';
 import type { Schemas } from '../../api/client';
 import { orderTimelinesFrom, type OrderTimelines } from '../../api/order-timelines';
-import { dropDatabaseIfExists, ensureDatabase } from '../../scripts/db/ensure-database';
-import { applyMigrations } from '../../scripts/db/migrate';
 import { encodeEvent, ensureStream, subjectOf, type EventBusConfig } from '../../shared/event-bus';
-import { domainEventSchema, EVENT_DEFINITIONS, type DomainEvent, type EventType } from '../../shared/events';
+import { domainEventSchema, type DomainEvent } from '../../shared/events';
 import { ORDER_HISTORY_CONSUMER } from '../../read-models/order-history/apply';
 import { createOrderHistoryDb, type OrderHistoryDb } from '../../read-models/order-history/db';
+import { startTcpProxy, type TcpProxy } from '../../tools/chaos/tcp-proxy';
 import { closeTestApps, serveTestApp, TEST_API_KEY, type TestApi } from '../support/api';
 import { requireEnv, TEST_ENV } from '../support/env';
+import {
+  eventOf,
+  happyPath,
+  newOrderId,
+  scratchOrderHistoryDatabase,
+  startConsumerProcess,
+  waitUntil,
+  type ConsumerProcess,
+} from '../support/order-history';
 import { sampleOrder } from '../support/orders';
-import { startProcesses, type TestProcesses } from '../support/processes';
 import { openServiceDbs } from '../support/rows';
 import { startStack, type Stack } from '../support/stack';
-import { startTcpProxy, type TcpProxy } from '../../tools/chaos/tcp-proxy';
-import pino from 'pino';
-import path from 'node:path';
 
 type Problem = Schemas['Problem'];
 
@@ -38,18 +42,14 @@ describe('order-history read model', () => {
     EVENTS_STREAM: `ORDER_HISTORY_TEST_${tag}`,
     EVENTS_SUBJECT_PREFIX: `history-test.${tag}`,
   };
-  const databaseUrl = (() => {
-    const url = new URL(requireEnv(TEST_ENV.orderHistoryDb));
-    url.pathname = `${url.pathname}_${tag}`;
-    return url.toString();
-  })();
+  let database: Awaited<ReturnType<typeof scratchOrderHistoryDatabase>>;
   /** The consumer's database behind a proxy the database-outage test cuts. */
   let proxy: TcpProxy;
   let nc: NatsConnection;
   let js: JetStreamClient;
   let jsm: JetStreamManager;
   let db: OrderHistoryDb;
-  let consumer: TestProcesses;
+  let consumer: ConsumerProcess;
   let stack: Stack;
   let server: TestApi;
   let timelines: OrderTimelines;
@@ -60,12 +60,11 @@ describe('order-history read model', () => {
   const NO_READ_KEY = 'start-only-key-0123456789ab';
 
   beforeAll(async () => {
-    await ensureDatabase(databaseUrl);
-    await applyMigrations(databaseUrl, path.resolve(__dirname, '../../prisma/order-history/migrations'));
-    db = createOrderHistoryDb(databaseUrl, 2);
-    const direct = new URL(databaseUrl);
+    database = await scratchOrderHistoryDatabase(tag);
+    db = createOrderHistoryDb(database.url, 2);
+    const direct = new URL(database.url);
     proxy = await startTcpProxy({ host: direct.hostname, port: Number(direct.port || 5432) });
-    const proxied = new URL(databaseUrl);
+    const proxied = new URL(database.url);
     proxied.port = String(proxy.port);
 
     nc = await connect({ servers: bus.NATS_URL });
@@ -73,27 +72,11 @@ describe('order-history read model', () => {
     js = jetstream(nc);
     jsm = await jetstreamManager(nc);
 
-    consumer = startProcesses(
-      [
-        {
-          name: 'order-history',
-          entry: 'read-models/order-history/main.ts',
-          env: {
-            ...process.env,
-            ...bus,
-            ORDER_HISTORY_DATABASE_URL: proxied.toString(),
-            METRICS_PORT: '0',
-            LOG_LEVEL: 'info',
-          },
-        },
-      ],
-      // npm start's restart policy, but a test kills it on purpose: never give up on it.
-      { maxCrashes: Number.POSITIVE_INFINITY },
-    );
-    await waitForLog(/"msg":"consuming"/, 1);
+    consumer = startConsumerProcess(bus, proxied.toString());
+    await consumer.waitForLog(/"msg":"consuming"/, 1);
 
     stack = await startStack();
-    timelines = orderTimelinesFrom(databaseUrl, pino({ level: 'silent' }));
+    timelines = orderTimelinesFrom(database.url, pino({ level: 'silent' }));
     server = await serveTestApp(stack, {
       timelines,
       apiKeys: [
@@ -109,43 +92,16 @@ describe('order-history read model', () => {
     await closeTestApps();
     await timelines?.close();
     await stack?.stop();
-    await consumer?.stop();
+    await consumer?.processes.stop();
     await jsm?.streams.delete(bus.EVENTS_STREAM).catch(() => undefined);
     await nc?.close();
     await proxy?.close();
     await db?.$disconnect();
     await serviceDbs.close();
-    await dropDatabaseIfExists(databaseUrl);
+    await database?.drop();
   });
 
   // ------------------------------------------------------------------------------------------ helpers
-
-  /** Waits until the consumer's output matched `pattern` `times` times over all its runs. */
-  async function waitForLog(pattern: RegExp, times: number, timeoutMs = 90_000): Promise<void> {
-    const global = new RegExp(pattern.source, 'g');
-    const deadline = Date.now() + timeoutMs;
-    while ((consumer.output('order-history').match(global) ?? []).length < times) {
-      if (Date.now() > deadline) {
-        throw new Error(`consumer did not log ${pattern} ${times}x: ${consumer.output('order-history')}`);
-      }
-      await sleep(100);
-    }
-  }
-
-  async function waitUntil<T>(
-    what: string,
-    read: () => Promise<T>,
-    done: (value: T) => boolean,
-    timeoutMs = 60_000,
-  ): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const value = await read();
-      if (done(value)) return value;
-      if (Date.now() > deadline) throw new Error(`${what}: not reached; last ${JSON.stringify(value)}`);
-      await sleep(100);
-    }
-  }
 
   /** Publishes as the relay does; returns the stream sequence the broker stored it at. */
   async function publish(event: DomainEvent): Promise<number> {
@@ -167,73 +123,6 @@ describe('order-history read model', () => {
     await waitUntil('consumer position', position, (p) => p !== undefined && p >= sequence, timeoutMs);
   }
 
-  /**
-   * A valid event of one order's aggregate (shared/events.ts schemas). `at` orders the timeline: the
-   * database clock of the effect, as the services stamp it.
-   */
-  function eventOf(
-    orderId: string,
-    type: EventType,
-    sequence: number,
-    at: Date,
-    sagaId = `order-${orderId.slice(4)}`,
-  ): DomainEvent {
-    const aggregateType = EVENT_DEFINITIONS[type].aggregateType;
-    const ids = {
-      order: orderId,
-      payment: paymentIdOf(orderId),
-      shipment: shipmentIdOf(orderId),
-      reservation: reservationIdOf(orderId),
-    };
-    const money = { amount: 2800, currency: 'EUR' };
-    const items = [{ sku: 'book-1', quantity: 2 }];
-    const payloads: Record<typeof aggregateType, Record<string, unknown>> = {
-      order:
-        type === 'order.created'
-          ? {
-              orderId,
-              customerId: 'cust-42',
-              currency: 'EUR',
-              totalAmount: 2800,
-              items: [{ sku: 'book-1', quantity: 2, unitPrice: 1400 }],
-            }
-          : { orderId },
-      payment:
-        type === 'payment.declined'
-          ? { paymentId: ids.payment, orderId, ...money, reason: 'card declined' }
-          : { paymentId: ids.payment, orderId, ...money },
-      shipment:
-        type === 'shipment.scheduled'
-          ? { shipmentId: ids.shipment, orderId, trackingNumber: `TRK-${orderId}` }
-          : { shipmentId: ids.shipment, orderId },
-      reservation: { reservationId: ids.reservation, orderId, items },
-    };
-    return domainEventSchema.parse({
-      id: randomUUID(),
-      type,
-      aggregateType,
-      aggregateId: ids[aggregateType],
-      sequence,
-      occurredAt: at.toISOString(),
-      sagaId,
-      payload: payloads[aggregateType],
-    }) as DomainEvent;
-  }
-
-  /** An order's happy path, one second apart from `start`: each aggregate numbered 1..n. */
-  function happyPath(orderId: string, start = Date.now()): DomainEvent[] {
-    const at = (s: number) => new Date(start + s * 1000);
-    return [
-      eventOf(orderId, 'order.created', 1, at(0)),
-      eventOf(orderId, 'reservation.reserved', 1, at(1)),
-      eventOf(orderId, 'payment.authorized', 1, at(2)),
-      eventOf(orderId, 'shipment.scheduled', 1, at(3)),
-      eventOf(orderId, 'payment.captured', 2, at(4)),
-      eventOf(orderId, 'order.approved', 2, at(5)),
-    ];
-  }
-
-  const newOrderId = () => `ord_${randomUUID()}`;
   const getTimeline = (orderId: string, token = TEST_API_KEY) =>
     server.as(token).GET('/orders/{orderId}/timeline', { params: { path: { orderId } } });
 
@@ -324,7 +213,7 @@ describe('order-history read model', () => {
     // The broker forgets every ack: the consumer process finds its durable consumer gone, creates it
     // again (deliver all) and is sent every event of the stream once more.
     await jsm.consumers.delete(bus.EVENTS_STREAM, ORDER_HISTORY_CONSUMER);
-    await waitForLog(/durable consumer gone/, 1);
+    await consumer.waitForLog(/durable consumer gone/, 1);
     await waitUntil(
       'every event acked again by the new durable consumer',
       () => jsm.consumers.info(bus.EVENTS_STREAM, ORDER_HISTORY_CONSUMER).catch(() => undefined),
@@ -346,13 +235,13 @@ describe('order-history read model', () => {
     const events = happyPath(orderId);
     for (const event of events.slice(0, 2)) await publish(event);
     await waitForPosition(await lastStreamSequence());
-    const starts = (consumer.output('order-history').match(/"msg":"consuming"/g) ?? []).length;
+    const starts = consumer.count(/"msg":"consuming"/);
 
-    consumer.supervisor.kill('order-history');
+    consumer.processes.supervisor.kill('order-history');
     // Published while it is down (the supervisor restarts it after 1 s, and it takes seconds to start).
     for (const event of events.slice(2)) await publish(event);
     const last = await lastStreamSequence();
-    await waitForLog(/"msg":"consuming"/, starts + 1);
+    await consumer.waitForLog(/"msg":"consuming"/, starts + 1);
     await waitForPosition(last);
 
     const rows = await rowsOf([orderId]);
@@ -360,13 +249,13 @@ describe('order-history read model', () => {
     const { data } = await getTimeline(orderId);
     expect(data!.events.map((e) => e.eventId)).toEqual(events.map((e) => e.id));
     expect(data!.lastAppliedSequence).toBe(last);
-    expect(consumer.supervisor.restartsOf('order-history')).toBeGreaterThanOrEqual(1);
+    expect(consumer.processes.supervisor.restartsOf('order-history')).toBeGreaterThanOrEqual(1);
   });
 
   test('a message that is not a domain event is logged in one line and terminated; the events after it are applied', async () => {
     const orderId = newOrderId();
     const card = '4242424242424242';
-    const before = (consumer.output('order-history').match(/not a domain event: terminated/g) ?? []).length;
+    const before = consumer.count(/not a domain event: terminated/);
     const badJson = await js.publish(
       `${bus.EVENTS_SUBJECT_PREFIX}.order.created`,
       new TextEncoder().encode('{not json'),
@@ -387,9 +276,9 @@ describe('order-history read model', () => {
     const good = eventOf(orderId, 'order.created', 1, new Date());
     await waitForPosition(await publish(good));
 
-    await waitForLog(/not a domain event: terminated/, before + 2);
+    await consumer.waitForLog(/not a domain event: terminated/, before + 2);
     const lines = consumer
-      .output('order-history')
+      .output()
       .split('\n')
       .filter((line) => line.includes('not a domain event: terminated'))
       .slice(before);
@@ -397,7 +286,7 @@ describe('order-history read model', () => {
       badJson.seq,
       badShape.seq,
     ]);
-    expect(consumer.output('order-history')).not.toContain(card);
+    expect(consumer.output()).not.toContain(card);
     // Terminated: the broker will not deliver them again, and neither left a row.
     const info = await jsm.consumers.info(bus.EVENTS_STREAM, ORDER_HISTORY_CONSUMER);
     expect(info.num_ack_pending).toBe(0);
@@ -408,12 +297,12 @@ describe('order-history read model', () => {
     const orderId = newOrderId();
     const events = happyPath(orderId);
     const startPosition = await position();
-    const retriesBefore = (consumer.output('order-history').match(/could not apply event/g) ?? []).length;
+    const retriesBefore = consumer.count(/could not apply event/);
     const outage = proxy.outage(60_000);
     for (const event of events) await publish(event);
     const last = await lastStreamSequence();
     // While it is down the broker holds the first unapplied event (nak'ed, redelivered) and nothing after it.
-    await waitForLog(/could not apply event; it will be delivered again/, retriesBefore + 2);
+    await consumer.waitForLog(/could not apply event; it will be delivered again/, retriesBefore + 2);
     const during = await jsm.consumers.info(bus.EVENTS_STREAM, ORDER_HISTORY_CONSUMER);
     expect(during.ack_floor.stream_seq).toBe(startPosition);
     expect(await position()).toBe(startPosition);
@@ -429,9 +318,7 @@ describe('order-history read model', () => {
       Array.from({ length: events.length }, (_, i) => last - events.length + 1 + i),
     );
     // The process running now (an earlier test restarted it) logged its metrics address last.
-    const metricsUrl = [...consumer.output('order-history').matchAll(/"metrics":"(http:[^"]+)"/g)].at(
-      -1,
-    )?.[1];
+    const metricsUrl = consumer.metricsUrl();
     const metrics = await (await fetch(metricsUrl!)).text();
     expect(Number(/saga_read_model_retries_total\{[^}]*\} (\d+)/.exec(metrics)?.[1])).toBeGreaterThan(0);
   }, 180_000);
