@@ -12,6 +12,8 @@ import { healthRouter } from './routes/health';
 import { refundsRouter } from './routes/refunds';
 import { sagasRouter } from './routes/sagas';
 import { stockRouter } from './routes/stock';
+import { timelineRouter } from './routes/timeline';
+import type { OrderTimelines } from './order-timelines';
 import type { SagaService } from './saga-service';
 import { sagaParkedGauge } from '../shared/telemetry/metrics';
 import { httpMetricsMiddleware, metricsRouter, requestLogger, tracingMiddleware } from './telemetry';
@@ -20,6 +22,8 @@ export interface AppOptions {
   client: Client;
   namespace: string;
   sagas: SagaService;
+  /** The order-history read model GET /orders/{orderId}/timeline reads; without it that route is 503. */
+  timelines?: OrderTimelines;
   /** API keys; a bare string is a key with every scope. */
   apiKeys: readonly ApiKeyOption[];
   /** Bearer tokens (JWTs) of an OIDC issuer, accepted besides the API keys when set. */
@@ -86,6 +90,7 @@ export function createApp(options: AppOptions): Express {
   app.use(sagasRouter(options.sagas, options.logger));
   app.use(refundsRouter(options.sagas));
   app.use(stockRouter(options.sagas));
+  app.use(timelineRouter(options.sagas, options.timelines));
 
   app.use(...finalHandlers(options.logger));
   return app;

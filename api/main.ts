@@ -3,6 +3,7 @@ import {
   apiConfigSchema,
   jwtConfigSchema,
   loadConfig,
+  orderHistoryDatabaseConfigSchema,
   sagaConfigSchema,
   telemetryConfigSchema,
   temporalConfigSchema,
@@ -18,6 +19,7 @@ async function main(): Promise<void> {
     temporalConfigSchema
       .extend(sagaConfigSchema.shape)
       .extend(apiConfigSchema.shape)
+      .extend(orderHistoryDatabaseConfigSchema.shape)
       .extend(telemetryConfigSchema.shape),
   );
   const jwt = loadConfig(jwtConfigSchema);

@@ -7,6 +7,7 @@ import type { Scope } from '../shared/scopes';
 import {
   listSagasResponseExample,
   orderRequestExample,
+  orderTimelineExample,
   problemExample,
   sagaExample,
   startSagaResponseExample,
@@ -18,6 +19,7 @@ import {
   listSagasQuerySchema,
   listSagasResponseSchema,
   operatorActionResponseSchema,
+  orderTimelineSchema,
   refundPathSchema,
   resolveRequestSchema,
   stockLevelSchema,
@@ -26,6 +28,7 @@ import {
   sagaViewSchema,
   startSagaQuerySchema,
   startSagaResponseSchema,
+  timelinePathSchema,
 } from './schemas';
 
 /** The OpenAPI 3.1 document, generated from the same zod schemas that validate requests. */
@@ -144,6 +147,36 @@ export function buildOpenApiDocument(): ReturnType<OpenApiGeneratorV31['generate
       404: problem('Without sagas:operate: not an order the caller started'),
       409: problem('Without sagas:operate: the refund of this order was started by someone else'),
       422: problem('Body not empty'),
+    },
+  });
+  const OrderTimeline = registry.register(
+    'OrderTimeline',
+    orderTimelineSchema.meta({ example: orderTimelineExample }),
+  );
+  registry.registerPath({
+    method: 'get',
+    path: '/orders/{orderId}/timeline',
+    operationId: 'getOrderTimeline',
+    tags: ['orders'],
+    summary: "An order's timeline: every domain event of the order, its payment, shipment and reservation",
+    description:
+      'Read from the order-history read model, which a consumer builds from the domain events on the ' +
+      'event stream: eventually consistent, usually well under a second behind the services. ' +
+      'lastAppliedSequence says how far in the stream it is. Without sagas:operate, only the timeline of ' +
+      "an order the caller started is shown (another order's is 404, as an unknown one)." +
+      scopeNote('sagas:read'),
+    ...needs('sagas:read'),
+    request: { params: timelinePathSchema },
+    responses: {
+      200: json('The events of the order applied so far', OrderTimeline),
+      ...common,
+      404: problem(
+        'No event of this order has been applied yet (the timeline is eventually consistent: retry shortly), ' +
+          'or, without sagas:operate, not an order the caller started',
+      ),
+      503: problem(
+        "The order-history read model's database (or Temporal, for a caller's ownership) did not answer; retry later",
+      ),
     },
   });
   const StockLevel = registry.register('StockLevel', stockLevelSchema.meta({ example: stockLevelExample }));
@@ -283,7 +316,7 @@ export function buildOpenApiDocument(): ReturnType<OpenApiGeneratorV31['generate
     servers: [{ url: 'http://127.0.0.1:3000', description: 'The API as `npm start` runs it' }],
     tags: [
       { name: 'sagas', description: 'Start, read and list sagas' },
-      { name: 'orders', description: 'Actions on an order: its refund' },
+      { name: 'orders', description: 'An order: its refund, its timeline of domain events' },
       { name: 'stock', description: 'Stock levels of the inventory service' },
       { name: 'operations', description: 'Cancel a saga; resume or resolve a parked one' },
       { name: 'health', description: 'Liveness and readiness probes' },

@@ -171,7 +171,7 @@ export class SagaService {
   }
 
   /** Whether `caller` started the order saga of this order (visibility: seconds behind at worst). */
-  private async startedOrder(orderId: string, caller: Caller): Promise<boolean> {
+  async startedOrder(orderId: string, caller: Caller): Promise<boolean> {
     const { count } = await this.client.workflow.count(
       buildListQuery(WORKFLOW_TYPES.order, { orderId, pageSize: 1 }, caller.id),
     );

@@ -1,6 +1,12 @@
 import { z } from '../shared/zod';
 import { AUDITED_ACTIONS, COMPENSATION_STATUSES, SAGA_STATUSES, STEP_STATUSES } from '../shared/saga-state';
 import { orderItemSchema } from '../shared/order';
+import { EVENT_DEFINITIONS, EVENT_TYPES, type AggregateType } from '../shared/events';
+
+const AGGREGATE_TYPES = [...new Set(Object.values(EVENT_DEFINITIONS).map((d) => d.aggregateType))] as [
+  AggregateType,
+  ...AggregateType[],
+];
 
 /** Request and response shapes of the API; the TypeScript types and the OpenAPI document derive from these. */
 
@@ -177,6 +183,41 @@ export const stockLevelSchema = z.object({
   onHand: z.number().int().meta({ description: 'Units in the warehouse: available plus those reserved' }),
 });
 export type StockLevelView = z.infer<typeof stockLevelSchema>;
+
+export const timelinePathSchema = z.strictObject({ orderId: orderIdSchema });
+
+export const timelineEventSchema = z.object({
+  eventId: z.string().meta({ description: 'The domain event id (also its JetStream message id)' }),
+  type: z.enum(EVENT_TYPES).meta({ description: 'The event type (docs/events has the schema of each)' }),
+  aggregateType: z.enum(AGGREGATE_TYPES),
+  aggregateId: z
+    .string()
+    .meta({ description: 'The order, payment (pay_…), shipment (shp_…) or reservation (res_…)' }),
+  sequence: z
+    .number()
+    .int()
+    .meta({ description: "1, 2, 3, … per aggregate: the order of an aggregate's events" }),
+  occurredAt: z.string().meta({ description: "When the effect committed (the service database's clock)" }),
+  sagaId: z.string().meta({ description: 'The saga whose step or compensation had the effect' }),
+  payload: z.record(z.string(), z.unknown()).meta({
+    description: "The event's payload: ids, amounts, items, tracking numbers; never card data or addresses",
+  }),
+});
+
+export const orderTimelineSchema = z.object({
+  orderId: z.string(),
+  consistency: z.literal('eventual').meta({
+    description:
+      'Built from the domain events by the order-history consumer: it may lag the services a little',
+  }),
+  lastAppliedSequence: z.number().int().meta({
+    description: 'The last event stream sequence the read model applied: every event up to it is in',
+  }),
+  events: z
+    .array(timelineEventSchema)
+    .meta({ description: "The order's events, in the order they happened (occurredAt, then sequence)" }),
+});
+export type OrderTimelineView = z.infer<typeof orderTimelineSchema>;
 
 /** A refund takes no body; an empty object is accepted, anything in it is refused. */
 export const refundRequestSchema = z.strictObject({}).optional();

@@ -15,8 +15,15 @@ import {
 import { createServer } from '../shared/http-server';
 import { createApp } from './app';
 import { SagaService } from './saga-service';
+import { orderTimelinesFrom } from './order-timelines';
 
-export type ApiServerConfig = TemporalConfig & SagaConfig & ApiConfig & { jwt?: JwtConfig };
+export type ApiServerConfig = TemporalConfig &
+  SagaConfig &
+  ApiConfig & {
+    jwt?: JwtConfig;
+    /** The order-history read model's database; unset, GET /orders/{orderId}/timeline answers 503. */
+    ORDER_HISTORY_DATABASE_URL?: string;
+  };
 
 export interface ApiServer {
   url: string;
@@ -57,10 +64,14 @@ export async function startApiServer(
     webUiUrl: config.TEMPORAL_UI_URL,
     apiBase: '',
   });
+  const timelines = config.ORDER_HISTORY_DATABASE_URL
+    ? orderTimelinesFrom(config.ORDER_HISTORY_DATABASE_URL, logger)
+    : undefined;
   const app = createApp({
     client,
     namespace: config.TEMPORAL_NAMESPACE,
     sagas,
+    timelines,
     apiKeys: config.API_KEYS,
     jwt: config.jwt,
     readOpen: config.API_READ_OPEN,
@@ -95,6 +106,7 @@ export async function startApiServer(
     server,
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await timelines?.close();
       await connection.close();
     },
   };

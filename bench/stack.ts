@@ -71,7 +71,7 @@ export async function startBenchStack(options: BenchStackOptions): Promise<Bench
   const stopAll = () => teardown.run();
   try {
     const dbUrls = Object.fromEntries(
-      [...SERVICES, 'provider'].map((s) => [
+      [...SERVICES, 'provider', 'order_history'].map((s) => [
         `${s.toUpperCase()}_DATABASE_URL`,
         `${POSTGRES}/${options.databasePrefix}${s}`,
       ]),

@@ -115,12 +115,15 @@ async function main(): Promise<void> {
       TEMPORAL_UI_URL: server.uiUrl,
       NATS_URL: broker.url,
       ...Object.fromEntries(SERVICES.map((s) => [DATABASE_URL_VARS[s], databases.urls[s]])),
+      ORDER_HISTORY_DATABASE_URL: databases.readModelUrls['order-history'],
     };
     children = new Supervisor(
       [
         ...workerKinds.map((kind, i) =>
           workerSpec(kind, { ...childEnv, METRICS_PORT: String(metricsPorts[i]) }),
         ),
+        // The order-history read model's consumer (its metrics on a free port, logged at its start).
+        { name: 'order-history', entry: 'read-models/order-history/main.ts', env: childEnv },
         { name: 'codec-server', entry: 'codec-server/main.ts', env: childEnv },
         { name: 'api', entry: 'api/main.ts', env: childEnv },
       ],

@@ -65,6 +65,26 @@ export const DATABASE_URL_VARS = perService((s) => `${s.toUpperCase()}_DATABASE_
 export const PROVIDER_DATABASE_URL_VAR = 'PROVIDER_DATABASE_URL';
 export const DEFAULT_PROVIDER_DATABASE_URL = 'postgresql://postgres@127.0.0.1:5432/saga_provider';
 
+/**
+ * The read models: consumers of the domain events (read-models/<name>/), each with a database of its own.
+ * Not services: they have no worker and no task queue, so they are not in SERVICES.
+ */
+export const READ_MODELS = ['order-history'] as const;
+export type ReadModelName = (typeof READ_MODELS)[number];
+
+/** The order-history read model's database (read-models/order-history/), written by its consumer, read by the API. */
+export const ORDER_HISTORY_DATABASE_URL_VAR = 'ORDER_HISTORY_DATABASE_URL';
+export const DEFAULT_ORDER_HISTORY_DATABASE_URL = 'postgresql://postgres@127.0.0.1:5432/saga_order_history';
+
+/** Each read model's database URL variable (its schema and migrations are prisma/<read model>/). */
+export const READ_MODEL_DATABASE_URL_VARS: Record<ReadModelName, typeof ORDER_HISTORY_DATABASE_URL_VAR> = {
+  'order-history': ORDER_HISTORY_DATABASE_URL_VAR,
+};
+
+export const orderHistoryDatabaseConfigSchema = z.object({
+  ORDER_HISTORY_DATABASE_URL: postgresUrl.default(DEFAULT_ORDER_HISTORY_DATABASE_URL),
+});
+
 /** Database URL variables a service worker reads besides its own database's (the payments provider's). */
 export const EXTRA_DATABASE_URL_VARS = perService((s): readonly string[] =>
   s === 'payments' ? [PROVIDER_DATABASE_URL_VAR] : [],
@@ -120,6 +140,7 @@ export const databaseConfigSchema = z.object({
     SERVICES.map((s) => [DATABASE_URL_VARS[s], postgresUrl.default(DEFAULT_DATABASE_URLS[s])]),
   ) as Record<`${Uppercase<ServiceName>}_DATABASE_URL`, z.ZodDefault<typeof postgresUrl>>),
   PROVIDER_DATABASE_URL: postgresUrl.default(DEFAULT_PROVIDER_DATABASE_URL),
+  ORDER_HISTORY_DATABASE_URL: orderHistoryDatabaseConfigSchema.shape.ORDER_HISTORY_DATABASE_URL,
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(10),
 });
 

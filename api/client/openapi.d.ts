@@ -48,6 +48,26 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/orders/{orderId}/timeline': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * An order's timeline: every domain event of the order, its payment, shipment and reservation
+     * @description Read from the order-history read model, which a consumer builds from the domain events on the event stream: eventually consistent, usually well under a second behind the services. lastAppliedSequence says how far in the stream it is. Without sagas:operate, only the timeline of an order the caller started is shown (another order's is 404, as an unknown one). Needs the scope `sagas:read`.
+     */
+    get: operations['getOrderTimeline'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/stock/{sku}': {
     parameters: {
       query?: never;
@@ -583,6 +603,165 @@ export interface components {
     };
     /**
      * @example {
+     *       "orderId": "ord_5b1f0c8e-8a43-4d8e-9a57-0c2f2b0c9d11",
+     *       "consistency": "eventual",
+     *       "lastAppliedSequence": 4211,
+     *       "events": [
+     *         {
+     *           "eventId": "0b6c1c52-63f7-4d7e-9d43-7f4f3f0b2a11",
+     *           "type": "order.created",
+     *           "aggregateType": "order",
+     *           "aggregateId": "ord_5b1f0c8e-8a43-4d8e-9a57-0c2f2b0c9d11",
+     *           "sequence": 1,
+     *           "occurredAt": "2026-12-03T12:00:00.000Z",
+     *           "sagaId": "order-5b1f0c8e-8a43-4d8e-9a57-0c2f2b0c9d11",
+     *           "payload": {
+     *             "orderId": "ord_5b1f0c8e-8a43-4d8e-9a57-0c2f2b0c9d11",
+     *             "customerId": "cust-42",
+     *             "currency": "EUR",
+     *             "totalAmount": 2800,
+     *             "items": [
+     *               {
+     *                 "sku": "book-1",
+     *                 "quantity": 2,
+     *                 "unitPrice": 1250
+     *               },
+     *               {
+     *                 "sku": "pen-7",
+     *                 "quantity": 1,
+     *                 "unitPrice": 300
+     *               }
+     *             ]
+     *           }
+     *         },
+     *         {
+     *           "eventId": "3d8e2f10-7a4b-4c6d-9e1f-2a3b4c5d6e44",
+     *           "type": "reservation.reserved",
+     *           "aggregateType": "reservation",
+     *           "aggregateId": "res_ord_5b1f0c8e-8a43-4d8e-9a57-0c2f2b0c9d11",
+     *           "sequence": 1,
+     *           "occurredAt": "2026-12-03T12:00:01.000Z",
+     *           "sagaId": "order-5b1f0c8e-8a43-4d8e-9a57-0c2f2b0c9d11",
+     *           "payload": {
+     *             "reservationId": "res_ord_5b1f0c8e-8a43-4d8e-9a57-0c2f2b0c9d11",
+     *             "orderId": "ord_5b1f0c8e-8a43-4d8e-9a57-0c2f2b0c9d11",
+     *             "items": [
+     *               {
+     *                 "sku": "book-1",
+     *                 "quantity": 2
+     *               },
+     *               {
+     *                 "sku": "pen-7",
+     *                 "quantity": 1
+     *               }
+     *             ]
+     *           }
+     *         },
+     *         {
+     *           "eventId": "5a3e7a9d-2b8c-4f0e-8f51-3c9d2e7b1f22",
+     *           "type": "payment.declined",
+     *           "aggregateType": "payment",
+     *           "aggregateId": "pay_ord_5b1f0c8e-8a43-4d8e-9a57-0c2f2b0c9d11",
+     *           "sequence": 1,
+     *           "occurredAt": "2026-12-03T12:00:02.000Z",
+     *           "sagaId": "order-5b1f0c8e-8a43-4d8e-9a57-0c2f2b0c9d11",
+     *           "payload": {
+     *             "paymentId": "pay_ord_5b1f0c8e-8a43-4d8e-9a57-0c2f2b0c9d11",
+     *             "orderId": "ord_5b1f0c8e-8a43-4d8e-9a57-0c2f2b0c9d11",
+     *             "amount": 2800,
+     *             "currency": "EUR",
+     *             "reason": "card declined"
+     *           }
+     *         },
+     *         {
+     *           "eventId": "7c6b5a49-3f2e-4d1c-8b0a-9f8e7d6c5b55",
+     *           "type": "reservation.released",
+     *           "aggregateType": "reservation",
+     *           "aggregateId": "res_ord_5b1f0c8e-8a43-4d8e-9a57-0c2f2b0c9d11",
+     *           "sequence": 2,
+     *           "occurredAt": "2026-12-03T12:00:03.000Z",
+     *           "sagaId": "order-5b1f0c8e-8a43-4d8e-9a57-0c2f2b0c9d11",
+     *           "payload": {
+     *             "reservationId": "res_ord_5b1f0c8e-8a43-4d8e-9a57-0c2f2b0c9d11",
+     *             "orderId": "ord_5b1f0c8e-8a43-4d8e-9a57-0c2f2b0c9d11",
+     *             "items": [
+     *               {
+     *                 "sku": "book-1",
+     *                 "quantity": 2
+     *               },
+     *               {
+     *                 "sku": "pen-7",
+     *                 "quantity": 1
+     *               }
+     *             ]
+     *           }
+     *         },
+     *         {
+     *           "eventId": "9f2d4b6a-1c3e-4a5b-8d7f-6e0a9c8b7d33",
+     *           "type": "order.cancelled",
+     *           "aggregateType": "order",
+     *           "aggregateId": "ord_5b1f0c8e-8a43-4d8e-9a57-0c2f2b0c9d11",
+     *           "sequence": 2,
+     *           "occurredAt": "2026-12-03T12:00:04.000Z",
+     *           "sagaId": "order-5b1f0c8e-8a43-4d8e-9a57-0c2f2b0c9d11",
+     *           "payload": {
+     *             "orderId": "ord_5b1f0c8e-8a43-4d8e-9a57-0c2f2b0c9d11"
+     *           }
+     *         }
+     *       ]
+     *     }
+     */
+    OrderTimeline: {
+      orderId: string;
+      /**
+       * @description Built from the domain events by the order-history consumer: it may lag the services a little
+       * @enum {string}
+       */
+      consistency: 'eventual';
+      /** @description The last event stream sequence the read model applied: every event up to it is in */
+      lastAppliedSequence: number;
+      /** @description The order's events, in the order they happened (occurredAt, then sequence) */
+      events: {
+        /** @description The domain event id (also its JetStream message id) */
+        eventId: string;
+        /**
+         * @description The event type (docs/events has the schema of each)
+         * @enum {string}
+         */
+        type:
+          | 'order.created'
+          | 'order.approved'
+          | 'order.cancelled'
+          | 'order.refund_requested'
+          | 'order.refund_aborted'
+          | 'order.refunded'
+          | 'payment.authorized'
+          | 'payment.declined'
+          | 'payment.captured'
+          | 'payment.voided'
+          | 'payment.refunded'
+          | 'shipment.scheduled'
+          | 'shipment.cancelled'
+          | 'reservation.reserved'
+          | 'reservation.released';
+        /** @enum {string} */
+        aggregateType: 'order' | 'payment' | 'shipment' | 'reservation';
+        /** @description The order, payment (pay_…), shipment (shp_…) or reservation (res_…) */
+        aggregateId: string;
+        /** @description 1, 2, 3, … per aggregate: the order of an aggregate's events */
+        sequence: number;
+        /** @description When the effect committed (the service database's clock) */
+        occurredAt: string;
+        /** @description The saga whose step or compensation had the effect */
+        sagaId: string;
+        /** @description The event's payload: ids, amounts, items, tracking numbers; never card data or addresses */
+        payload: {
+          [key: string]: unknown;
+        };
+      }[];
+    };
+    /**
+     * @example {
      *       "sku": "book-1",
      *       "available": 9998,
      *       "onHand": 10000
@@ -906,6 +1085,82 @@ export interface operations {
         };
       };
       /** @description Temporal (or the orchestrator, for a cancel) is not reachable now; retry after Retry-After */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  getOrderTimeline: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        orderId: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The events of the order applied so far */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['OrderTimeline'];
+        };
+      };
+      /** @description Invalid query, path or header */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Missing or refused API key or token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The identity lacks the scope this route needs (named in the problem) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No event of this order has been applied yet (the timeline is eventually consistent: retry shortly), or, without sagas:operate, not an order the caller started */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Rate limit exceeded (see Retry-After) */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The order-history read model's database (or Temporal, for a caller's ownership) did not answer; retry later */
       503: {
         headers: {
           [name: string]: unknown;

@@ -1,5 +1,5 @@
 /**
- * Prepares every service's database: starts a local cluster if no server answers, creates each database
+ * Prepares every service's and read model's database: starts a local cluster if no server answers, creates each database
  * if missing and applies its committed migrations; stocks the inventory's SKUs not stocked yet (the demo
  * catalogue unless told otherwise); and creates the simulated payment provider's own database
  * (PROVIDER_DATABASE_URL; the provider creates its tables on first use). `npm run db:prepare` runs it alone.
@@ -8,11 +8,14 @@ import path from 'node:path';
 import {
   DATABASE_URL_VARS,
   PROVIDER_DATABASE_URL_VAR,
+  READ_MODELS,
+  READ_MODEL_DATABASE_URL_VARS,
   SERVICES,
   databaseConfigSchema,
   databaseUrl,
   loadConfig,
   type DatabaseConfig,
+  type ReadModelName,
   type ServiceName,
 } from '../../shared/config';
 import { DEMO_STOCK } from '../../examples/stock';
@@ -25,6 +28,8 @@ export interface PreparedDatabases {
   urls: Record<ServiceName, string>;
   /** The payment provider's own database. */
   providerUrl: string;
+  /** Each read model's own database (migrated like a service's). */
+  readModelUrls: Record<ReadModelName, string>;
   stop(): Promise<void>;
 }
 
@@ -40,6 +45,9 @@ export async function prepareDatabases(
     string
   >;
   const providerUrl = config.PROVIDER_DATABASE_URL;
+  const readModelUrls = Object.fromEntries(
+    READ_MODELS.map((model) => [model, config[READ_MODEL_DATABASE_URL_VARS[model]]]),
+  ) as Record<ReadModelName, string>;
   const stops: (() => Promise<void>)[] = [];
 
   // Services may share a server; start at most one local cluster per unreachable local address.
@@ -47,6 +55,7 @@ export async function prepareDatabases(
   const targets: [string, string][] = [
     ...SERVICES.map((s): [string, string] => [DATABASE_URL_VARS[s], urls[s]]),
     [PROVIDER_DATABASE_URL_VAR, providerUrl],
+    ...READ_MODELS.map((m): [string, string] => [READ_MODEL_DATABASE_URL_VARS[m], readModelUrls[m]]),
   ];
   for (const [variable, target] of targets) {
     const url = new URL(target);
@@ -62,14 +71,18 @@ export async function prepareDatabases(
     }
   }
 
-  for (const service of SERVICES) {
-    const created = await ensureDatabase(urls[service]);
+  const migrated: [name: ServiceName | ReadModelName, url: string][] = [
+    ...SERVICES.map((s): [ServiceName, string] => [s, urls[s]]),
+    ...READ_MODELS.map((m): [ReadModelName, string] => [m, readModelUrls[m]]),
+  ];
+  for (const [name, url] of migrated) {
+    const created = await ensureDatabase(url);
     const { applied } = await applyMigrations(
-      urls[service],
-      path.resolve(__dirname, '../../prisma', service, 'migrations'),
+      url,
+      path.resolve(__dirname, '../../prisma', name, 'migrations'),
     );
     log(
-      `${service}: ${maskUrl(urls[service])}${created ? ' (created)' : ''}, ` +
+      `${name}: ${maskUrl(url)}${created ? ' (created)' : ''}, ` +
         (applied.length ? `applied ${applied.join(', ')}` : 'migrations up to date'),
     );
   }
@@ -80,6 +93,7 @@ export async function prepareDatabases(
   return {
     urls,
     providerUrl,
+    readModelUrls,
     async stop() {
       for (const stop of stops.reverse()) await stop();
     },

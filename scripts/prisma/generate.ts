@@ -1,7 +1,7 @@
-/** Generates each service's Prisma client (run by `npm ci` as postinstall). Works offline. */
+/** Generates each service's and read model's Prisma client (run by `npm ci` as postinstall). Works offline. */
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { SERVICES } from '../../shared/config';
+import { READ_MODELS, SERVICES } from '../../shared/config';
 
 const root = path.resolve(__dirname, '../..');
 const env = {
@@ -11,7 +11,8 @@ const env = {
   PRISMA_HIDE_UPDATE_MESSAGE: '1',
 };
 
-for (const service of SERVICES) {
+const schemas = [...SERVICES, ...READ_MODELS];
+for (const service of schemas) {
   const result = spawnSync(
     path.join(root, 'node_modules', '.bin', 'prisma'),
     ['generate', '--config', path.join(root, 'prisma', service, 'prisma.config.ts')],
@@ -25,4 +26,4 @@ for (const service of SERVICES) {
     process.exit(1);
   }
 }
-console.log(`generated Prisma clients for ${SERVICES.join(', ')}`);
+console.log(`generated Prisma clients for ${schemas.join(', ')}`);

@@ -4,6 +4,7 @@ import type { Registry } from 'prom-client';
 import { createApp } from '../../api/app';
 import { createSagaClient, type SagaClient } from '../../api/client';
 import type { ApiKeyOption } from '../../api/auth';
+import type { OrderTimelines } from '../../api/order-timelines';
 import type { JwtConfig } from '../../shared/config';
 import { SagaService } from '../../api/saga-service';
 import { listen, type Listening } from './listen';
@@ -25,6 +26,8 @@ type TestAppOverrides = {
   /** Default: TEST_API_KEY, with every scope. */
   apiKeys?: readonly ApiKeyOption[];
   jwt?: JwtConfig;
+  /** The order-history read model (default: none, the timeline route answers 503). */
+  timelines?: OrderTimelines;
 };
 
 export function createTestApp(stack: Stack, overrides: TestAppOverrides = {}) {
@@ -40,6 +43,7 @@ export function createTestApp(stack: Stack, overrides: TestAppOverrides = {}) {
     client: overrides.client ?? stack.client,
     namespace: 'default',
     sagas,
+    timelines: overrides.timelines,
     apiKeys: overrides.apiKeys ?? [TEST_API_KEY],
     jwt: overrides.jwt,
     readOpen: overrides.readOpen ?? false,

@@ -8,6 +8,7 @@ export const TEST_ENV = {
   shipmentsDb: 'SHIPMENTS_DATABASE_URL',
   inventoryDb: 'INVENTORY_DATABASE_URL',
   providerDb: 'PROVIDER_DATABASE_URL',
+  orderHistoryDb: 'ORDER_HISTORY_DATABASE_URL',
   natsUrl: 'NATS_URL',
   eventsStream: 'EVENTS_STREAM',
 } as const;

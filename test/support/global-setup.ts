@@ -13,6 +13,7 @@ import { startNatsServer } from '../../scripts/nats/nats-server';
 import {
   DEFAULT_DATABASE_URLS,
   DATABASE_URL_VARS,
+  DEFAULT_ORDER_HISTORY_DATABASE_URL,
   DEFAULT_PROVIDER_DATABASE_URL,
   SERVICES,
   databaseConfigSchema,
@@ -27,7 +28,7 @@ import { TEST_STOCK } from './stock';
  * Starts what the integration tests run against, once per `jest` run: the real Temporal dev server (built
  * from the CLI's Go module if missing) on spare ports (with TEST_TEMPORAL_MODE=cluster the production-shaped
  * cluster of scripts/temporal/cluster.ts instead), fresh PostgreSQL databases for the services (the
- * inventory stocked with TEST_STOCK) and for the payment provider's store, a nats-server with JetStream, and one workflow bundle shared by every test's orchestrator worker.
+ * inventory stocked with TEST_STOCK), for the payment provider's store and for the order-history read model, a nats-server with JetStream, and one workflow bundle shared by every test's orchestrator worker.
  */
 export default async function globalSetup(): Promise<void> {
   const outDir = path.resolve(__dirname, '../../test-output');
@@ -47,11 +48,18 @@ export default async function globalSetup(): Promise<void> {
   ) as Record<(typeof SERVICES)[number], string>;
   const providerUrl = new URL(process.env.TEST_PROVIDER_DATABASE_URL ?? DEFAULT_PROVIDER_DATABASE_URL);
   providerUrl.pathname = `/${prefix}provider`;
+  const orderHistoryUrl = new URL(
+    process.env.TEST_ORDER_HISTORY_DATABASE_URL ?? DEFAULT_ORDER_HISTORY_DATABASE_URL,
+  );
+  orderHistoryUrl.pathname = `/${prefix}order_history`;
   const config = loadConfig(databaseConfigSchema, {
     ...Object.fromEntries(SERVICES.map((service) => [DATABASE_URL_VARS[service], urls[service]])),
     PROVIDER_DATABASE_URL: providerUrl.toString(),
+    ORDER_HISTORY_DATABASE_URL: orderHistoryUrl.toString(),
   });
-  await Promise.all([...Object.values(urls), providerUrl.toString()].map(dropDatabaseIfExists));
+  await Promise.all(
+    [...Object.values(urls), providerUrl.toString(), orderHistoryUrl.toString()].map(dropDatabaseIfExists),
+  );
   const databases = await prepareDatabases(config, { stock: TEST_STOCK });
   // A broker of the run's own: the outage tests stop and start theirs, the machine's shared one is never used.
   const nats = await startNatsServer({ port: await freePort(), storeDir: path.join(outDir, 'nats') });
@@ -122,6 +130,7 @@ export default async function globalSetup(): Promise<void> {
   process.env[TEST_ENV.workflowBundle] = bundlePath;
   for (const service of SERVICES) process.env[DATABASE_URL_VARS[service]] = databases.urls[service];
   process.env[TEST_ENV.providerDb] = databases.providerUrl;
+  process.env[TEST_ENV.orderHistoryDb] = databases.readModelUrls['order-history'];
   process.env[TEST_ENV.natsUrl] = nats.url;
   process.env[TEST_ENV.eventsStream] = `${prefix.toUpperCase()}EVENTS`;
 }

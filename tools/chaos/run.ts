@@ -178,7 +178,8 @@ async function runWith(options: ChaosOptions, teardown: Teardown): Promise<Chaos
     SERVICES.map((s) => [s, `postgresql://postgres@127.0.0.1:5432/${prefix}${s}`]),
   ) as Record<ServiceName, string>;
   const providerUrl = `postgresql://postgres@127.0.0.1:5432/${prefix}provider`;
-  await Promise.all([...Object.values(dbUrls), providerUrl].map(dropDatabaseIfExists));
+  const orderHistoryUrl = `postgresql://postgres@127.0.0.1:5432/${prefix}order_history`;
+  await Promise.all([...Object.values(dbUrls), providerUrl, orderHistoryUrl].map(dropDatabaseIfExists));
   // The shipped saga settings: no SAGA_* retry or timeout setting is inherited or overridden. Chaos runs
   // its own dev server (plaintext): TLS settings meant for another Temporal are not inherited either.
   const inherited = Object.fromEntries(
@@ -201,6 +202,7 @@ async function runWith(options: ChaosOptions, teardown: Teardown): Promise<Chaos
     TEMPORAL_ADDRESS: temporalAddress,
     ...Object.fromEntries(SERVICES.map((s) => [DATABASE_URL_VARS[s], dbUrls[s]])),
     PROVIDER_DATABASE_URL: providerUrl,
+    ORDER_HISTORY_DATABASE_URL: orderHistoryUrl,
     API_KEYS: API_KEY,
     API_PORT: String(ports.api),
     API_RATE_LIMIT_PER_MINUTE: '1000000',
