@@ -90,12 +90,16 @@ export default async function globalSetup(): Promise<void> {
     await resolveTemporalCli({ log: (line) => console.log(line) });
     // The mTLS test runs the cluster's binaries: built here, outside any test's timeout, on a new machine.
     await resolveClusterBinaries({ log: (line) => console.log(line) });
-    const server = await startDevServer({
-      port: await freePort(),
-      uiPort: await freePort(),
-      dbFile: path.join(outDir, 'temporal.sqlite'),
-      logFile: path.join(outDir, 'temporal.log'),
-    });
+    // A spare port can be taken by another process between its choice and the server's bind (seen once
+    // in a fresh CI run): choose again rather than fail the whole run.
+    const startServer = async () =>
+      startDevServer({
+        port: await freePort(),
+        uiPort: await freePort(),
+        dbFile: path.join(outDir, 'temporal.sqlite'),
+        logFile: path.join(outDir, 'temporal.log'),
+      });
+    const server = await startServer().catch(startServer).catch(startServer);
     address = server.address;
     uiUrl = server.uiUrl;
     globalThis.__SAGA_TEST_STOP__ = async () => {
