@@ -10,9 +10,8 @@ import {
   subjectOf,
   type EventBusConfig,
 } from '../../shared/event-bus';
-import type { DomainEvent } from '../../shared/events';
 import { outboxRelayMetrics, type OutboxBacklog } from '../../shared/telemetry/metrics';
-import type { RawSqlTx } from './outbox';
+import { outboxRowToEvent, type OutboxRow, type RawSqlTx } from './outbox';
 
 /**
  * The outbox relay: publishes a service's OutboxEvent rows (activities/shared/outbox.ts) to the JetStream
@@ -61,30 +60,6 @@ const PUBLISH_TIMEOUT_MS = 5000;
 const PASS_TIMEOUT_MS = 60_000;
 const RETRY = { startingDelay: 500, maxDelay: 5000, jitter: 'full' } as const;
 
-interface OutboxRow {
-  id: string;
-  type: string;
-  aggregateType: string;
-  aggregateId: string;
-  sequence: number;
-  occurredAt: Date;
-  sagaId: string;
-  payload: unknown;
-}
-
-function eventOf(row: OutboxRow): DomainEvent {
-  return {
-    id: row.id,
-    type: row.type,
-    aggregateType: row.aggregateType,
-    aggregateId: row.aggregateId,
-    sequence: Number(row.sequence),
-    occurredAt: row.occurredAt.toISOString(),
-    sagaId: row.sagaId,
-    payload: row.payload,
-  } as DomainEvent; // encodeEvent validates it against its type's schema
-}
-
 const firstLine = (error: unknown) => (error instanceof Error ? error.message : String(error)).split('\n')[0];
 
 export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
@@ -124,7 +99,7 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
         const acked: string[] = [];
         let failure: unknown;
         for (const row of rows) {
-          const event = eventOf(row);
+          const event = outboxRowToEvent(row); // encodeEvent validates it against its type's schema
           try {
             // A duplicate ack (the id was stored before) counts as published: that is the point of it.
             await js.publish(subjectOf(bus, event), encodeEvent(event), {

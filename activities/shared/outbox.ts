@@ -1,5 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { aggregateTypeOf, parsePayload, type EventPayload, type EventType } from '../../shared/events';
+import {
+  aggregateTypeOf,
+  parsePayload,
+  type DomainEvent,
+  type EventPayload,
+  type EventType,
+} from '../../shared/events';
 
 /**
  * The transactional outbox: an effect's domain event is written in the effect's own transaction, next to
@@ -50,4 +56,30 @@ export async function appendEvent<T extends EventType>(
   const sequence = rows[0]?.sequence;
   if (sequence === undefined) throw new Error(`outbox: no sequence returned for ${event.type}`);
   return { id, sequence: Number(sequence) };
+}
+
+/** An OutboxEvent row as every service's client reads it. */
+export interface OutboxRow {
+  id: string;
+  type: string;
+  aggregateType: string;
+  aggregateId: string;
+  sequence: number;
+  occurredAt: Date;
+  sagaId: string;
+  payload: unknown;
+}
+
+/** The event a row holds, in its published shape; not validated here (encodeEvent and the schemas do). */
+export function outboxRowToEvent(row: OutboxRow): DomainEvent {
+  return {
+    id: row.id,
+    type: row.type,
+    aggregateType: row.aggregateType,
+    aggregateId: row.aggregateId,
+    sequence: Number(row.sequence),
+    occurredAt: row.occurredAt.toISOString(),
+    sagaId: row.sagaId,
+    payload: row.payload,
+  } as DomainEvent;
 }

@@ -8,6 +8,7 @@ import { shipmentIdOf } from '../../activities/shipments/activities';
 import type { Schemas } from '../../api/client';
 import { orderTimelinesFrom, type OrderTimelines } from '../../api/order-timelines';
 import { encodeEvent, ensureStream, subjectOf, type EventBusConfig } from '../../shared/event-bus';
+import { outboxRowToEvent } from '../../activities/shared/outbox';
 import { domainEventSchema, type DomainEvent } from '../../shared/events';
 import { ORDER_HISTORY_CONSUMER } from '../../read-models/order-history/apply';
 import { createOrderHistoryDb, type OrderHistoryDb } from '../../read-models/order-history/db';
@@ -135,19 +136,7 @@ describe('order-history read model', () => {
       ...(await serviceDbs.payments.outboxEvent.findMany(of(paymentIdOf(orderId)))),
       ...(await serviceDbs.shipments.outboxEvent.findMany(of(shipmentIdOf(orderId)))),
     ];
-    return rows.map(
-      (row) =>
-        domainEventSchema.parse({
-          id: row.id,
-          type: row.type,
-          aggregateType: row.aggregateType,
-          aggregateId: row.aggregateId,
-          sequence: row.sequence,
-          occurredAt: row.occurredAt.toISOString(),
-          sagaId: row.sagaId,
-          payload: row.payload,
-        }) as DomainEvent,
-    );
+    return rows.map((row) => domainEventSchema.parse(outboxRowToEvent(row)) as DomainEvent);
   }
 
   async function rowsOf(orderIds: string[]) {

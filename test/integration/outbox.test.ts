@@ -4,7 +4,7 @@ import { createInventoryActivities, reservationIdOf } from '../../activities/inv
 import { createOrdersActivities } from '../../activities/orders/activities';
 import { createPaymentsActivities, paymentIdOf } from '../../activities/payments/activities';
 import { transientFailure } from '../../activities/shared/failures';
-import { appendEvent } from '../../activities/shared/outbox';
+import { appendEvent, outboxRowToEvent } from '../../activities/shared/outbox';
 import { createShipmentsActivities, shipmentIdOf } from '../../activities/shipments/activities';
 import { refundSagaIdOf } from '../../api/saga-service';
 import type { ActivityMeta } from '../../shared/activity-meta';
@@ -61,16 +61,7 @@ describe('outbox', () => {
     const read = (rows: Awaited<ReturnType<typeof dbs.orders.outboxEvent.findMany>>) =>
       rows.map((row) => {
         expect(row.publishedAt).toBeNull(); // in-process workers run no relay (outbox-relay.test.ts)
-        return domainEventSchema.parse({
-          id: row.id,
-          type: row.type,
-          aggregateType: row.aggregateType,
-          aggregateId: row.aggregateId,
-          sequence: row.sequence,
-          occurredAt: row.occurredAt.toISOString(),
-          sagaId: row.sagaId,
-          payload: row.payload,
-        });
+        return domainEventSchema.parse(outboxRowToEvent(row));
       });
     const of = (aggregateId: string) => ({ where: { aggregateId }, orderBy: { sequence: 'asc' as const } });
     const [order, payment, shipment, reservation] = await Promise.all([
