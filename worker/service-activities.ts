@@ -69,7 +69,9 @@ const SERVICE_WORKERS: Record<ServiceName, Connect> = {
   payments: ({ databaseUrl, poolSize, providerDatabaseUrl, providerCircuitBreaker }, observers) => {
     if (!providerDatabaseUrl) throw new Error('the payments worker needs the provider database URL');
     const db = createPaymentsDb(databaseUrl, poolSize);
-    const provider = new SimulatedProvider(providerDatabaseUrl, Math.min(poolSize, 5));
+    const provider = new SimulatedProvider(providerDatabaseUrl, Math.min(poolSize, 5), (error) =>
+      observers.log.warn({ err: error.message }, 'payment provider store: an idle connection was lost'),
+    );
     const breaker = createCircuitBreaker({
       service: 'payments',
       dependency: PAYMENT_PROVIDER,

@@ -122,8 +122,18 @@ export class SimulatedProvider {
   private readonly pool: Pool;
   private schema: Promise<void> | undefined;
 
-  constructor(databaseUrl: string, poolSize = 5) {
+  constructor(
+    databaseUrl: string,
+    poolSize = 5,
+    /** Told when an idle connection of the pool drops (see below); nothing by default. */
+    onIdleConnectionLost: (error: Error) => void = () => undefined,
+  ) {
     this.pool = new Pool({ connectionString: databaseUrl, max: poolSize });
+    // A database restart, failover or DROP ... WITH (FORCE) ends the pool's idle connections; pg reports
+    // that as an 'error' event of the pool, which, with no listener, throws and kills the process. The
+    // pool has already discarded that connection and the next call opens a new one; a call's own failure
+    // still reaches its caller as a rejection.
+    this.pool.on('error', onIdleConnectionLost);
   }
 
   /** Authorizes `amount` on the token's card: one charge per idempotency key (declined ones included). */

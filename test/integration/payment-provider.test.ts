@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { Client } from 'pg';
 import {
   ProviderError,
   SimulatedProvider,
@@ -32,6 +33,16 @@ describe('simulated payment provider', () => {
     await dropDatabaseIfExists(url());
   });
 
+  const authorizeWith = (store: SimulatedProvider) => {
+    const paymentId = paymentIdOf(`ord_${randomUUID()}`);
+    return store.authorize({
+      idempotencyKey: providerKeys(paymentId).authorize,
+      paymentId,
+      amount: 100,
+      currency: 'EUR',
+      token: 'tok_visa',
+    });
+  };
   const authorize = (paymentId: string, token = 'tok_visa', amount = 100) =>
     provider.authorize({
       idempotencyKey: providerKeys(paymentId).authorize,
@@ -86,6 +97,38 @@ describe('simulated payment provider', () => {
       await expect(authorize(next, 'tok_processingError_1')).rejects.toMatchObject({
         code: 'ProviderUnavailable',
       });
+    } finally {
+      await other.close();
+    }
+  });
+
+  test('idle connections ended by the server (a database restart) neither crash the process nor fail the next call', async () => {
+    const lost: Error[] = [];
+    const other = new SimulatedProvider(url(), 3, (error) => lost.push(error));
+    try {
+      // Three connections open, then idle in the pool.
+      await Promise.all(Array.from({ length: 3 }, () => authorizeWith(other)));
+      const admin = new Client({ connectionString: url() });
+      await admin.connect();
+      try {
+        // What a restart or failover does to every session: 57P01, "terminating connection due to
+        // administrator command". Without the pool's listener this is an uncaught error that kills the process.
+        const { rowCount } = await admin.query(
+          `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+            WHERE datname = current_database() AND pid <> pg_backend_pid()`,
+        );
+        expect(rowCount).toBeGreaterThanOrEqual(3);
+      } finally {
+        await admin.end();
+      }
+      const deadline = Date.now() + 10_000;
+      while (lost.length < 3 && Date.now() < deadline)
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(lost.length).toBeGreaterThanOrEqual(3);
+      expect(lost.map((error) => (error as { code?: string }).code)).toContain('57P01');
+      // The pool opened new connections: the next calls go through and charge once each.
+      const charged = await Promise.all(Array.from({ length: 3 }, () => authorizeWith(other)));
+      expect(charged.map((answer) => answer.status)).toEqual(['authorized', 'authorized', 'authorized']);
     } finally {
       await other.close();
     }
