@@ -5,6 +5,8 @@
  * - dev-file: the dev server exactly as `npm start` runs it (scripts/temporal/local-server.ts, file store
  *   and whatever pragmas and dynamic config it sets), with the spans collected as `npm start` collects them
  *   (scripts/lib/local-traces.ts);
+ * - dev-file-untraced: the same with tracing off (OTEL_TRACES_EXPORTER=none, as a user may run it), so the
+ *   report splits dev-file's distance from dev-memory into the file store's part and the traces' part;
  * - cluster: the real server on PostgreSQL (scripts/temporal/cluster.ts: frontend, 2 history, 2 matching),
  *   on fresh databases of the bench's own.
  */
@@ -19,12 +21,13 @@ import { startDevServer } from '../scripts/temporal/dev-server';
 import { startLocalTemporal } from '../scripts/temporal/local-server';
 import { loadConfig } from '../shared/config';
 
-export const BENCH_MODES = ['dev-memory', 'dev-file', 'cluster'] as const;
+export const BENCH_MODES = ['dev-memory', 'dev-file', 'dev-file-untraced', 'cluster'] as const;
 export type BenchMode = (typeof BENCH_MODES)[number];
 
 export const MODE_LABELS: Record<BenchMode, string> = {
   'dev-memory': 'dev server, SQLite in memory',
   'dev-file': 'dev server as `npm start` runs it (SQLite file, traces on)',
+  'dev-file-untraced': 'dev server as `npm start` runs it, tracing off (OTEL_TRACES_EXPORTER=none)',
   cluster: 'real server on PostgreSQL (frontend, 2 history, 2 matching)',
 };
 
@@ -58,7 +61,7 @@ export async function startModeTemporal(mode: BenchMode, options: ModeOptions): 
     });
     return { ...server, workerEnv: {}, settings: { store: 'sqlite in memory', traces: 'off' } };
   }
-  if (mode === 'dev-file') {
+  if (mode === 'dev-file' || mode === 'dev-file-untraced') {
     // Everything from localStackConfigSchema as `npm start` reads it; only ports and files are the bench's.
     // Spans are collected when no exporter is chosen, as `npm start` does: an inherited one is dropped.
     const { OTEL_TRACES_EXPORTER: _e, OTEL_EXPORTER_OTLP_ENDPOINT: _u, ...env } = options.env;
@@ -72,15 +75,22 @@ export async function startModeTemporal(mode: BenchMode, options: ModeOptions): 
       TRACES_FILE: path.join(options.dataDir, 'traces', 'spans.jsonl'),
     });
     const server = await startLocalTemporal(config, { log: options.log });
-    const traces = await startLocalTraces(config, env).catch(async (error: unknown) => {
-      await server.stop();
-      throw error;
-    });
+    const traced = mode === 'dev-file';
+    const untraced = { env: { OTEL_TRACES_EXPORTER: 'none' }, stop: async () => undefined };
+    const traces = traced
+      ? await startLocalTraces(config, env).catch(async (error: unknown) => {
+          await server.stop();
+          throw error;
+        })
+      : untraced;
     return {
       address: server.address,
       uiUrl: server.uiUrl,
       workerEnv: traces.env,
-      settings: { store: 'sqlite file (npm start)', traces: 'on (OTLP receiver, as npm start)' },
+      settings: {
+        store: 'sqlite file (npm start)',
+        traces: traced ? 'on (OTLP receiver, as npm start)' : 'off (OTEL_TRACES_EXPORTER=none)',
+      },
       async stop() {
         await traces.stop().catch(() => undefined);
         await server.stop();
