@@ -1,3 +1,5 @@
+import { context } from '@opentelemetry/api';
+import { suppressTracing } from '@opentelemetry/core';
 import { backOff } from 'exponential-backoff';
 import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
@@ -25,6 +27,10 @@ import { outboxRowToEvent, type OutboxRow, type RawSqlTx } from './outbox';
  * stopping at the first failure, then the acknowledged rows marked. So each aggregate's events reach the
  * stream in sequence order, and a relay that dies between a publish and its mark publishes the same ids
  * again, which the broker drops within its duplicate window.
+ *
+ * An idle relay looks for unpublished rows with one query before it opens a pass's transaction. Its
+ * queries are never traced: five passes a second per service were most of the spans an idle `npm start`
+ * exported (1,800 a minute, measured); the relay reports through its metrics instead.
  */
 
 /** Both the Prisma client of a service (the pass's transaction) and its transaction client. */
@@ -65,7 +71,7 @@ const firstLine = (error: unknown) => (error instanceof Error ? error.message : 
 export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const { service, db, bus, log } = options;
   const lockName = `saga.outbox-relay.${service}`;
-  const metrics = outboxRelayMetrics(options.metrics, service, () => readBacklog(db));
+  const metrics = outboxRelayMetrics(options.metrics, service, () => untraced(() => readBacklog(db)));
 
   let stopping = false;
   let connection: NatsConnection | undefined;
@@ -85,7 +91,7 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
 
   /** Publishes one batch; true when it was full (more are waiting). */
   async function pass(): Promise<boolean> {
-    if (stopping) return false;
+    if (stopping || !(await pending(db))) return false;
     const js = await broker();
     const outcome = await db.$transaction(
       async (tx) => {
@@ -133,7 +139,7 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
 
   async function run(): Promise<void> {
     while (!stopping) {
-      const full = await backOff(pass, {
+      const full = await backOff(() => untraced(pass), {
         ...RETRY,
         numOfAttempts: Number.MAX_SAFE_INTEGER,
         retry: (error: unknown, attempt: number) => {
@@ -163,6 +169,18 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       await connection?.close().catch(() => undefined);
     },
   };
+}
+
+/** Runs `fn` with tracing suppressed: no span is recorded for anything it does, Prisma's queries included. */
+function untraced<T>(fn: () => Promise<T>): Promise<T> {
+  return context.with(suppressTracing(context.active()), fn);
+}
+
+/** Whether any row waits (the partial index of unpublished rows answers it). */
+async function pending(db: RawSqlTx): Promise<boolean> {
+  const [row] = await db.$queryRaw<{ pending: boolean }[]>`
+    SELECT EXISTS (SELECT 1 FROM "OutboxEvent" WHERE "publishedAt" IS NULL) AS "pending"`;
+  return row?.pending === true;
 }
 
 async function readBacklog(db: RawSqlTx): Promise<OutboxBacklog> {
