@@ -9,6 +9,7 @@ import { startTracing, type Tracing } from '../../shared/telemetry/tracing';
 import { serveTestApp, type TestApi } from '../support/api';
 import { startOtlpReceiver, type ReceivedSpan } from '../../tools/traces/otlp-receiver';
 import { renderTrace } from '../../tools/traces/tree';
+import { waitUntil } from '../support/order-history';
 import { sampleOrder } from '../support/orders';
 import { startWorkers, workerProcessEnv, type TestProcesses } from '../support/processes';
 import { startStack, type Stack } from '../support/stack';
@@ -173,12 +174,13 @@ describe('traces, metrics and logs of a saga', () => {
   test('the outbox relays and Prisma’s internal steps export no spans', async () => {
     // The two sagas above left events in every service's outbox: wait until each relay published them,
     // then a few of its idle passes more, and until the spans of that time have been exported.
-    const deadline = Date.now() + 20_000;
     for (const service of SERVICES) {
-      while (sample(await workerMetrics(service), 'saga_outbox_published_total', { service }) === 0) {
-        if (Date.now() > deadline) throw new Error(`${service}: its relay published nothing`);
-        await new Promise((resolve) => setTimeout(resolve, 200));
-      }
+      await waitUntil(
+        `${service}: its relay published`,
+        async () => sample(await workerMetrics(service), 'saga_outbox_published_total', { service }),
+        (published) => published > 0,
+        20_000,
+      );
     }
     await new Promise((resolve) => setTimeout(resolve, 2_000));
     const sql = (span: ReceivedSpan) => String(span.attributes['db.query.text'] ?? '');

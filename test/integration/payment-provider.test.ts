@@ -12,6 +12,7 @@ import { attemptsOf, SAMPLE_TOTAL, sampleOrder, startSaga, stateOf, stepNamed } 
 import { startStack, type Stack } from '../support/stack';
 import { requireEnv, TEST_ENV } from '../support/env';
 import { dropDatabaseIfExists, ensureDatabase } from '../../scripts/db/ensure-database';
+import { waitUntil } from '../support/order-history';
 
 /**
  * The simulated provider against its own store: idempotency keys, per-key transient failures, outage. The
@@ -33,24 +34,17 @@ describe('simulated payment provider', () => {
     await dropDatabaseIfExists(url());
   });
 
-  const authorizeWith = (store: SimulatedProvider) => {
-    const paymentId = paymentIdOf(`ord_${randomUUID()}`);
-    return store.authorize({
-      idempotencyKey: providerKeys(paymentId).authorize,
-      paymentId,
-      amount: 100,
-      currency: 'EUR',
-      token: 'tok_visa',
-    });
-  };
-  const authorize = (paymentId: string, token = 'tok_visa', amount = 100) =>
-    provider.authorize({
+  const authorizeWith = (store: SimulatedProvider, paymentId: string, token = 'tok_visa', amount = 100) =>
+    store.authorize({
       idempotencyKey: providerKeys(paymentId).authorize,
       paymentId,
       amount,
       currency: 'EUR',
       token,
     });
+  const authorize = (paymentId: string, token = 'tok_visa', amount = 100) =>
+    authorizeWith(provider, paymentId, token, amount);
+  const newPaymentId = () => paymentIdOf(`ord_${randomUUID()}`);
 
   test('a repeated key returns the existing charge; concurrent repeats make one charge', async () => {
     const paymentId = paymentIdOf(`ord_${randomUUID()}`);
@@ -80,15 +74,9 @@ describe('simulated payment provider', () => {
         code: 'ProviderUnavailable',
         status: 503,
       });
-      await expect(
-        other.authorize({
-          idempotencyKey: paymentId,
-          paymentId,
-          amount: 100,
-          currency: 'EUR',
-          token: 'tok_processingError_3',
-        }),
-      ).rejects.toBeInstanceOf(ProviderError);
+      await expect(authorizeWith(other, paymentId, 'tok_processingError_3')).rejects.toBeInstanceOf(
+        ProviderError,
+      );
       await expect(authorize(paymentId, 'tok_processingError_3')).rejects.toMatchObject({ retryable: true });
       expect(await provider.chargesOf(paymentId)).toEqual([]);
       expect(await authorize(paymentId, 'tok_processingError_3')).toMatchObject({ status: 'authorized' });
@@ -107,7 +95,7 @@ describe('simulated payment provider', () => {
     const other = new SimulatedProvider(url(), 3, (error) => lost.push(error));
     try {
       // Three connections open, then idle in the pool.
-      await Promise.all(Array.from({ length: 3 }, () => authorizeWith(other)));
+      await Promise.all(Array.from({ length: 3 }, () => authorizeWith(other, newPaymentId())));
       const admin = new Client({ connectionString: url() });
       await admin.connect();
       try {
@@ -121,13 +109,18 @@ describe('simulated payment provider', () => {
       } finally {
         await admin.end();
       }
-      const deadline = Date.now() + 10_000;
-      while (lost.length < 3 && Date.now() < deadline)
-        await new Promise((resolve) => setTimeout(resolve, 50));
+      await waitUntil(
+        'three lost connections reported',
+        async () => lost.length,
+        (n) => n >= 3,
+        10_000,
+      );
       expect(lost.length).toBeGreaterThanOrEqual(3);
       expect(lost.map((error) => (error as { code?: string }).code)).toContain('57P01');
       // The pool opened new connections: the next calls go through and charge once each.
-      const charged = await Promise.all(Array.from({ length: 3 }, () => authorizeWith(other)));
+      const charged = await Promise.all(
+        Array.from({ length: 3 }, () => authorizeWith(other, newPaymentId())),
+      );
       expect(charged.map((answer) => answer.status)).toEqual(['authorized', 'authorized', 'authorized']);
     } finally {
       await other.close();
