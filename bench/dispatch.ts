@@ -21,6 +21,7 @@ import { clusterNodes, temporalDatabases } from '../scripts/temporal/cluster-con
 import { dropDatabaseIfExists } from '../scripts/db/ensure-database';
 import { startDevServer } from '../scripts/temporal/dev-server';
 import { runCeilingWorkflow, startCeilingWorkers } from './ceiling';
+import { cpuSeconds } from './cpu';
 import { VARIANTS, type DispatchServer, type DispatchVariant } from './dispatch-variants';
 import { round, runConcurrently } from './stats';
 
@@ -41,7 +42,6 @@ const sequentialCount = Number(args.sequential ?? (quick ? 10 : 20));
 const concurrentTotal = Number(args.total ?? (quick ? 100 : 250));
 const CONCURRENCY = 50;
 const PREFIX = 'dispatch-';
-const CLOCK_TICKS_PER_SECOND = 100; // Linux's USER_HZ, the unit of /proc/<pid>/stat times
 const log = (line: string) => console.log(`[dispatch] ${line}`);
 
 interface Sample {
@@ -116,18 +116,6 @@ async function startServer(server: DispatchServer, dataDir: string, run: number)
       await dropDatabases();
     },
   };
-}
-
-/** CPU seconds (user + system) a process has used so far; 0 once it is gone. */
-function cpuSeconds(pid: number): number {
-  try {
-    // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
-  } catch {
-    return 0;
-  }
 }
 
 const totalCpu = (pids: number[]) => pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);

@@ -41,6 +41,7 @@ export function renderMarkdown(result: BenchResult): string {
       ),
     ),
     '',
+    ...cpuSection(measured),
     'Where the time goes at 1 concurrent: start → result (p50), and the medians of each component from the ' +
       'workflow histories (queue: scheduled → picked up by a worker; run: picked up → completed; other: ' +
       'between one task’s completion and the next one’s scheduling).',
@@ -68,6 +69,45 @@ export function renderMarkdown(result: BenchResult): string {
     ...primarySections(result),
   ];
   return lines.join('\n');
+}
+
+/** The parts of bench/cpu.ts in the order of a saga's path, then whatever else used CPU. */
+const CPU_PARTS = ['temporal', 'orchestrator', 'ceiling', 'orders', 'inventory', 'payments', 'shipments'];
+const CPU_TAIL = ['postgres', 'nats', 'bench', 'other'];
+
+/**
+ * CPU per workflow at the highest concurrency: with the cores saturated, throughput is cores / this sum,
+ * so the difference between the ceiling's column and the saga's is what the saga must cut to reach it.
+ */
+function cpuSection(modes: ModeResult[]): string[] {
+  const rows = modes.flatMap((mode) => {
+    const top = mode.throughput?.at(-1);
+    if (!top?.cpuMsPerWorkflow) return [];
+    const c = top.cpuMsPerWorkflow;
+    const seen = new Set(KINDS.flatMap((kind) => Object.keys(c[kind])));
+    const parts = [
+      ...CPU_PARTS,
+      ...[...seen].filter((p) => !CPU_PARTS.includes(p) && !CPU_TAIL.includes(p)),
+      ...CPU_TAIL,
+    ].filter((p) => seen.has(p));
+    const total = (kind: (typeof KINDS)[number]) => Object.values(c[kind]).reduce((a, b) => a + b, 0);
+    const cell = (kind: (typeof KINDS)[number], part: string) => r1(c[kind][part] ?? 0);
+    return [
+      ...parts.map((part) => `| ${mode.mode} | ${part} | ${KINDS.map((k) => cell(k, part)).join(' | ')} |`),
+      `| ${mode.mode} | **total** (cores busy) | ${KINDS.map((k) => `**${r1(total(k))}** (${top.coresBusy[k]})`).join(' | ')} |`,
+    ];
+  });
+  if (rows.length === 0) return [];
+  return [
+    'CPU per workflow at the highest concurrency (ms of user + system time, from /proc, over all repetitions), by ' +
+      'part of the stack: the Temporal server, each worker process, the machine’s PostgreSQL (every backend), the ' +
+      'bench’s NATS, the bench process itself (API, clients, traces receiver) and the rest of the machine.',
+    '',
+    '| mode | part | no-op ceiling | bare workflow | saga |',
+    '| --- | --- | --- | --- | --- |',
+    ...rows,
+    '',
+  ];
 }
 
 const PART_LABELS: Record<string, string> = {

@@ -134,7 +134,11 @@ async function measureMode(
       await runners[kind]();
     });
 
-  const throughput = await measureThroughput(runners, counts, reps, log);
+  const cpuRoots = () => ({
+    ...Object.fromEntries(stack.workers.map((w) => [w.name, w.child.pid ?? -1])),
+    ceiling: stack.ceiling.pid,
+  });
+  const throughput = await measureThroughput(runners, counts, reps, log, cpuRoots);
   result.throughput = throughput.rows;
   result.latencyAt1 = throughput.latencyAt1;
   const sample = (ids: string[]) => ids.slice(-BREAKDOWN_SAMPLES);

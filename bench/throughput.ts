@@ -1,3 +1,4 @@
+import { cpuByPart, cpuSnapshot } from './cpu';
 import { quantile, round, runConcurrently, summarize } from './stats';
 
 /** The three workloads measured side by side on one stack. */
@@ -24,6 +25,13 @@ export interface ThroughputRow {
   saga: Summary;
   sagaPerCeiling: number;
   sagaPerBare: number;
+  /**
+   * CPU milliseconds per workflow of each kind, by part of the stack (bench/cpu.ts), over all repetitions:
+   * on a machine whose cores are busy, throughput is the cores divided by their sum.
+   */
+  cpuMsPerWorkflow: Record<Kind, Record<string, number>>;
+  /** Cores the whole machine kept busy while each kind ran (CPU seconds per second). */
+  coresBusy: Record<Kind, number>;
 }
 
 export interface ThroughputResult {
@@ -35,6 +43,20 @@ export interface ThroughputResult {
   /** Every saga this measurement ran (finished ones for the read path). */
   sagaIds: string[];
 }
+
+const sum = (values: Record<string, number>) => Object.values(values).reduce((a, b) => a + b, 0);
+
+function perWorkflowMs(cpu: Record<Kind, Record<string, number>>, workflows: number) {
+  const perKind = (parts: Record<string, number>) =>
+    Object.fromEntries(Object.entries(parts).map(([part, s]) => [part, round((s * 1000) / workflows, 2)]));
+  return { ceiling: perKind(cpu.ceiling), bare: perKind(cpu.bare), saga: perKind(cpu.saga) };
+}
+
+const busyCores = (cpu: Record<Kind, Record<string, number>>, seconds: Record<Kind, number>) => ({
+  ceiling: round(sum(cpu.ceiling) / seconds.ceiling, 2),
+  bare: round(sum(cpu.bare) / seconds.bare, 2),
+  saga: round(sum(cpu.saga) / seconds.saga, 2),
+});
 
 export const percentiles = (values: readonly number[]): Percentiles => ({
   p50: round(quantile(values, 0.5)),
@@ -53,6 +75,8 @@ export async function measureThroughput(
   counts: Record<number, number>,
   reps: number,
   log: (line: string) => void,
+  /** The processes whose trees are parts of their own in the CPU figures (the workers). */
+  cpuRoots: () => Record<string, number> = () => ({}),
 ): Promise<ThroughputResult> {
   const rows: ThroughputRow[] = [];
   const latencyAt1: Record<Kind, number[]> = { ceiling: [], bare: [], saga: [] };
@@ -61,15 +85,22 @@ export async function measureThroughput(
   for (const [level, total] of Object.entries(counts)) {
     const concurrency = Number(level);
     const rates: Record<Kind, number[]> = { ceiling: [], bare: [], saga: [] };
+    const cpu: Record<Kind, Record<string, number>> = { ceiling: {}, bare: {}, saga: {} };
+    const seconds: Record<Kind, number> = { ceiling: 0, bare: 0, saga: 0 };
     for (let rep = 0; rep < reps; rep++) {
       const order = KINDS.map((_, i) => KINDS[(i + rep) % KINDS.length] as Kind);
       for (const kind of order) {
         const ids: string[] = [];
+        const cpuBefore = cpuSnapshot();
         const start = performance.now();
         const durations = await runConcurrently(total, concurrency, async () => {
           ids.push(await runners[kind]());
         });
-        rates[kind].push(total / ((performance.now() - start) / 1000));
+        const elapsed = (performance.now() - start) / 1000;
+        rates[kind].push(total / elapsed);
+        seconds[kind] += elapsed;
+        for (const [part, used] of Object.entries(cpuByPart(cpuBefore, cpuSnapshot(), cpuRoots())))
+          cpu[kind][part] = (cpu[kind][part] ?? 0) + used;
         if (kind === 'saga') sagaIds.push(...ids);
         if (concurrency === 1) {
           latencyAt1[kind].push(...durations);
@@ -86,6 +117,8 @@ export async function measureThroughput(
       saga: saga!,
       sagaPerCeiling: round(saga!.median / ceiling!.median, 3),
       sagaPerBare: round(saga!.median / bare!.median, 3),
+      cpuMsPerWorkflow: perWorkflowMs(cpu, total * reps),
+      coresBusy: busyCores(cpu, seconds),
     };
     log(
       `throughput c=${concurrency}: ceiling ${ceiling!.median}/s, bare ${bare!.median}/s, saga ${saga!.median}/s ` +
