@@ -2,8 +2,8 @@
  * Where the machine's CPU goes during a measurement (issue 15: "what limits it"): every process's user +
  * system time from /proc, summed by the part of the stack it belongs to. A process belongs to the nearest
  * named root above it (a worker process), else to what its command name says (the Temporal server, the
- * machine's PostgreSQL, the bench's NATS), else to the bench itself (this process: the API, the clients, the
- * traces receiver) or, outside our tree, to "other" (the rest of the machine).
+ * machine's PostgreSQL, the bench's NATS), else to the bench itself (this process: the clients, the traces
+ * receiver) or, outside our tree, to "other" (the rest of the machine).
  */
 import { readdirSync, readFileSync } from 'node:fs';
 

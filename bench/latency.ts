@@ -1,5 +1,3 @@
-import pino from 'pino';
-import { startApiServer } from '../api/server';
 import type { BenchStack } from './stack';
 import { quantile, round, runConcurrently } from './stats';
 import { benchOrder, postSaga, startWorkflow } from './workloads';
@@ -11,18 +9,13 @@ import { benchOrder, postSaga, startWorkflow } from './workloads';
 export async function endToEnd(stack: BenchStack, total: number, reps: number, log: (line: string) => void) {
   const paths = { happy: [] as number[], compensation: [] as number[], parallel: [] as number[] };
   // The same API, but starting sagas that compensate in parallel (SAGA_COMPENSATION_MODE=parallel).
-  const parallelApi = await startApiServer(
-    { ...stack.config, API_PORT: 0, SAGA_COMPENSATION_MODE: 'parallel' },
-    pino({ level: 'silent' }),
-    // The stack's codec: the sagas' payloads and outcome memos are encrypted.
-    { dataConverter: stack.client.options.dataConverter },
-  );
+  const parallelApi = await stack.startApi({ SAGA_COMPENSATION_MODE: 'parallel' });
   const kinds = ['happy', 'compensation', 'parallel'] as const;
   for (let rep = 0; rep < reps; rep++) {
     for (const kind of rep % 2 === 0 ? kinds : [...kinds].reverse()) {
       // Compensation path: the last step fails (an account on hold), so all three compensations run.
       const order = kind === 'happy' ? benchOrder() : benchOrder('hold-bench');
-      const target = kind === 'parallel' ? { ...stack, api: parallelApi } : stack;
+      const target = kind === 'parallel' ? { api: parallelApi } : stack;
       const durations = await runConcurrently(Math.ceil(total / reps), 10, async () => {
         const res = await postSaga(target, order, 30);
         const expected = kind === 'happy' ? 'COMPLETED' : 'COMPENSATED';
@@ -31,7 +24,7 @@ export async function endToEnd(stack: BenchStack, total: number, reps: number, l
       paths[kind].push(...durations);
     }
   }
-  await parallelApi.close();
+  await parallelApi.process.stop();
   const pct = (v: number[]) => ({
     p50: round(quantile(v, 0.5)),
     p95: round(quantile(v, 0.95)),

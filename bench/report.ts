@@ -72,7 +72,16 @@ export function renderMarkdown(result: BenchResult): string {
 }
 
 /** The parts of bench/cpu.ts in the order of a saga's path, then whatever else used CPU. */
-const CPU_PARTS = ['temporal', 'orchestrator', 'ceiling', 'orders', 'inventory', 'payments', 'shipments'];
+const CPU_PARTS = [
+  'api',
+  'temporal',
+  'orchestrator',
+  'ceiling',
+  'orders',
+  'inventory',
+  'payments',
+  'shipments',
+];
 const CPU_TAIL = ['postgres', 'nats', 'bench', 'other'];
 
 /**
@@ -101,7 +110,7 @@ function cpuSection(modes: ModeResult[]): string[] {
   return [
     'CPU per workflow at the highest concurrency (ms of user + system time, from /proc, over all repetitions), by ' +
       'part of the stack: the Temporal server, each worker process, the machine’s PostgreSQL (every backend), the ' +
-      'bench’s NATS, the bench process itself (API, clients, traces receiver) and the rest of the machine.',
+      'bench’s NATS, the bench process itself (its clients, the traces receiver) and the rest of the machine.',
     '',
     '| mode | part | no-op ceiling | bare workflow | saga |',
     '| --- | --- | --- | --- | --- |',

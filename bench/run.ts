@@ -137,6 +137,7 @@ async function measureMode(
   const cpuRoots = () => ({
     ...Object.fromEntries(stack.workers.map((w) => [w.name, w.child.pid ?? -1])),
     ceiling: stack.ceiling.pid,
+    api: stack.api.process.child.pid ?? -1,
   });
   const throughput = await measureThroughput(runners, counts, reps, log, cpuRoots);
   result.throughput = throughput.rows;

@@ -2,15 +2,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import pino from 'pino';
-import { startApiServer, type ApiServer } from '../api/server';
 import { appConfigSchema, loadConfig, SERVICES, type AppConfig } from '../shared/config';
 import { dataConverterFromEnv, generateCodecKey } from '../shared/encryption/config';
 import { prepareDatabases } from '../scripts/db/prepare';
 import { exampleOrder } from '../examples/order';
 import { dropDatabaseIfExists } from '../scripts/db/ensure-database';
 import { freePort } from '../scripts/lib/ports';
-import { rssMiB, runTs, type Supervised } from '../scripts/lib/processes';
+import { rssMiB, runTs, waitForHttp, type Supervised } from '../scripts/lib/processes';
 import { waitForPollers } from '../scripts/lib/task-queue-pollers';
 import { Teardown } from '../scripts/lib/teardown';
 import { startNatsServer } from '../scripts/nats/nats-server';
@@ -24,6 +22,15 @@ export const BENCH_STOCK: Readonly<Record<string, number>> = Object.fromEntries(
 
 export const BENCH_API_KEY = 'bench-key-0123456789abcdef';
 
+/** What a stack process prints that the bench passes on: errors only (business failures of the compensation
+ * path are logged as warnings by design), and no inspector chatter. */
+function errorsOnly(line: string): void {
+  if (/"level":(50|60)/.test(line) || !line.includes('"level"')) {
+    if (!/^\[\w+\] (Debugger (listening|attached|ending)|For help, see|Waiting for the debugger)/.test(line))
+      process.stderr.write(`${line}\n`);
+  }
+}
+
 /** The server of the bench's databases (services', provider's and, in cluster mode, Temporal's). */
 const POSTGRES = 'postgresql://postgres@127.0.0.1:5432';
 
@@ -36,7 +43,10 @@ export interface BenchStack {
   client: Client;
   /** No data converter: the ceiling runs with SDK defaults (no payload encryption). */
   plainClient: Client;
-  api: ApiServer;
+  /** The API, a process of its own as `npm start` runs it (not on the bench's event loop, which its readers load). */
+  api: BenchApi;
+  /** Another API process on this stack, with settings of its own (e.g. SAGA_COMPENSATION_MODE); stopped with it. */
+  startApi(overrides: Record<string, string>): Promise<BenchApi>;
   workers: Supervised[];
   /** The no-op ceiling's worker process (bench/ceiling), on queues `<TASK_QUEUE_PREFIX>ceiling-*`. */
   ceiling: CeilingWorkers;
@@ -47,6 +57,11 @@ export interface BenchStack {
   /** Each worker's inspector port, when started with `inspectWorkers` (bench/memory's heap snapshots). */
   workerInspectPorts: Record<string, number>;
   stop(): Promise<void>;
+}
+
+export interface BenchApi {
+  url: string;
+  process: Supervised;
 }
 
 export interface BenchStackOptions {
@@ -120,17 +135,7 @@ export async function startBenchStack(options: BenchStackOptions): Promise<Bench
       const port = workerInspectPorts[kind];
       const nodeOptions = [env.NODE_OPTIONS, port === undefined ? '' : `--inspect=127.0.0.1:${port}`];
       const workerEnv = { ...env, NODE_OPTIONS: nodeOptions.join(' ').trim() };
-      return runTs(kind, 'worker/main.ts', [kind], workerEnv, (line) => {
-        // Only errors: business failures of the compensation path are logged as warnings by design.
-        if (/"level":(50|60)/.test(line) || !line.includes('"level"')) {
-          if (
-            !/^\[\w+\] (Debugger (listening|attached|ending)|For help, see|Waiting for the debugger)/.test(
-              line,
-            )
-          )
-            process.stderr.write(`${line}\n`);
-        }
-      });
+      return runTs(kind, 'worker/main.ts', [kind], workerEnv, errorsOnly);
     });
     teardown.add(() => Promise.all(workers.map((w) => w.stop())));
     const connection = await Connection.connect({ address: temporal.address });
@@ -147,8 +152,21 @@ export async function startBenchStack(options: BenchStackOptions): Promise<Bench
       { name: `${config.TASK_QUEUE_PREFIX}orchestrator`, type: 'workflow' },
       ...SERVICES.map((s) => ({ name: `${config.TASK_QUEUE_PREFIX}${s}`, type: 'activity' as const })),
     ]);
-    const api = await startApiServer(config, pino({ level: 'silent' }), { dataConverter });
-    teardown.add(() => api.close());
+    const startApi = async (overrides: Record<string, string>): Promise<BenchApi> => {
+      const port = overrides.API_PORT ?? String(await freePort());
+      const apiProcess = runTs(
+        'api',
+        'api/main.ts',
+        [],
+        { ...env, ...overrides, API_PORT: port },
+        errorsOnly,
+      );
+      teardown.add(() => apiProcess.stop());
+      const url = `http://${config.API_HOST}:${port}`;
+      await waitForHttp(`${url}/health/ready`, apiProcess);
+      return { url, process: apiProcess };
+    };
+    const api = await startApi({ API_PORT: String(config.API_PORT) });
     return {
       mode: options.mode,
       temporalSettings: temporal.settings,
@@ -156,6 +174,7 @@ export async function startBenchStack(options: BenchStackOptions): Promise<Bench
       client,
       plainClient,
       api,
+      startApi,
       workers,
       ceiling,
       providerDatabaseUrl: dbUrls.PROVIDER_DATABASE_URL as string,

@@ -54,13 +54,18 @@ export async function startWorkflow(
   });
 }
 
+/** Where an API answers: the bench stack's own, or another one started beside it. */
+export interface ApiTarget {
+  api: { url: string };
+}
+
 /** The typed API client of a bench stack (cheap to make: no connection of its own). */
-const apiOf = (stack: BenchStack): SagaClient =>
+const apiOf = (stack: ApiTarget): SagaClient =>
   createSagaClient({ baseUrl: stack.api.url, token: BENCH_API_KEY });
 
 /** One HTTP start through the API; with waitSeconds it returns when the saga is final. */
 export async function postSaga(
-  stack: BenchStack,
+  stack: ApiTarget,
   order: OrderRequest,
   waitSeconds?: number,
 ): Promise<Schemas['StartSagaResponse']> {
@@ -80,13 +85,13 @@ function readOrThrow<T>(what: string, res: { data?: T; error?: unknown; response
 }
 
 /** One authenticated read of a saga through the API. */
-export async function getSaga(stack: BenchStack, sagaId: string): Promise<Schemas['Saga']> {
+export async function getSaga(stack: ApiTarget, sagaId: string): Promise<Schemas['Saga']> {
   const res = await apiOf(stack).GET('/sagas/{sagaId}', { params: { path: { sagaId } } });
   return readOrThrow(`GET /sagas/${sagaId}`, res);
 }
 
 /** One authenticated page of the saga list through the API. */
-export async function listSagas(stack: BenchStack, pageSize: number): Promise<Schemas['ListSagasResponse']> {
+export async function listSagas(stack: ApiTarget, pageSize: number): Promise<Schemas['ListSagasResponse']> {
   const res = await apiOf(stack).GET('/sagas', { params: { query: { pageSize } } });
   return readOrThrow('GET /sagas', res);
 }
