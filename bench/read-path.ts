@@ -115,6 +115,12 @@ export async function measureReadPath(
       skipArchival: true,
     });
 
+  // Untimed warm-up: the API process has served nothing yet (the throughput runs start workflows with the
+  // client), and its first requests pay for JIT and lazily loaded code, as the workers' did in their warm-up.
+  await runConcurrently(options.requests, options.readers, async (i) => {
+    const id = finishedIds[i % finishedIds.length] as string;
+    await Promise.all([getExpecting(true)(id), describe(id)]);
+  });
   const finished = await compare(finishedIds, getExpecting(true), describe);
   log(`read finished: GET p99 ${finished.api.p99} ms, describe p99 ${finished.direct.p99} ms`);
   // The two Temporal calls of a finished GET, alone and together without the API around them.
