@@ -49,6 +49,10 @@ export function cpuSnapshot(): CpuSnapshot {
   return snapshot;
 }
 
+/** The whole of a measurement's parts (seconds, or ms per workflow). */
+export const cpuTotal = (parts: Record<string, number> | undefined): number =>
+  Object.values(parts ?? {}).reduce((a, b) => a + b, 0);
+
 /** Parts named by command (a process of ours under no named root). */
 const BY_COMMAND: [RegExp, string][] = [
   [/^temporal/, 'temporal'],
@@ -68,16 +72,14 @@ export function cpuByPart(
 ): Record<string, number> {
   const rootNames = new Map(Object.entries(roots).map(([name, pid]) => [pid, name]));
   const partOf = (pid: number): string => {
-    const times = after.get(pid);
-    const byCommand = BY_COMMAND.find(([pattern]) => pattern.test(times?.comm ?? ''))?.[1];
     let mine = false;
     for (let p = pid, hops = 0; p > 1 && hops < 64; p = after.get(p)?.ppid ?? 0, hops++) {
       const root = rootNames.get(p);
       if (root) return root;
       if (p === self) mine = true;
     }
-    if (byCommand) return byCommand;
-    return mine ? 'bench' : 'other';
+    const comm = after.get(pid)?.comm ?? '';
+    return BY_COMMAND.find(([pattern]) => pattern.test(comm))?.[1] ?? (mine ? 'bench' : 'other');
   };
   const parts: Record<string, number> = {};
   for (const [pid, times] of after) {

@@ -2,21 +2,20 @@
 import type { BenchMode } from './modes';
 import type { Goal, MemoryGrowth, ModeResult } from './result';
 import type { ThroughputRow } from './throughput';
+import { cpuTotal } from './cpu';
 import { round } from './stats';
 
 const AT = 50;
-/** Activities of one workflow: the ceiling's no-op five, the saga's six steps (order, stock, payment, shipment, capture, approval). */
+/** Activities of one workflow: the ceiling's no-op five; the saga's six steps (order, stock, payment,
+ * shipment, capture, approval). */
 const CEILING_ACTIVITIES = 5;
 const SAGA_STEPS = 6;
-
-const cpuTotal = (parts: Record<string, number> | undefined) =>
-  round(Object.values(parts ?? {}).reduce((a, b) => a + b, 0));
 
 /** The CPU a workflow of each kind cost at 50 concurrent, whole and the Temporal server's part (bench/cpu.ts). */
 function cpuFigure(row: ThroughputRow): string {
   const c = row.cpuMsPerWorkflow;
   if (!c) return '';
-  return `; CPU per workflow ${cpuTotal(c.saga)} vs ${cpuTotal(c.ceiling)} ms, the Temporal server's part ${round(c.saga.temporal ?? 0)} vs ${round(c.ceiling.temporal ?? 0)} ms`;
+  return `; CPU per workflow ${round(cpuTotal(c.saga))} vs ${round(cpuTotal(c.ceiling))} ms, the Temporal server's part ${round(c.saga.temporal ?? 0)} vs ${round(c.ceiling.temporal ?? 0)} ms`;
 }
 
 /** The saga's steps' own time: their activity run time beyond what a no-op activity takes (the SDK's part). */

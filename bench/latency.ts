@@ -50,8 +50,8 @@ export async function endToEnd(stack: BenchStack, total: number, reps: number, l
 }
 
 /**
- * Untimed happy sagas through an API until a round of them all completes (and the API process is warm). The read path before this held
- * sagas with a payment-provider outage, which opened the payments worker's circuit breaker (half-open
+ * Untimed happy sagas through an API until a round of them all completes, which also warms its process.
+ * The read path before this held sagas with a payment-provider outage, which opened the payments worker's circuit breaker (half-open
  * after CIRCUIT_BREAKER_HALF_OPEN_AFTER, 10 s): the first sagas after it wait for that, which is the read
  * path's after-effect, not the API's latency.
  */

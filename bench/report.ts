@@ -1,4 +1,5 @@
 /** Renders a benchmark result as Markdown tables and an SVG chart (vega-lite, rendered headless). */
+import { cpuTotal } from './cpu';
 import { stepsOwnTimeMs } from './goals';
 import { MODE_LABELS } from './modes';
 import type { BenchResult, ModeResult } from './result';
@@ -71,18 +72,13 @@ export function renderMarkdown(result: BenchResult): string {
   return lines.join('\n');
 }
 
-/** The parts of bench/cpu.ts in the order of a saga's path, then whatever else used CPU. */
-const CPU_PARTS = [
-  'api',
-  'temporal',
-  'orchestrator',
-  'ceiling',
-  'orders',
-  'inventory',
-  'payments',
-  'shipments',
+/** The parts of bench/cpu.ts in the order of a saga's path, then the rest; `*` is where unnamed parts go. */
+const CPU_ORDER = [
+  ...['api', 'temporal', 'orchestrator', 'ceiling', 'orders', 'inventory', 'payments', 'shipments'],
+  '*',
+  ...['postgres', 'nats', 'bench', 'other'],
 ];
-const CPU_TAIL = ['postgres', 'nats', 'bench', 'other'];
+const cpuRank = (part: string) => CPU_ORDER.indexOf(CPU_ORDER.includes(part) ? part : '*');
 
 /**
  * CPU per workflow at the highest concurrency: with the cores saturated, throughput is cores / this sum,
@@ -93,17 +89,13 @@ function cpuSection(modes: ModeResult[]): string[] {
     const top = mode.throughput?.at(-1);
     if (!top?.cpuMsPerWorkflow) return [];
     const c = top.cpuMsPerWorkflow;
-    const seen = new Set(KINDS.flatMap((kind) => Object.keys(c[kind])));
-    const parts = [
-      ...CPU_PARTS,
-      ...[...seen].filter((p) => !CPU_PARTS.includes(p) && !CPU_TAIL.includes(p)),
-      ...CPU_TAIL,
-    ].filter((p) => seen.has(p));
-    const total = (kind: (typeof KINDS)[number]) => Object.values(c[kind]).reduce((a, b) => a + b, 0);
+    const parts = [...new Set(KINDS.flatMap((kind) => Object.keys(c[kind])))].sort(
+      (a, b) => cpuRank(a) - cpuRank(b),
+    );
     const cell = (kind: (typeof KINDS)[number], part: string) => r1(c[kind][part] ?? 0);
     return [
       ...parts.map((part) => `| ${mode.mode} | ${part} | ${KINDS.map((k) => cell(k, part)).join(' | ')} |`),
-      `| ${mode.mode} | **total** (cores busy) | ${KINDS.map((k) => `**${r1(total(k))}** (${top.coresBusy[k]})`).join(' | ')} |`,
+      `| ${mode.mode} | **total** (cores busy) | ${KINDS.map((k) => `**${r1(cpuTotal(c[k]))}** (${top.coresBusy[k]})`).join(' | ')} |`,
     ];
   });
   if (rows.length === 0) return [];

@@ -2,8 +2,8 @@
  * `npm run bench`: how fast a saga is on this machine, in each Temporal mode (bench/modes.ts), each figure
  * against baselines measured in the same run on the same stack: the no-op ceiling (bench/ceiling) and the
  * bare workflow (workflows/baseline.ts). Writes bench/results/latest.{json,md,svg}.
- * Options: --modes dev-memory,dev-file,dev-file-untraced,cluster (default all, in that order), --quick (smaller counts),
- * --reps N (default 3; 1 with --quick), --memory-sagas N (default 2000), --db-prefix P (default saga_bench_),
+ * Options: --modes dev-memory,dev-file,dev-file-untraced,cluster (default all, in that order), --quick
+ * (smaller counts), --reps N (default 3; 1 with --quick), --memory-sagas N (default 2000), --db-prefix P (default saga_bench_),
  * --only read-path (only the read path, after a warm-up: writes bench/results/read-path.{json,md}).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';

@@ -1,4 +1,4 @@
-import { cpuByPart, cpuSnapshot } from './cpu';
+import { cpuByPart, cpuSnapshot, cpuTotal } from './cpu';
 import { quantile, round, runConcurrently, summarize } from './stats';
 
 /** The three workloads measured side by side on one stack. */
@@ -44,19 +44,8 @@ export interface ThroughputResult {
   sagaIds: string[];
 }
 
-const sum = (values: Record<string, number>) => Object.values(values).reduce((a, b) => a + b, 0);
-
-function perWorkflowMs(cpu: Record<Kind, Record<string, number>>, workflows: number) {
-  const perKind = (parts: Record<string, number>) =>
-    Object.fromEntries(Object.entries(parts).map(([part, s]) => [part, round((s * 1000) / workflows, 2)]));
-  return { ceiling: perKind(cpu.ceiling), bare: perKind(cpu.bare), saga: perKind(cpu.saga) };
-}
-
-const busyCores = (cpu: Record<Kind, Record<string, number>>, seconds: Record<Kind, number>) => ({
-  ceiling: round(sum(cpu.ceiling) / seconds.ceiling, 2),
-  bare: round(sum(cpu.bare) / seconds.bare, 2),
-  saga: round(sum(cpu.saga) / seconds.saga, 2),
-});
+const byKind = <T>(value: (kind: Kind) => T) =>
+  Object.fromEntries(KINDS.map((kind) => [kind, value(kind)])) as Record<Kind, T>;
 
 export const percentiles = (values: readonly number[]): Percentiles => ({
   p50: round(quantile(values, 0.5)),
@@ -117,8 +106,12 @@ export async function measureThroughput(
       saga: saga!,
       sagaPerCeiling: round(saga!.median / ceiling!.median, 3),
       sagaPerBare: round(saga!.median / bare!.median, 3),
-      cpuMsPerWorkflow: perWorkflowMs(cpu, total * reps),
-      coresBusy: busyCores(cpu, seconds),
+      cpuMsPerWorkflow: byKind((kind) =>
+        Object.fromEntries(
+          Object.entries(cpu[kind]).map(([part, s]) => [part, round((s * 1000) / (total * reps), 2)]),
+        ),
+      ),
+      coresBusy: byKind((kind) => round(cpuTotal(cpu[kind]) / seconds[kind], 2)),
     };
     log(
       `throughput c=${concurrency}: ceiling ${ceiling!.median}/s, bare ${bare!.median}/s, saga ${saga!.median}/s ` +
