@@ -10,13 +10,19 @@ const ms = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) 
 export type Breakdown = Record<
   'total' | 'workflowTaskQueue' | 'workflowTaskRun' | 'activityQueue' | 'activityRun' | 'other',
   number
->;
+> & {
+  /** How many workflow tasks and activities a workflow ran (medians): the run time per task compares
+   * workers whose workflows take different numbers of steps. Absent from results before 2026-12-07 18:30. */
+  workflowTasks?: number;
+  activities?: number;
+};
 
 /**
  * Where a workflow's time goes, from its history: waiting for a worker to pick up workflow and activity
  * tasks (Temporal's dispatch), running workflow tasks (engine), running activities (service code and its
  * database), the rest (between one task's end and the next one's scheduling: Temporal persisting the
- * result), and the total, first event to last. Medians over the workflows, each component on its own.
+ * result), and the total, first event to last. Medians over the workflows, each component on its own,
+ * with how many workflow tasks and activities each ran.
  */
 export async function timeBreakdown(client: Client, workflowIds: readonly string[]): Promise<Breakdown> {
   const stages = {
@@ -26,6 +32,8 @@ export async function timeBreakdown(client: Client, workflowIds: readonly string
     activityQueue: [] as number[],
     activityRun: [] as number[],
     other: [] as number[],
+    workflowTasks: [] as number[],
+    activities: [] as number[],
   };
   for (const id of workflowIds) {
     const history = await client.workflow.getHandle(id).fetchHistory();
@@ -35,15 +43,19 @@ export async function timeBreakdown(client: Client, workflowIds: readonly string
     let wtRun = 0;
     let actQueue = 0;
     let actRun = 0;
+    let workflowTasks = 0;
+    let activities = 0;
     for (const e of events) {
       const time = ms(e.eventTime);
       if (e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED) {
         wtQueue += time - (at.get(Number(e.workflowTaskStartedEventAttributes?.scheduledEventId)) ?? time);
       } else if (e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED) {
+        workflowTasks += 1;
         wtRun += time - (at.get(Number(e.workflowTaskCompletedEventAttributes?.startedEventId)) ?? time);
       } else if (e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED) {
         actQueue += time - (at.get(Number(e.activityTaskStartedEventAttributes?.scheduledEventId)) ?? time);
       } else if (e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED) {
+        activities += 1;
         actRun += time - (at.get(Number(e.activityTaskCompletedEventAttributes?.startedEventId)) ?? time);
       }
     }
@@ -54,6 +66,8 @@ export async function timeBreakdown(client: Client, workflowIds: readonly string
     stages.workflowTaskRun.push(wtRun);
     stages.activityQueue.push(actQueue);
     stages.activityRun.push(actRun);
+    stages.workflowTasks.push(workflowTasks);
+    stages.activities.push(activities);
   }
   return Object.fromEntries(Object.entries(stages).map(([k, v]) => [k, round(median(v))])) as Breakdown;
 }

@@ -45,7 +45,8 @@ export function renderMarkdown(result: BenchResult): string {
     ...cpuSection(measured),
     'Where the time goes at 1 concurrent: start → result (p50), and the medians of each component from the ' +
       'workflow histories (queue: scheduled → picked up by a worker; run: picked up → completed; other: ' +
-      'between one task’s completion and the next one’s scheduling).',
+      'between one task’s completion and the next one’s scheduling). A run cell reads “total (tasks × ms per task)”: ' +
+      'the per-task figure compares workflows that take different numbers of steps.',
     '',
     '| mode | workload | p50 (ms) | history total | workflow-task queue | workflow-task run | activity queue | activity run | other |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
@@ -125,13 +126,18 @@ function partRows(what: string, parts: Record<string, ReadPart>): string[] {
   );
 }
 
+/** A breakdown's total of one kind of task, with its count and the time per task when the result has them. */
+function perTask(totalMs: number, count: number | undefined): string {
+  return count ? `${r1(totalMs)} (${count} × ${r1(totalMs / count)})` : r1(totalMs);
+}
+
 function breakdownRows(mode: ModeResult): string[] {
   const l = mode.latencyAt1;
   const b = mode.breakdownMs;
   if (!l || !b) return [];
   const rows = KINDS.map((kind) => {
     const c = b[kind];
-    return `| ${mode.mode} | ${KIND_LABELS[kind]} | ${l[kind].p50} | ${r1(c.total)} | ${r1(c.workflowTaskQueue)} | ${r1(c.workflowTaskRun)} | ${r1(c.activityQueue)} | ${r1(c.activityRun)} | ${r1(c.other)} |`;
+    return `| ${mode.mode} | ${KIND_LABELS[kind]} | ${l[kind].p50} | ${r1(c.total)} | ${r1(c.workflowTaskQueue)} | ${perTask(c.workflowTaskRun, c.workflowTasks)} | ${r1(c.activityQueue)} | ${perTask(c.activityRun, c.activities)} | ${r1(c.other)} |`;
   });
   rows.push(
     `| ${mode.mode} | steps’ own time (saga activity run − ceiling activity run) | | | | | | ${r1(stepsOwnTimeMs(mode) ?? Number.NaN)} | |`,
