@@ -14,7 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
-import { Teardown } from '../scripts/lib/teardown';
+import { stopOnSignals, Teardown } from '../scripts/lib/teardown';
 import { freePort } from '../scripts/lib/ports';
 import { freeClusterPorts, startCluster } from '../scripts/temporal/cluster';
 import { clusterNodes, temporalDatabases } from '../scripts/temporal/cluster-config';
@@ -122,19 +122,14 @@ const totalCpu = (pids: number[]) => pids.reduce((sum, pid) => sum + cpuSeconds(
 
 /** Stops what the measurement in progress started; run on SIGINT/SIGTERM too, so nothing outlives us. */
 let cleanUp: (() => Promise<void>) | undefined;
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    log(`${signal}: stopping the server and workers of the measurement in progress`);
-    void (cleanUp?.() ?? Promise.resolve()).finally(() => process.exit(130));
-  });
-}
+stopOnSignals(() => cleanUp?.() ?? Promise.resolve(), log);
 
 async function measure(variant: DispatchVariant, run: number): Promise<Sample> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'saga-dispatch-'));
   const teardown = new Teardown();
   teardown.add(() => rmSync(dataDir, { recursive: true, force: true }));
   const stopAll = () => teardown.run();
-  cleanUp = stopAll;
+  cleanUp = () => teardown.close();
   try {
     const server = await startServer(variant.server, dataDir, run);
     teardown.add(() => server.stop());

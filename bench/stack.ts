@@ -10,7 +10,7 @@ import { dropDatabaseIfExists } from '../scripts/db/ensure-database';
 import { freePort } from '../scripts/lib/ports';
 import { rssMiB, runTs, waitForHttp, type Supervised } from '../scripts/lib/processes';
 import { waitForPollers } from '../scripts/lib/task-queue-pollers';
-import { Teardown } from '../scripts/lib/teardown';
+import { stopOnSignals, Teardown } from '../scripts/lib/teardown';
 import { startNatsServer } from '../scripts/nats/nats-server';
 import { startCeilingWorkers, type CeilingWorkers } from './ceiling';
 import { startModeTemporal, type BenchMode } from './modes';
@@ -84,6 +84,8 @@ export async function startBenchStack(options: BenchStackOptions): Promise<Bench
   const teardown = new Teardown();
   teardown.add(() => rmSync(dataDir, { recursive: true, force: true }));
   const stopAll = () => teardown.run();
+  // Interrupted while starting or measuring: the server, workers, API and databases go with us.
+  teardown.add(stopOnSignals(() => teardown.close(), options.log));
   try {
     const dbUrls = Object.fromEntries(
       [...SERVICES, 'provider', 'order_history'].map((s) => [
