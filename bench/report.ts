@@ -12,7 +12,16 @@ const r1 = (v: number) => v.toFixed(1);
 const verdict = (ok: boolean | null) => (ok === null ? 'not measured' : ok ? 'met' : 'not met');
 const spread = (s: { median: number; min: number; max: number }) =>
   `${r1(s.median)} (${r1(s.min)}–${r1(s.max)})`;
-const KIND_LABELS = { ceiling: 'no-op ceiling', bare: 'bare workflow', saga: 'saga' } as const;
+const KIND_LABELS = {
+  ceiling: 'no-op ceiling',
+  ceilingSix: 'no-op ceiling, six steps',
+  bare: 'bare workflow',
+  saga: 'saga',
+} as const;
+/** The kinds a mode's result has: results before the six-step ceiling lack it. */
+const kindsIn = <T extends object>(record: T) => KINDS.filter((kind) => kind in record);
+/** A ratio of a result that may predate it. */
+const orDash = (value: number | undefined) => (value === undefined ? '–' : String(value));
 
 export function renderMarkdown(result: BenchResult): string {
   const m = result.machine;
@@ -33,12 +42,12 @@ export function renderMarkdown(result: BenchResult): string {
       (g) => `| ${g.goal} | ${g.mode ?? ''} | ${g.target} | ${g.figure} | ${verdict(g.met)} |`,
     ),
     '',
-    '| Throughput (workflows/s) | concurrent | no-op ceiling | bare workflow | saga | saga / ceiling | saga / bare |',
-    '| --- | --- | --- | --- | --- | --- | --- |',
+    '| Throughput (workflows/s) | concurrent | no-op ceiling | no-op ceiling, six steps | bare workflow | saga | saga / ceiling | saga / six-step ceiling | six-step / five-step ceiling | saga / bare |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...measured.flatMap((mode) =>
       (mode.throughput ?? []).map(
         (t) =>
-          `| ${mode.mode} | ${t.concurrency} (${t.workflows} each) | ${spread(t.ceiling)} | ${spread(t.bare)} | ${spread(t.saga)} | ${t.sagaPerCeiling} | ${t.sagaPerBare} |`,
+          `| ${mode.mode} | ${t.concurrency} (${t.workflows} each) | ${spread(t.ceiling)} | ${t.ceilingSix ? spread(t.ceilingSix) : '–'} | ${spread(t.bare)} | ${spread(t.saga)} | ${t.sagaPerCeiling} | ${orDash(t.sagaPerCeilingSix)} | ${orDash(t.ceilingSixPerCeiling)} | ${t.sagaPerBare} |`,
       ),
     ),
     '',
@@ -90,13 +99,15 @@ function cpuSection(modes: ModeResult[]): string[] {
     const top = mode.throughput?.at(-1);
     if (!top?.cpuMsPerWorkflow) return [];
     const c = top.cpuMsPerWorkflow;
-    const parts = [...new Set(KINDS.flatMap((kind) => Object.keys(c[kind])))].sort(
+    const kinds = kindsIn(c);
+    const parts = [...new Set(kinds.flatMap((kind) => Object.keys(c[kind])))].sort(
       (a, b) => cpuRank(a) - cpuRank(b),
     );
-    const cell = (kind: (typeof KINDS)[number], part: string) => r1(c[kind][part] ?? 0);
+    const cell = (kind: (typeof KINDS)[number], part: string) =>
+      kinds.includes(kind) ? r1(c[kind][part] ?? 0) : '–';
     return [
       ...parts.map((part) => `| ${mode.mode} | ${part} | ${KINDS.map((k) => cell(k, part)).join(' | ')} |`),
-      `| ${mode.mode} | **total** (cores busy) | ${KINDS.map((k) => `**${r1(cpuTotal(c[k]))}** (${top.coresBusy[k]})`).join(' | ')} |`,
+      `| ${mode.mode} | **total** (cores busy) | ${KINDS.map((k) => (kinds.includes(k) ? `**${r1(cpuTotal(c[k]))}** (${top.coresBusy[k]})` : '–')).join(' | ')} |`,
     ];
   });
   if (rows.length === 0) return [];
@@ -105,8 +116,8 @@ function cpuSection(modes: ModeResult[]): string[] {
       'part of the stack: the Temporal server, each worker process, the machine’s PostgreSQL (every backend), the ' +
       'bench’s NATS, the bench process itself (its clients, the traces receiver) and the rest of the machine.',
     '',
-    '| mode | part | no-op ceiling | bare workflow | saga |',
-    '| --- | --- | --- | --- | --- |',
+    `| mode | part | ${KINDS.map((k) => KIND_LABELS[k]).join(' | ')} |`,
+    `| --- | --- | ${KINDS.map(() => '---').join(' | ')} |`,
     ...rows,
     '',
   ];
@@ -135,7 +146,7 @@ function breakdownRows(mode: ModeResult): string[] {
   const l = mode.latencyAt1;
   const b = mode.breakdownMs;
   if (!l || !b) return [];
-  const rows = KINDS.map((kind) => {
+  const rows = kindsIn(b).map((kind) => {
     const c = b[kind];
     return `| ${mode.mode} | ${KIND_LABELS[kind]} | ${l[kind].p50} | ${r1(c.total)} | ${r1(c.workflowTaskQueue)} | ${perTask(c.workflowTaskRun, c.workflowTasks)} | ${r1(c.activityQueue)} | ${perTask(c.activityRun, c.activities)} | ${r1(c.other)} |`;
   });
@@ -194,17 +205,17 @@ export async function renderChart(result: BenchResult): Promise<string> {
   const vl = (await import('vega-lite' as string)) as { compile(spec: unknown): { spec: unknown } };
   const values = result.modes.flatMap((mode) =>
     (mode.throughput ?? []).flatMap((t) =>
-      KINDS.map((kind) => ({
+      kindsIn(t).map((kind) => ({
         mode: mode.mode,
         concurrency: String(t.concurrency),
         kind: KIND_LABELS[kind],
-        perSecond: t[kind].median,
+        perSecond: t[kind]?.median,
       })),
     ),
   );
   const { spec } = vl.compile({
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
-    title: 'Complete workflows per second (median): no-op ceiling, bare workflow, saga',
+    title: 'Complete workflows per second (median): no-op ceilings, bare workflow, saga',
     data: { values },
     facet: { column: { field: 'mode', type: 'nominal', title: null, sort: result.modes.map((x) => x.mode) } },
     spec: {

@@ -104,6 +104,7 @@ async function measureMode(
 ): Promise<PrimarySections | undefined> {
   const runners: Record<Kind, () => Promise<string>> = {
     ceiling: () => runCeiling(stack),
+    ceilingSix: () => runCeiling(stack, 'ceilingSixStepWorkflow'),
     bare: () => runWorkflow(stack, 'bareOrderWorkflow'),
     saga: () => runWorkflow(stack, 'orderSaga'),
   };
@@ -129,7 +130,7 @@ async function measureMode(
   });
   const counts = throughputCounts(30 / ((performance.now() - timed) / 1000));
   const after100 = stack.workerRssMiB();
-  for (const kind of ['bare', 'ceiling'] as const)
+  for (const kind of ['bare', 'ceiling', 'ceilingSix'] as const)
     await runConcurrently(30, 10, async () => {
       await runners[kind]();
     });
@@ -145,6 +146,7 @@ async function measureMode(
   const sample = (ids: string[]) => ids.slice(-BREAKDOWN_SAMPLES);
   result.breakdownMs = {
     ceiling: await timeBreakdown(stack.client, sample(throughput.idsAt1.ceiling)),
+    ceilingSix: await timeBreakdown(stack.client, sample(throughput.idsAt1.ceilingSix)),
     bare: await timeBreakdown(stack.client, sample(throughput.idsAt1.bare)),
     saga: await timeBreakdown(stack.client, sample(throughput.idsAt1.saga)),
   };

@@ -1,8 +1,9 @@
 import { cpuByPart, cpuSnapshot, cpuTotal } from './cpu';
 import { quantile, round, runConcurrently, summarize } from './stats';
 
-/** The three workloads measured side by side on one stack. */
-export const KINDS = ['ceiling', 'bare', 'saga'] as const;
+/** The workloads measured side by side on one stack: the no-op ceilings of five and six steps, the bare
+ * workflow and the saga. */
+export const KINDS = ['ceiling', 'ceilingSix', 'bare', 'saga'] as const;
 export type Kind = (typeof KINDS)[number];
 
 /** Runs one workflow of a kind to its end; returns its workflow id (for the history breakdown). */
@@ -21,9 +22,15 @@ export interface ThroughputRow {
   /** Workflows per run of each kind at this concurrency. */
   workflows: number;
   ceiling: Summary;
+  /** Absent from results before 2026-12-07 18:00, as its ratios and CPU figures are. */
+  ceilingSix?: Summary;
   bare: Summary;
   saga: Summary;
   sagaPerCeiling: number;
+  /** The saga against the no-op ceiling of as many steps as it has. */
+  sagaPerCeilingSix?: number;
+  /** The six-step ceiling against the five-step one: the most any six-step workflow can score on the goal. */
+  ceilingSixPerCeiling?: number;
   sagaPerBare: number;
   /**
    * CPU milliseconds per workflow of each kind, by part of the stack (bench/cpu.ts), over all repetitions:
@@ -56,7 +63,7 @@ export const percentiles = (values: readonly number[]): Percentiles => ({
 
 /**
  * Complete workflows per second of each kind at each concurrency, `reps` times. The order of the kinds is
- * rotated each repetition (ceiling-bare-saga, bare-saga-ceiling, saga-ceiling-bare, ...), so drift on a
+ * rotated each repetition (ceiling-ceilingSix-bare-saga, ceilingSix-bare-saga-ceiling, ...), so drift on a
  * shared machine does not favour one; the medians and their ratios are what the report gives.
  */
 export async function measureThroughput(
@@ -68,14 +75,14 @@ export async function measureThroughput(
   cpuRoots: () => Record<string, number> = () => ({}),
 ): Promise<ThroughputResult> {
   const rows: ThroughputRow[] = [];
-  const latencyAt1: Record<Kind, number[]> = { ceiling: [], bare: [], saga: [] };
-  const idsAt1: Record<Kind, string[]> = { ceiling: [], bare: [], saga: [] };
+  const latencyAt1 = byKind((): number[] => []);
+  const idsAt1 = byKind((): string[] => []);
   const sagaIds: string[] = [];
   for (const [level, total] of Object.entries(counts)) {
     const concurrency = Number(level);
-    const rates: Record<Kind, number[]> = { ceiling: [], bare: [], saga: [] };
-    const cpu: Record<Kind, Record<string, number>> = { ceiling: {}, bare: {}, saga: {} };
-    const seconds: Record<Kind, number> = { ceiling: 0, bare: 0, saga: 0 };
+    const rates = byKind((): number[] => []);
+    const cpu = byKind((): Record<string, number> => ({}));
+    const seconds = byKind(() => 0);
     for (let rep = 0; rep < reps; rep++) {
       const order = KINDS.map((_, i) => KINDS[(i + rep) % KINDS.length] as Kind);
       for (const kind of order) {
@@ -97,15 +104,20 @@ export async function measureThroughput(
         }
       }
     }
-    const [ceiling, bare, saga] = KINDS.map((kind) => summarize(rates[kind].map((r) => round(r, 2))));
+    const { ceiling, ceilingSix, bare, saga } = byKind((kind) =>
+      summarize(rates[kind].map((r) => round(r, 2))),
+    );
     const row: ThroughputRow = {
       concurrency,
       workflows: total,
-      ceiling: ceiling!,
-      bare: bare!,
-      saga: saga!,
-      sagaPerCeiling: round(saga!.median / ceiling!.median, 3),
-      sagaPerBare: round(saga!.median / bare!.median, 3),
+      ceiling,
+      ceilingSix,
+      bare,
+      saga,
+      sagaPerCeiling: round(saga.median / ceiling.median, 3),
+      sagaPerCeilingSix: round(saga.median / ceilingSix.median, 3),
+      ceilingSixPerCeiling: round(ceilingSix.median / ceiling.median, 3),
+      sagaPerBare: round(saga.median / bare.median, 3),
       cpuMsPerWorkflow: byKind((kind) =>
         Object.fromEntries(
           Object.entries(cpu[kind]).map(([part, s]) => [part, round((s * 1000) / (total * reps), 2)]),
@@ -114,18 +126,15 @@ export async function measureThroughput(
       coresBusy: byKind((kind) => round(cpuTotal(cpu[kind]) / seconds[kind], 2)),
     };
     log(
-      `throughput c=${concurrency}: ceiling ${ceiling!.median}/s, bare ${bare!.median}/s, saga ${saga!.median}/s ` +
-        `(saga/ceiling ${row.sagaPerCeiling}, saga/bare ${row.sagaPerBare})`,
+      `throughput c=${concurrency}: ceiling ${ceiling.median}/s, six-step ceiling ${ceilingSix.median}/s, ` +
+        `bare ${bare.median}/s, saga ${saga.median}/s (saga/ceiling ${row.sagaPerCeiling}, ` +
+        `saga/six-step ceiling ${row.sagaPerCeilingSix}, saga/bare ${row.sagaPerBare})`,
     );
     rows.push(row);
   }
   return {
     rows,
-    latencyAt1: {
-      ceiling: percentiles(latencyAt1.ceiling),
-      bare: percentiles(latencyAt1.bare),
-      saga: percentiles(latencyAt1.saga),
-    },
+    latencyAt1: byKind((kind) => percentiles(latencyAt1[kind])),
     idsAt1,
     sagaIds,
   };

@@ -100,9 +100,12 @@ export async function listSagas(stack: ApiTarget, pageSize: number): Promise<Sch
  * One ceiling workflow to its end, as bench/ceiling's runCeilingWorkflow starts it, but returning its id
  * for the history breakdown.
  */
-export async function runCeiling(stack: BenchStack): Promise<string> {
+export async function runCeiling(
+  stack: BenchStack,
+  workflowType: 'ceilingWorkflow' | 'ceilingSixStepWorkflow' = 'ceilingWorkflow',
+): Promise<string> {
   const workflowId = `ceiling-${randomUUID()}`;
-  await stack.plainClient.workflow.execute('ceilingWorkflow', {
+  await stack.plainClient.workflow.execute(workflowType, {
     workflowId,
     taskQueue: ceilingQueues(stack.config.TASK_QUEUE_PREFIX).workflow,
     args: [],
