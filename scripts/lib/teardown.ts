@@ -36,7 +36,7 @@ export class Teardown {
     do {
       current = this.run();
       await current;
-    } while (current !== this.running || this.steps.length > 0);
+    } while (current !== this.running); // a step added meanwhile started a run of its own
   }
 }
 
