@@ -39,20 +39,17 @@ export async function timeBreakdown(client: Client, workflowIds: readonly string
     const history = await client.workflow.getHandle(id).fetchHistory();
     const events = history.events ?? [];
     const at = new Map<number, number>(events.map((e) => [Number(e.eventId), ms(e.eventTime)]));
-    let wtQueue = 0;
-    let wtRun = 0;
+    const tasks = workflowTaskTimes(events);
+    const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
+    const wtQueue = sum(tasks.wait);
+    const wtRun = sum(tasks.run);
+    const workflowTasks = tasks.run.length;
     let actQueue = 0;
     let actRun = 0;
-    let workflowTasks = 0;
     let activities = 0;
     for (const e of events) {
       const time = ms(e.eventTime);
-      if (e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED) {
-        wtQueue += time - (at.get(Number(e.workflowTaskStartedEventAttributes?.scheduledEventId)) ?? time);
-      } else if (e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED) {
-        workflowTasks += 1;
-        wtRun += time - (at.get(Number(e.workflowTaskCompletedEventAttributes?.startedEventId)) ?? time);
-      } else if (e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED) {
+      if (e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED) {
         actQueue += time - (at.get(Number(e.activityTaskStartedEventAttributes?.scheduledEventId)) ?? time);
       } else if (e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED) {
         activities += 1;
@@ -70,4 +67,52 @@ export async function timeBreakdown(client: Client, workflowIds: readonly string
     stages.activities.push(activities);
   }
   return Object.fromEntries(Object.entries(stages).map(([k, v]) => [k, round(median(v))])) as Breakdown;
+}
+
+/** What workflowTaskTimes reads of a history event (a proto event has these, with Long ids). */
+export interface TimedEvent {
+  eventId?: unknown;
+  eventType?: number | null;
+  eventTime?: { seconds?: unknown; nanos?: number | null } | null;
+  workflowTaskStartedEventAttributes?: { scheduledEventId?: unknown } | null;
+  workflowTaskCompletedEventAttributes?: { startedEventId?: unknown } | null;
+}
+
+/**
+ * Each workflow task of one history, in order, as Temporal recorded it: how long it waited for a worker
+ * (scheduled → started) and how long it ran (started → completed). The first task carries the workflow's
+ * start (markers, handlers, module loading), the last its completion, the ones between one activity
+ * result each.
+ */
+export function workflowTaskTimes(events: readonly TimedEvent[]): { wait: number[]; run: number[] } {
+  const at = new Map<number, number>(events.map((e) => [Number(e.eventId), ms(e.eventTime)]));
+  const since = (id: unknown, end: number) => end - (at.get(Number(id)) ?? end);
+  const wait: number[] = [];
+  const run: number[] = [];
+  for (const e of events) {
+    const time = ms(e.eventTime);
+    if (e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED) {
+      wait.push(since(e.workflowTaskStartedEventAttributes?.scheduledEventId, time));
+    } else if (e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED) {
+      run.push(since(e.workflowTaskCompletedEventAttributes?.startedEventId, time));
+    }
+  }
+  return { wait, run };
+}
+
+/** Median wait and run time of each workflow task by its position, over workflows of one kind. */
+export async function workflowTaskTimesByIndex(
+  client: Client,
+  workflowIds: readonly string[],
+): Promise<{ wait: number[]; run: number[] }> {
+  const waits: number[][] = [];
+  const runs: number[][] = [];
+  for (const id of workflowIds) {
+    const history = await client.workflow.getHandle(id).fetchHistory();
+    const times = workflowTaskTimes(history.events ?? []);
+    times.wait.forEach((t, i) => (waits[i] ??= []).push(t));
+    times.run.forEach((t, i) => (runs[i] ??= []).push(t));
+  }
+  const medians = (byIndex: number[][]) => byIndex.map((values) => round(median(values), 1));
+  return { wait: medians(waits), run: medians(runs) };
 }

@@ -1,0 +1,96 @@
+/**
+ * `npm run bench:tasks`: how long each workflow task runs and waits for a worker, by its position in the
+ * workflow, for the six-step no-op ceiling, the bare workflow and the saga (issue 15's happy-path goal: the saga's tasks are
+ * where it exceeds the ceiling). One workflow of each kind in turn, at 1 concurrent, on one bench stack, so
+ * the kinds share the machine's drift; medians over the histories. Writes bench/results/task-times.md.
+ * Options: --mode (dev-memory), --count N per kind (20), --set KEY=VALUE (repeatable: an environment
+ * variable for the stack's workers and API, for an A/B of one setting against a run without it).
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { workflowTaskTimesByIndex } from './breakdown';
+import { BENCH_MODES, type BenchMode } from './modes';
+import { startBenchStack } from './stack';
+import { median, round } from './stats';
+import { runCeiling, runWorkflow } from './workloads';
+
+const { values: args } = parseArgs({
+  options: {
+    mode: { type: 'string', default: 'dev-memory' },
+    count: { type: 'string', default: '20' },
+    set: { type: 'string', multiple: true, default: [] },
+    out: { type: 'string', default: 'bench/results/task-times' },
+  },
+});
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+function parseSettings(pairs: readonly string[]): Record<string, string> {
+  return Object.fromEntries(
+    pairs.map((pair) => {
+      const at = pair.indexOf('=');
+      if (at <= 0) throw new Error(`--set takes KEY=VALUE, not ${pair}`);
+      return [pair.slice(0, at), pair.slice(at + 1)];
+    }),
+  );
+}
+
+async function main(): Promise<void> {
+  const mode = args.mode as BenchMode;
+  if (!BENCH_MODES.includes(mode)) throw new Error(`--mode must be one of ${BENCH_MODES.join(', ')}`);
+  const count = Number(args.count);
+  if (!Number.isInteger(count) || count < 1) throw new Error('--count must be a positive integer');
+  const overrides = parseSettings(args.set);
+  const stack = await startBenchStack({ mode, databasePrefix: 'bench_tasks_', log, overrides });
+  try {
+    const kinds = {
+      'no-op ceiling, six steps': {
+        run: () => runCeiling(stack, 'ceilingSixStepWorkflow'),
+        client: stack.plainClient,
+      },
+      'bare workflow': { run: () => runWorkflow(stack, 'bareOrderWorkflow'), client: stack.client },
+      saga: { run: () => runWorkflow(stack, 'orderSaga'), client: stack.client },
+    };
+    const ids = new Map<string, string[]>(Object.keys(kinds).map((kind) => [kind, []]));
+    // Warm-up: the workers' first workflows load code and open connections.
+    for (let i = 0; i < 10; i++) for (const kind of Object.values(kinds)) await kind.run();
+    for (let i = 0; i < count; i++) {
+      for (const [name, kind] of Object.entries(kinds)) ids.get(name)?.push(await kind.run());
+    }
+    const rows: string[] = [];
+    const between = (values: number[]) => round(median(values.slice(1, -1)), 1);
+    for (const [name, kind] of Object.entries(kinds)) {
+      const { wait, run } = await workflowTaskTimesByIndex(kind.client, ids.get(name) ?? []);
+      rows.push(
+        `| ${name} | ${run.join(' · ')} | ${between(run)} | ${wait.join(' · ')} | ${between(wait)} |`,
+      );
+    }
+    const settings = Object.entries(overrides).map(([k, v]) => `${k}=${v}`);
+    const report = [
+      `# Workflow task run times by position (${mode}, ${count} of each kind, 1 concurrent)`,
+      '',
+      `Measured ${new Date().toISOString()}${settings.length ? ` with ${settings.join(', ')}` : ''}.`,
+      'Milliseconds from the history, median by position: how long each task ran (started → completed) and',
+      'waited for a worker (scheduled → started); “between” is the median of the tasks between the first',
+      'and the last (one activity result each).',
+      '',
+      '| kind | run, each task (ms) | run, between | wait, each task (ms) | wait, between |',
+      '| --- | --- | --- | --- | --- |',
+      ...rows,
+      '',
+    ].join('\n');
+    mkdirSync(path.dirname(args.out), { recursive: true });
+    writeFileSync(`${args.out}.md`, report);
+    process.stdout.write(report);
+  } finally {
+    await stack.stop();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    log(`bench:tasks failed: ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(1);
+  },
+);
