@@ -35,83 +35,84 @@ export async function timeBreakdown(client: Client, workflowIds: readonly string
     workflowTasks: [] as number[],
     activities: [] as number[],
   };
+  const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
   for (const id of workflowIds) {
     const history = await client.workflow.getHandle(id).fetchHistory();
     const events = history.events ?? [];
-    const at = new Map<number, number>(events.map((e) => [Number(e.eventId), ms(e.eventTime)]));
-    const tasks = workflowTaskTimes(events);
-    const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
-    const wtQueue = sum(tasks.wait);
-    const wtRun = sum(tasks.run);
-    const workflowTasks = tasks.run.length;
-    let actQueue = 0;
-    let actRun = 0;
-    let activities = 0;
-    for (const e of events) {
-      const time = ms(e.eventTime);
-      if (e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED) {
-        actQueue += time - (at.get(Number(e.activityTaskStartedEventAttributes?.scheduledEventId)) ?? time);
-      } else if (e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED) {
-        activities += 1;
-        actRun += time - (at.get(Number(e.activityTaskCompletedEventAttributes?.startedEventId)) ?? time);
-      }
-    }
+    const { workflow, activity } = taskTimes(events);
     const total = ms(events[events.length - 1]?.eventTime) - ms(events[0]?.eventTime);
+    const parts = {
+      workflowTaskQueue: sum(workflow.wait),
+      workflowTaskRun: sum(workflow.run),
+      activityQueue: sum(activity.wait),
+      activityRun: sum(activity.run),
+    };
     stages.total.push(total);
-    stages.other.push(total - wtQueue - wtRun - actQueue - actRun);
-    stages.workflowTaskQueue.push(wtQueue);
-    stages.workflowTaskRun.push(wtRun);
-    stages.activityQueue.push(actQueue);
-    stages.activityRun.push(actRun);
-    stages.workflowTasks.push(workflowTasks);
-    stages.activities.push(activities);
+    stages.other.push(total - sum(Object.values(parts)));
+    stages.workflowTaskQueue.push(parts.workflowTaskQueue);
+    stages.workflowTaskRun.push(parts.workflowTaskRun);
+    stages.activityQueue.push(parts.activityQueue);
+    stages.activityRun.push(parts.activityRun);
+    stages.workflowTasks.push(workflow.run.length);
+    stages.activities.push(activity.run.length);
   }
   return Object.fromEntries(Object.entries(stages).map(([k, v]) => [k, round(median(v))])) as Breakdown;
 }
 
-/** What workflowTaskTimes reads of a history event (a proto event has these, with Long ids). */
+/** What taskTimes reads of a history event (a proto event has these, with Long ids). */
 export interface TimedEvent {
   eventId?: unknown;
   eventType?: number | null;
   eventTime?: { seconds?: unknown; nanos?: number | null } | null;
   workflowTaskStartedEventAttributes?: { scheduledEventId?: unknown } | null;
   workflowTaskCompletedEventAttributes?: { startedEventId?: unknown } | null;
+  activityTaskStartedEventAttributes?: { scheduledEventId?: unknown } | null;
+  activityTaskCompletedEventAttributes?: { startedEventId?: unknown } | null;
+}
+
+/** How long each task waited for a worker (scheduled → started) and ran (started → completed), in order. */
+export interface TaskTimes {
+  wait: number[];
+  run: number[];
 }
 
 /**
- * Each workflow task of one history, in order, as Temporal recorded it: how long it waited for a worker
- * (scheduled → started) and how long it ran (started → completed). The first task carries the workflow's
- * start (markers, handlers, module loading), the last its completion, the ones between one activity
- * result each.
+ * Each workflow task and each activity of one history, in order, as Temporal recorded them. A workflow's
+ * first task carries its start (markers, handlers, module loading), the last its completion, the ones
+ * between one activity result each.
  */
-export function workflowTaskTimes(events: readonly TimedEvent[]): { wait: number[]; run: number[] } {
+export function taskTimes(events: readonly TimedEvent[]): { workflow: TaskTimes; activity: TaskTimes } {
   const at = new Map<number, number>(events.map((e) => [Number(e.eventId), ms(e.eventTime)]));
   const since = (id: unknown, end: number) => end - (at.get(Number(id)) ?? end);
-  const wait: number[] = [];
-  const run: number[] = [];
+  const workflow: TaskTimes = { wait: [], run: [] };
+  const activity: TaskTimes = { wait: [], run: [] };
   for (const e of events) {
     const time = ms(e.eventTime);
     if (e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED) {
-      wait.push(since(e.workflowTaskStartedEventAttributes?.scheduledEventId, time));
+      workflow.wait.push(since(e.workflowTaskStartedEventAttributes?.scheduledEventId, time));
     } else if (e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED) {
-      run.push(since(e.workflowTaskCompletedEventAttributes?.startedEventId, time));
+      workflow.run.push(since(e.workflowTaskCompletedEventAttributes?.startedEventId, time));
+    } else if (e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED) {
+      activity.wait.push(since(e.activityTaskStartedEventAttributes?.scheduledEventId, time));
+    } else if (e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED) {
+      activity.run.push(since(e.activityTaskCompletedEventAttributes?.startedEventId, time));
     }
   }
-  return { wait, run };
+  return { workflow, activity };
 }
 
 /** Median wait and run time of each workflow task by its position, over workflows of one kind. */
 export async function workflowTaskTimesByIndex(
   client: Client,
   workflowIds: readonly string[],
-): Promise<{ wait: number[]; run: number[] }> {
+): Promise<TaskTimes> {
   const waits: number[][] = [];
   const runs: number[][] = [];
   for (const id of workflowIds) {
     const history = await client.workflow.getHandle(id).fetchHistory();
-    const times = workflowTaskTimes(history.events ?? []);
-    times.wait.forEach((t, i) => (waits[i] ??= []).push(t));
-    times.run.forEach((t, i) => (runs[i] ??= []).push(t));
+    const { workflow } = taskTimes(history.events ?? []);
+    workflow.wait.forEach((t, i) => (waits[i] ??= []).push(t));
+    workflow.run.forEach((t, i) => (runs[i] ??= []).push(t));
   }
   const medians = (byIndex: number[][]) => byIndex.map((values) => round(median(values), 1));
   return { wait: medians(waits), run: medians(runs) };

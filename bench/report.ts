@@ -3,7 +3,7 @@ import { cpuTotal } from './cpu';
 import { stepsOwnTimeMs } from './goals';
 import { MODE_LABELS } from './modes';
 import type { BenchResult, ModeResult } from './result';
-import { KINDS } from './throughput';
+import { KIND_LABELS, KINDS } from './throughput';
 import type { ReadPart } from './read-path';
 
 export type { BenchResult } from './result';
@@ -12,12 +12,6 @@ const r1 = (v: number) => v.toFixed(1);
 const verdict = (ok: boolean | null) => (ok === null ? 'not measured' : ok ? 'met' : 'not met');
 const spread = (s: { median: number; min: number; max: number }) =>
   `${r1(s.median)} (${r1(s.min)}–${r1(s.max)})`;
-const KIND_LABELS = {
-  ceiling: 'no-op ceiling',
-  ceilingSix: 'no-op ceiling, six steps',
-  bare: 'bare workflow',
-  saga: 'saga',
-} as const;
 /** The kinds a mode's result has: results before the six-step ceiling lack it. */
 const kindsIn = <T extends object>(record: T) => KINDS.filter((kind) => kind in record);
 /** A ratio of a result that may predate it. */

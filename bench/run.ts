@@ -19,8 +19,8 @@ import { renderChart, renderMarkdown } from './report';
 import type { BenchResult, EndToEnd, MemoryGrowth, ModeResult, StartLatency } from './result';
 import { startBenchStack, type BenchStack } from './stack';
 import { round, runConcurrently } from './stats';
-import { measureThroughput, type Kind } from './throughput';
-import { runCeiling, runWorkflow } from './workloads';
+import { measureThroughput } from './throughput';
+import { kindRunners, runWorkflow } from './workloads';
 
 const { values: args } = parseArgs({
   options: {
@@ -102,12 +102,7 @@ async function measureMode(
   result: ModeResult,
   primary: boolean,
 ): Promise<PrimarySections | undefined> {
-  const runners: Record<Kind, () => Promise<string>> = {
-    ceiling: () => runCeiling(stack),
-    ceilingSix: () => runCeiling(stack, 'ceilingSixStepWorkflow'),
-    bare: () => runWorkflow(stack, 'bareOrderWorkflow'),
-    saga: () => runWorkflow(stack, 'orderSaga'),
-  };
+  const runners = kindRunners(stack);
   if (only === 'read-path') {
     log(`${stack.mode}: warm-up, then ${READ.finished} finished sagas to read...`);
     await runConcurrently(20, 10, async () => {

@@ -13,7 +13,8 @@ import { workflowTaskTimesByIndex } from './breakdown';
 import { BENCH_MODES, type BenchMode } from './modes';
 import { startBenchStack } from './stack';
 import { median, round } from './stats';
-import { runCeiling, runWorkflow } from './workloads';
+import { KIND_LABELS, type Kind } from './throughput';
+import { kindRunners } from './workloads';
 
 const { values: args } = parseArgs({
   options: {
@@ -24,6 +25,8 @@ const { values: args } = parseArgs({
   },
 });
 const log = (line: string) => process.stderr.write(`${line}\n`);
+/** The saga, the bare workflow and the ceiling of the saga's length. */
+const KINDS_TIMED: readonly Kind[] = ['ceilingSix', 'bare', 'saga'];
 
 function parseSettings(pairs: readonly string[]): Record<string, string> {
   return Object.fromEntries(
@@ -43,26 +46,18 @@ async function main(): Promise<void> {
   const overrides = parseSettings(args.set);
   const stack = await startBenchStack({ mode, databasePrefix: 'bench_tasks_', log, overrides });
   try {
-    const kinds = {
-      'no-op ceiling, six steps': {
-        run: () => runCeiling(stack, 'ceilingSixStepWorkflow'),
-        client: stack.plainClient,
-      },
-      'bare workflow': { run: () => runWorkflow(stack, 'bareOrderWorkflow'), client: stack.client },
-      saga: { run: () => runWorkflow(stack, 'orderSaga'), client: stack.client },
-    };
-    const ids = new Map<string, string[]>(Object.keys(kinds).map((kind) => [kind, []]));
+    const runners = kindRunners(stack);
+    const ids = new Map<Kind, string[]>(KINDS_TIMED.map((kind) => [kind, []]));
     // Warm-up: the workers' first workflows load code and open connections.
-    for (let i = 0; i < 10; i++) for (const kind of Object.values(kinds)) await kind.run();
-    for (let i = 0; i < count; i++) {
-      for (const [name, kind] of Object.entries(kinds)) ids.get(name)?.push(await kind.run());
-    }
-    const rows: string[] = [];
+    for (let i = 0; i < 10; i++) for (const kind of KINDS_TIMED) await runners[kind]();
+    for (let i = 0; i < count; i++)
+      for (const kind of KINDS_TIMED) ids.get(kind)?.push(await runners[kind]());
     const between = (values: number[]) => round(median(values.slice(1, -1)), 1);
-    for (const [name, kind] of Object.entries(kinds)) {
-      const { wait, run } = await workflowTaskTimesByIndex(kind.client, ids.get(name) ?? []);
+    const rows: string[] = [];
+    for (const [kind, workflowIds] of ids) {
+      const { wait, run } = await workflowTaskTimesByIndex(stack.client, workflowIds);
       rows.push(
-        `| ${name} | ${run.join(' · ')} | ${between(run)} | ${wait.join(' · ')} | ${between(wait)} |`,
+        `| ${KIND_LABELS[kind]} | ${run.join(' · ')} | ${between(run)} | ${wait.join(' · ')} | ${between(wait)} |`,
       );
     }
     const settings = Object.entries(overrides).map(([k, v]) => `${k}=${v}`);

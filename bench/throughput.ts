@@ -5,6 +5,13 @@ import { quantile, round, runConcurrently, summarize } from './stats';
  * workflow and the saga. */
 export const KINDS = ['ceiling', 'ceilingSix', 'bare', 'saga'] as const;
 export type Kind = (typeof KINDS)[number];
+/** How reports name each kind. */
+export const KIND_LABELS: Record<Kind, string> = {
+  ceiling: 'no-op ceiling',
+  ceilingSix: 'no-op ceiling, six steps',
+  bare: 'bare workflow',
+  saga: 'saga',
+};
 
 /** Runs one workflow of a kind to its end; returns its workflow id (for the history breakdown). */
 export type Runner = () => Promise<string>;

@@ -9,6 +9,7 @@ import { taskQueues } from '../shared/task-queues';
 import type { OrderSagaInput } from '../workflows/order-saga';
 import { ceilingQueues } from './ceiling';
 import { BENCH_API_KEY, type BenchStack } from './stack';
+import type { Kind, Runner } from './throughput';
 
 export const benchOrder = (customerId = 'bench-customer'): OrderRequest => exampleOrder({ customerId });
 
@@ -111,4 +112,14 @@ export async function runCeiling(
     args: [],
   });
   return workflowId;
+}
+
+/** One workflow of each kind to its end on a bench stack, returning its id: what the benches time. */
+export function kindRunners(stack: BenchStack): Record<Kind, Runner> {
+  return {
+    ceiling: () => runCeiling(stack),
+    ceilingSix: () => runCeiling(stack, 'ceilingSixStepWorkflow'),
+    bare: () => runWorkflow(stack, 'bareOrderWorkflow'),
+    saga: () => runWorkflow(stack, 'orderSaga'),
+  };
 }

@@ -1,5 +1,5 @@
 import { temporal } from '@temporalio/proto';
-import { workflowTaskTimes, type TimedEvent } from '../../bench/breakdown';
+import { taskTimes, type TimedEvent } from '../../bench/breakdown';
 
 const EventType = temporal.api.enums.v1.EventType;
 const at = (msSinceStart: number) => ({
@@ -26,18 +26,29 @@ function workflowTask(firstId: number, scheduled: number, started: number, compl
   ];
 }
 
-describe('workflow task times from a history', () => {
+describe('task times from a history', () => {
   it('gives each task its wait (scheduled → started) and run (started → completed), in order', () => {
     const events: TimedEvent[] = [
       { eventId: 1, eventType: EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED, eventTime: at(0) },
       ...workflowTask(2, 0, 4, 16),
       { eventId: 5, eventType: EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED, eventTime: at(16) },
-      { eventId: 6, eventType: EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED, eventTime: at(18) },
-      { eventId: 7, eventType: EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED, eventTime: at(999) },
+      {
+        eventId: 6,
+        eventType: EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED,
+        eventTime: at(18),
+        activityTaskStartedEventAttributes: { scheduledEventId: 5 },
+      },
+      {
+        eventId: 7,
+        eventType: EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED,
+        eventTime: at(999),
+        activityTaskCompletedEventAttributes: { startedEventId: 6 },
+      },
       ...workflowTask(8, 999, 1001, 1008),
       { eventId: 11, eventType: EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED, eventTime: at(1008) },
     ];
-    expect(workflowTaskTimes(events)).toEqual({ wait: [4, 2], run: [12, 7] });
+    expect(taskTimes(events).workflow).toEqual({ wait: [4, 2], run: [12, 7] });
+    expect(taskTimes(events).activity).toEqual({ wait: [2], run: [981] });
   });
 
   it('has no tasks for a history without workflow tasks', () => {
@@ -46,6 +57,6 @@ describe('workflow task times from a history', () => {
       eventType: EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED,
       eventTime: at(0),
     };
-    expect(workflowTaskTimes([started])).toEqual({ wait: [], run: [] });
+    expect(taskTimes([started]).workflow).toEqual({ wait: [], run: [] });
   });
 });
