@@ -21,7 +21,7 @@ export function renderMarkdown(result: BenchResult): string {
   const m = result.machine;
   const measured = result.modes.filter((mode) => !mode.error || mode.throughput);
   const lines = [
-    `Measured ${result.generatedAt} with \`${result.command}\` on ${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB, Node ${m.node} (${result.durationSeconds} s). Medians of ${String(result.settings.repetitions)} repetitions with the workloads' order rotated; spread is min–max.`,
+    `Measured ${result.generatedAt} with \`${result.command}\` on ${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB, Node ${m.node} (${result.durationSeconds} s)${result.renderedAt ? `; goals and report rendered again from its samples ${result.renderedAt} (\`npm run bench -- --render\`)` : ''}. Medians of ${String(result.settings.repetitions)} repetitions with the workloads' order rotated; spread is min–max.`,
     '',
     'Modes: ' +
       result.modes

@@ -57,6 +57,8 @@ export interface Goal {
 
 export interface BenchResult {
   generatedAt: string;
+  /** When `npm run bench -- --render` last computed the goals and the report again from the samples. */
+  renderedAt?: string;
   command: string;
   machine: { cpus: number; cpuModel: string; memoryGiB: number; node: string; platform: string };
   settings: Record<string, unknown>;

@@ -4,9 +4,10 @@
  * bare workflow (workflows/baseline.ts). Writes bench/results/latest.{json,md,svg}.
  * Options: --modes dev-memory,dev-file,dev-file-untraced,cluster (default all, in that order), --quick
  * (smaller counts), --reps N (default 3; 1 with --quick), --memory-sagas N (default 2000), --db-prefix P (default saga_bench_),
- * --only read-path (only the read path, after a warm-up: writes bench/results/read-path.{json,md}).
+ * --only read-path (only the read path, after a warm-up: writes bench/results/read-path.{json,md}),
+ * --render (no measurement: the goals and the report again from bench/results/latest.json's samples).
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -30,6 +31,7 @@ const { values: args } = parseArgs({
     'memory-sagas': { type: 'string' },
     'db-prefix': { type: 'string', default: 'saga_bench_' },
     only: { type: 'string' },
+    render: { type: 'boolean', default: false },
   },
 });
 const ONLY = ['read-path'] as const;
@@ -222,19 +224,34 @@ async function main(): Promise<void> {
     ...(primary ?? {}),
     durationSeconds: Math.round((Date.now() - began) / 1000),
   };
-  const dir = path.resolve(__dirname, 'results');
-  mkdirSync(dir, { recursive: true });
-  // A partial run (--only) has its own report and leaves the full one as it is.
-  const name = only ?? 'latest';
-  writeFileSync(path.join(dir, `${name}.json`), `${JSON.stringify(result, null, 2)}\n`);
-  writeFileSync(path.join(dir, `${name}.md`), renderMarkdown(result));
-  if (!only) writeFileSync(path.join(dir, 'latest.svg'), await renderChart(result));
-  log(`done in ${result.durationSeconds} s: bench/results/${name}.{json,md${only ? '' : ',svg'}}`);
+  await writeResult(result, only ?? 'latest');
+  log(
+    `done in ${result.durationSeconds} s: bench/results/${only ?? 'latest'}.{json,md${only ? '' : ',svg'}}`,
+  );
   const failed = results.filter((r) => r.error);
   if (failed.length > 0) throw new Error(`${failed.map((r) => r.mode).join(', ')} failed (see the report)`);
 }
 
-main().catch((error: unknown) => {
+const RESULTS_DIR = path.resolve(__dirname, 'results');
+
+/** Writes a run's json and report; a partial run (--only) has its own and leaves the full one as it is. */
+async function writeResult(result: BenchResult, name: string): Promise<void> {
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  writeFileSync(path.join(RESULTS_DIR, `${name}.json`), `${JSON.stringify(result, null, 2)}\n`);
+  writeFileSync(path.join(RESULTS_DIR, `${name}.md`), renderMarkdown(result));
+  if (name === 'latest') writeFileSync(path.join(RESULTS_DIR, 'latest.svg'), await renderChart(result));
+}
+
+/** The goals and the report of the last full run again from its samples (after a change to either). */
+async function render(): Promise<void> {
+  const result = JSON.parse(readFileSync(path.join(RESULTS_DIR, 'latest.json'), 'utf8')) as BenchResult;
+  result.goals = computeGoals(result.modes, result.memory);
+  result.renderedAt = new Date().toISOString();
+  await writeResult(result, 'latest');
+  log(`bench/results/latest.{json,md,svg} rendered again from the run of ${result.generatedAt}`);
+}
+
+(args.render ? render() : main()).catch((error: unknown) => {
   console.error(`bench failed: ${error instanceof Error ? error.message : String(error)}`);
   process.exit(1);
 });
