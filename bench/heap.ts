@@ -1,11 +1,13 @@
 /**
  * A worker process's V8 heaps, read through its inspector (`--inspect`, see BenchStack.inspectWorkers):
  * the main thread's and each worker thread's (the orchestrator runs its workflows in one), each after a full
- * garbage collection, and heap snapshots summarised by constructor. Only bench/memory uses it.
+ * garbage collection, heap snapshots summarised by constructor (bench/memory), and CPU profiles
+ * (bench/profile).
  */
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import CDP from 'chrome-remote-interface';
+import type { CpuProfile } from './cpu-profile';
 
 /** One isolate's heap after a full GC, in MiB. */
 export interface IsolateHeap {
@@ -154,6 +156,24 @@ export class ProcessInspector {
       out.end();
       await once(out, 'close');
     }
+  }
+
+  /** Starts V8's sampling CPU profiler in every isolate, one sample each `intervalUs` microseconds. */
+  async startProfiling(intervalUs: number): Promise<void> {
+    for (const session of this.threads.values()) {
+      await session.send('Profiler.enable');
+      await session.send('Profiler.setSamplingInterval', { interval: intervalUs });
+      await session.send('Profiler.start');
+    }
+  }
+
+  /** Stops the profilers and returns each isolate's profile (the `.cpuprofile` format of DevTools). */
+  async stopProfiling(): Promise<Record<string, CpuProfile>> {
+    const profiles: Record<string, CpuProfile> = {};
+    for (const [name, session] of this.threads) {
+      profiles[name] = (await session.send('Profiler.stop')).profile as CpuProfile;
+    }
+    return profiles;
   }
 
   async close(): Promise<void> {

@@ -1,0 +1,116 @@
+/**
+ * `npm run bench:profile`: where each worker's CPU goes while sagas run. Starts the bench stack with every
+ * worker's inspector open, warms it up, then profiles every isolate (each worker's main thread and the
+ * orchestrator's workflow thread) with V8's sampling profiler over N sagas at C concurrent. Writes each
+ * profile as a `.cpuprofile` (open it in Chrome DevTools' Performance panel, or speedscope) to a
+ * temporary directory, and bench/results/profile.md: each worker's CPU per saga while profiled (from /proc,
+ * all its threads) and each isolate's sampled time split by where the code comes from (bench/cpu-profile.ts).
+ * The profiler slows what it measures: read the splits, and take CPU per saga from `npm run bench`.
+ * Options: --mode (default dev-file, as `npm start` runs it, traces on), --sagas N (200), --concurrency C
+ * (10), --interval µs between samples (500), --top N origins per isolate (8), --out <path without extension>.
+ */
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { cpuSeconds } from './cpu';
+import { summarizeProfile } from './cpu-profile';
+import { ProcessInspector } from './heap';
+import { BENCH_MODES, MODE_LABELS, type BenchMode } from './modes';
+import { startBenchStack } from './stack';
+import { round, runConcurrently } from './stats';
+import { runWorkflow } from './workloads';
+
+const { values: args } = parseArgs({
+  options: {
+    mode: { type: 'string', default: 'dev-file' },
+    sagas: { type: 'string', default: '200' },
+    concurrency: { type: 'string', default: '10' },
+    interval: { type: 'string', default: '500' },
+    top: { type: 'string', default: '8' },
+    out: { type: 'string', default: 'bench/results/profile' },
+  },
+});
+const log = (line: string) => process.stderr.write(`[bench:profile] ${line}\n`);
+const WARM_UP = 20;
+
+function positiveInteger(name: string, text: string | undefined): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} must be a positive integer`);
+  return value;
+}
+
+async function main(): Promise<void> {
+  const mode = args.mode as BenchMode;
+  if (!BENCH_MODES.includes(mode)) throw new Error(`--mode must be one of ${BENCH_MODES.join(', ')}`);
+  const sagas = positiveInteger('sagas', args.sagas);
+  const concurrency = positiveInteger('concurrency', args.concurrency);
+  const intervalUs = positiveInteger('interval', args.interval);
+  const top = positiveInteger('top', args.top);
+  const stack = await startBenchStack({ mode, databasePrefix: 'bench_profile_', log, inspectWorkers: true });
+  const inspectors: [string, ProcessInspector][] = [];
+  try {
+    for (let i = 0; i < WARM_UP; i++) await runWorkflow(stack, 'orderSaga');
+    for (const worker of stack.workers) {
+      const port = stack.workerInspectPorts[worker.name] as number;
+      inspectors.push([worker.name, await ProcessInspector.connect(port)]);
+    }
+    for (const [, inspector] of inspectors) await inspector.startProfiling(intervalUs);
+    const pidOf = (name: string) => stack.workers.find((w) => w.name === name)?.child.pid ?? -1;
+    const cpuBefore = new Map(inspectors.map(([name]) => [name, cpuSeconds(pidOf(name))]));
+    const began = performance.now();
+    await runConcurrently(sagas, concurrency, async () => {
+      await runWorkflow(stack, 'orderSaga');
+    });
+    const seconds = (performance.now() - began) / 1000;
+    const cpuMsPerSaga = (name: string) =>
+      round(((cpuSeconds(pidOf(name)) - (cpuBefore.get(name) ?? 0)) * 1000) / sagas);
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'saga-profiles-'));
+    const rows: string[] = [];
+    for (const [worker, inspector] of inspectors) {
+      const cpuMs = cpuMsPerSaga(worker);
+      for (const [isolate, profile] of Object.entries(await inspector.stopProfiling())) {
+        const file = path.join(dir, `${worker}-${isolate.replace(/\W+/g, '-')}.cpuprofile`);
+        writeFileSync(file, JSON.stringify(profile));
+        const summary = summarizeProfile(profile);
+        // A thread with next to nothing sampled (a logger's transport thread) says nothing.
+        if (summary.sampledMs / sagas < 1) continue;
+        const origins = summary.byOrigin
+          .slice(0, top)
+          .map((o) => `${o.origin} ${round(o.share * 100)} %`)
+          .join(' · ');
+        rows.push(
+          `| ${worker} | ${isolate === 'main' ? `${cpuMs} (all threads)` : ''} | ${isolate} | ${round(summary.sampledMs / sagas)} | ${origins} |`,
+        );
+      }
+    }
+    const report = [
+      `# Where the workers' CPU goes (${MODE_LABELS[mode]})`,
+      '',
+      `Measured ${new Date().toISOString()} with \`npm run bench:profile -- --mode ${mode} --sagas ${sagas} --concurrency ${concurrency}\`: ` +
+        `${sagas} sagas in ${round(seconds)} s while every isolate was sampled each ${intervalUs} µs (the profiler ` +
+        `slows them: take CPU per saga from \`npm run bench\`). A worker's CPU is its process's, from /proc; an ` +
+        `isolate's sampled time is every sample but the idle ones, which in a worker thread includes its waits. ` +
+        `Self time by origin, as shares of the sampled time; the profiles were written to ${dir}.`,
+      '',
+      '| worker | CPU ms per saga, profiled | isolate | sampled ms per saga | self time by origin |',
+      '| --- | --- | --- | --- | --- |',
+      ...rows,
+      '',
+    ].join('\n');
+    mkdirSync(path.dirname(args.out), { recursive: true });
+    writeFileSync(`${args.out}.md`, report);
+    process.stdout.write(report);
+  } finally {
+    for (const [, inspector] of inspectors) await inspector.close().catch(() => undefined);
+    await stack.stop();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    log(`failed: ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(1);
+  },
+);
