@@ -9,13 +9,14 @@
  * Options: --mode (default dev-file, as `npm start` runs it, traces on), --sagas N (200), --concurrency C
  * (10), --interval µs between samples (500), --top N origins per isolate (8), --out <path without extension>.
  */
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { cpuSeconds } from './cpu';
 import { summarizeProfile } from './cpu-profile';
 import { ProcessInspector } from './heap';
+import { writeMarkdownReport } from './markdown-report';
 import { BENCH_MODES, MODE_LABELS, type BenchMode } from './modes';
 import { startBenchStack } from './stack';
 import { round, runConcurrently } from './stats';
@@ -84,23 +85,25 @@ async function main(): Promise<void> {
         );
       }
     }
-    const report = [
-      `# Where the workers' CPU goes (${MODE_LABELS[mode]})`,
-      '',
-      `Measured ${new Date().toISOString()} with \`npm run bench:profile -- --mode ${mode} --sagas ${sagas} --concurrency ${concurrency}\`: ` +
-        `${sagas} sagas in ${round(seconds)} s while every isolate was sampled each ${intervalUs} µs (the profiler ` +
-        `slows them: take CPU per saga from \`npm run bench\`). A worker's CPU is its process's, from /proc; an ` +
-        `isolate's sampled time is every sample but the idle ones, which in a worker thread includes its waits. ` +
-        `Self time by origin, as shares of the sampled time; the profiles were written to ${dir}.`,
-      '',
-      '| worker | CPU ms per saga, profiled | isolate | sampled ms per saga | self time by origin |',
-      '| --- | --- | --- | --- | --- |',
-      ...rows,
-      '',
-    ].join('\n');
-    mkdirSync(path.dirname(args.out), { recursive: true });
-    writeFileSync(`${args.out}.md`, report);
-    process.stdout.write(report);
+    writeMarkdownReport(args.out, {
+      intro: [
+        `# Where the workers' CPU goes (${MODE_LABELS[mode]})`,
+        '',
+        `Measured ${new Date().toISOString()} with \`npm run bench:profile -- --mode ${mode} --sagas ${sagas} --concurrency ${concurrency}\`: ` +
+          `${sagas} sagas in ${round(seconds)} s while every isolate was sampled each ${intervalUs} µs (the profiler ` +
+          `slows them: take CPU per saga from \`npm run bench\`). A worker's CPU is its process's, from /proc; an ` +
+          `isolate's sampled time is every sample but the idle ones, which in a worker thread includes its waits. ` +
+          `Self time by origin, as shares of the sampled time; the profiles were written to ${dir}.`,
+      ],
+      header: [
+        'worker',
+        'CPU ms per saga, profiled',
+        'isolate',
+        'sampled ms per saga',
+        'self time by origin',
+      ],
+      rows,
+    });
   } finally {
     for (const [, inspector] of inspectors) await inspector.close().catch(() => undefined);
     await stack.stop();

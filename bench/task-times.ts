@@ -6,10 +6,9 @@
  * Options: --mode (dev-memory), --count N per kind (20), --set KEY=VALUE (repeatable: an environment
  * variable for the stack's workers and API, for an A/B of one setting against a run without it).
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { workflowTaskTimesByIndex } from './breakdown';
+import { writeMarkdownReport } from './markdown-report';
 import { BENCH_MODES, type BenchMode } from './modes';
 import { startBenchStack } from './stack';
 import { median, round } from './stats';
@@ -61,22 +60,18 @@ async function main(): Promise<void> {
       );
     }
     const settings = Object.entries(overrides).map(([k, v]) => `${k}=${v}`);
-    const report = [
-      `# Workflow task run times by position (${mode}, ${count} of each kind, 1 concurrent)`,
-      '',
-      `Measured ${new Date().toISOString()}${settings.length ? ` with ${settings.join(', ')}` : ''}.`,
-      'Milliseconds from the history, median by position: how long each task ran (started → completed) and',
-      'waited for a worker (scheduled → started); “between” is the median of the tasks between the first',
-      'and the last (one activity result each).',
-      '',
-      '| kind | run, each task (ms) | run, between | wait, each task (ms) | wait, between |',
-      '| --- | --- | --- | --- | --- |',
-      ...rows,
-      '',
-    ].join('\n');
-    mkdirSync(path.dirname(args.out), { recursive: true });
-    writeFileSync(`${args.out}.md`, report);
-    process.stdout.write(report);
+    writeMarkdownReport(args.out, {
+      intro: [
+        `# Workflow task run times by position (${mode}, ${count} of each kind, 1 concurrent)`,
+        '',
+        `Measured ${new Date().toISOString()}${settings.length ? ` with ${settings.join(', ')}` : ''}.`,
+        'Milliseconds from the history, median by position: how long each task ran (started → completed) and',
+        'waited for a worker (scheduled → started); “between” is the median of the tasks between the first',
+        'and the last (one activity result each).',
+      ],
+      header: ['kind', 'run, each task (ms)', 'run, between', 'wait, each task (ms)', 'wait, between'],
+      rows,
+    });
   } finally {
     await stack.stop();
   }
