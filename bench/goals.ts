@@ -1,7 +1,7 @@
 /** The goals of issue 15, each with its target and this run's figure (ratios within one run). */
 import type { BenchMode } from './modes';
 import type { Goal, MemoryGrowth, ModeResult } from './result';
-import type { Kind, ThroughputRow } from './throughput';
+import type { ThroughputRow } from './throughput';
 import { cpuTotal } from './cpu';
 import { round } from './stats';
 import { SERVICES } from '../shared/config';
@@ -14,13 +14,16 @@ function sixStepFigure(row: ThroughputRow): string {
   return `; the six-step no-op ceiling ${row.ceilingSix.median}/s: saga / it ${row.sagaPerCeilingSix}, it / the five-step ceiling ${row.ceilingSixPerCeiling}`;
 }
 
-/** The CPU a workflow of each kind cost at 50 concurrent, whole and the Temporal server's part (bench/cpu.ts). */
+/**
+ * The CPU a workflow of each kind cost at 50 concurrent, whole and the Temporal server's part (bench/cpu.ts),
+ * and the floor of stepsCpuBound: what the goal's ratio can reach with the steps' own CPU.
+ */
 function cpuFigure(row: ThroughputRow): string {
   const c = row.cpuMsPerWorkflow;
   if (!c) return '';
   const bound = stepsCpuBound(c);
   const boundFigure = bound
-    ? `; CPU-bound: the six-step ceiling's ${bound.ceilingSixMs} ms plus the steps' own ${bound.stepsMs} ms allow at most ${bound.ratio} × the ceiling, of which the saga reaches ${round(row.sagaPerCeiling / bound.ratio, 3)}`
+    ? `; CPU-bound, so a saga costing the six-step ceiling's ${round(bound.ceilingSixMs)} ms plus its steps' own ${round(bound.stepsMs)} ms would reach about ${round(bound.ratio, 3)} × the ceiling; that floor is ${round(bound.floorPerSaga, 3)} of the saga's CPU`
     : '';
   return `; CPU per workflow ${round(cpuTotal(c.saga))} vs ${round(cpuTotal(c.ceiling))} ms, the Temporal server's part ${round(c.saga.temporal ?? 0)} vs ${round(c.ceiling.temporal ?? 0)} ms${boundFigure}`;
 }
@@ -28,28 +31,40 @@ function cpuFigure(row: ThroughputRow): string {
 /** Parts of the CPU table that do the steps' own work: their services' workers, database and broker. */
 const STEP_PARTS: readonly string[] = [...SERVICES, 'postgres', 'nats'];
 
+export interface StepsCpuBound {
+  /** CPU per workflow of the six-step no-op ceiling, ms. */
+  ceilingSixMs: number;
+  /** The steps' own CPU per saga, ms: each of STEP_PARTS beyond what it used while the six-step ceiling ran. */
+  stepsMs: number;
+  /** The five-step ceiling's CPU over the floor (six-step ceiling + steps): the throughput ratio it allows. */
+  ratio: number;
+  /** The floor over the saga's own CPU: how close the saga is to it (1: nothing beyond it). */
+  floorPerSaga: number;
+}
+
 /**
- * What limits the throughput goal when the cores are saturated (throughput = cores / CPU per workflow):
- * the most a saga could reach against the five-step ceiling if it cost only a no-op workflow of its length
- * (the six-step ceiling) plus its steps' own CPU. That is the service workers' CPU and PostgreSQL's and
- * NATS's beyond what the six-step ceiling used (in cluster mode PostgreSQL also stores Temporal's data). The
- * no-op activities' handling counts in both terms, so the bound errs on the low side by that much.
+ * What limits the throughput goal when the cores are saturated (throughput = cores / CPU per workflow): a
+ * floor for the saga's CPU, a no-op workflow of its length (the six-step ceiling) plus its steps' own CPU, and
+ * the ratio to the five-step ceiling that floor allows. An estimate, low on the floor's side (so high on
+ * floorPerSaga's): the no-op activities' handling counts in both terms; in cluster mode the saga's larger
+ * histories, stored in the same PostgreSQL, count as steps; with traces on, the services' spans do too. The
+ * orchestrator's and the Temporal server's CPU beyond the six-step ceiling's is the engine's, the payload
+ * codec's (the ceiling encrypts nothing) and the traces'.
  */
-export function stepsCpuBound(
-  cpu: Record<Kind, Record<string, number>>,
-): { ceilingSixMs: number; stepsMs: number; ratio: number } | undefined {
+export function stepsCpuBound(cpu: {
+  ceiling: Record<string, number>;
+  ceilingSix?: Record<string, number>;
+  saga: Record<string, number>;
+}): StepsCpuBound | undefined {
   const { ceiling, ceilingSix, saga } = cpu;
-  if (!ceilingSix) return undefined;
-  const steps = STEP_PARTS.reduce(
+  if (!ceilingSix) return undefined; // runs before the six-step ceiling existed
+  const stepsMs = STEP_PARTS.reduce(
     (sum, part) => sum + Math.max(0, (saga[part] ?? 0) - (ceilingSix[part] ?? 0)),
     0,
   );
   const ceilingSixMs = cpuTotal(ceilingSix);
-  return {
-    ceilingSixMs: round(ceilingSixMs),
-    stepsMs: round(steps),
-    ratio: round(cpuTotal(ceiling) / (ceilingSixMs + steps), 3),
-  };
+  const floor = ceilingSixMs + stepsMs;
+  return { ceilingSixMs, stepsMs, ratio: cpuTotal(ceiling) / floor, floorPerSaga: floor / cpuTotal(saga) };
 }
 
 /**

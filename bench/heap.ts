@@ -41,6 +41,9 @@ interface Session {
 const mib = (bytes: number) => Math.round((bytes / 2 ** 20) * 10) / 10;
 
 export class ProcessInspector {
+  /** The isolates whose CPU profiler runs. */
+  private readonly profiling = new Set<string>();
+
   private constructor(
     private readonly client: CDP.Client,
     private readonly threads: Map<string, Session>,
@@ -160,19 +163,24 @@ export class ProcessInspector {
 
   /** Starts V8's sampling CPU profiler in every isolate, one sample each `intervalUs` microseconds. */
   async startProfiling(intervalUs: number): Promise<void> {
-    for (const session of this.threads.values()) {
+    for (const [name, session] of this.threads) {
       await session.send('Profiler.enable');
       await session.send('Profiler.setSamplingInterval', { interval: intervalUs });
       await session.send('Profiler.start');
+      this.profiling.add(name);
     }
   }
 
-  /** Stops the profilers and returns each isolate's profile (the `.cpuprofile` format of DevTools). */
+  /**
+   * Stops the profilers and returns each isolate's profile (the `.cpuprofile` format of DevTools): those
+   * startProfiling started, not a thread that attached since.
+   */
   async stopProfiling(): Promise<Record<string, CpuProfile>> {
     const profiles: Record<string, CpuProfile> = {};
-    for (const [name, session] of this.threads) {
-      profiles[name] = (await session.send('Profiler.stop')).profile as CpuProfile;
+    for (const name of this.profiling) {
+      profiles[name] = (await this.session(name).send('Profiler.stop')).profile as CpuProfile;
     }
+    this.profiling.clear();
     return profiles;
   }
 

@@ -92,8 +92,9 @@ async function main(): Promise<void> {
         `Measured ${new Date().toISOString()} with \`npm run bench:profile -- --mode ${mode} --sagas ${sagas} --concurrency ${concurrency}\`: ` +
           `${sagas} sagas in ${round(seconds)} s while every isolate was sampled each ${intervalUs} µs (the profiler ` +
           `slows them: take CPU per saga from \`npm run bench\`). A worker's CPU is its process's, from /proc; an ` +
-          `isolate's sampled time is every sample but the idle ones, which in a worker thread includes its waits. ` +
-          `Self time by origin, as shares of the sampled time; the profiles were written to ${dir}.`,
+          `isolate's sampled time is wall time, every sample but the idle ones, so it includes waiting for a core ` +
+          `and, in a worker thread, its waits. Self time by origin, as shares of the sampled time; native is code ` +
+          `without a script (V8's own, Node's bindings, the Temporal core bridge). The profiles were written to ${dir}.`,
       ],
       header: [
         'worker',

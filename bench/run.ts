@@ -244,6 +244,9 @@ async function writeResult(result: BenchResult, name: string): Promise<void> {
 
 /** The goals and the report of the last full run again from its samples (after a change to either). */
 async function render(): Promise<void> {
+  // It writes latest.*: a flag that selects what a run measures or where it writes would be ignored.
+  if (args.only !== undefined || args.quick || args.reps !== undefined || args['memory-sagas'] !== undefined)
+    throw new Error('--render takes no other option: it renders bench/results/latest.json as it is');
   const result = JSON.parse(readFileSync(path.join(RESULTS_DIR, 'latest.json'), 'utf8')) as BenchResult;
   result.goals = computeGoals(result.modes, result.memory);
   result.renderedAt = new Date().toISOString();
