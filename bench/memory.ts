@@ -26,7 +26,8 @@ import {
   type IsolateHeap,
   type SnapshotSummary,
 } from './heap';
-import { BENCH_MODES, MODE_LABELS, type BenchMode } from './modes';
+import { MODE_LABELS, type BenchMode } from './modes';
+import { benchModeOption, wholeNumberOption } from './options';
 import { startBenchStack, type BenchStack } from './stack';
 import { round, runConcurrently } from './stats';
 import { benchOrder, runWorkflow } from './workloads';
@@ -233,8 +234,8 @@ async function main(): Promise<void> {
     log('bench/results/memory.md rendered again from memory.json');
     return;
   }
-  if (!BENCH_MODES.includes(mode)) throw new Error(`--mode: ${mode} is not one of ${BENCH_MODES.join(', ')}`);
-  if (!Number.isInteger(total) || total < 1000) throw new Error('--sagas: a whole number ≥ 1000');
+  benchModeOption(mode);
+  wholeNumberOption('--sagas', args.sagas, 1000);
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'saga-bench-memory-'));
   const snapshotDir = path.join(dataDir, 'snapshots');
   mkdirSync(snapshotDir);

@@ -17,7 +17,8 @@ import { cpuSeconds } from './cpu';
 import { summarizeProfile } from './cpu-profile';
 import { ProcessInspector } from './heap';
 import { writeMarkdownReport } from './markdown-report';
-import { BENCH_MODES, MODE_LABELS, type BenchMode } from './modes';
+import { MODE_LABELS } from './modes';
+import { benchModeOption, wholeNumberOption } from './options';
 import { startBenchStack } from './stack';
 import { round, runConcurrently } from './stats';
 import { runWorkflow } from './workloads';
@@ -35,41 +36,35 @@ const { values: args } = parseArgs({
 const log = (line: string) => process.stderr.write(`[bench:profile] ${line}\n`);
 const WARM_UP = 20;
 
-function positiveInteger(name: string, text: string | undefined): number {
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} must be a positive integer`);
-  return value;
-}
-
 async function main(): Promise<void> {
-  const mode = args.mode as BenchMode;
-  if (!BENCH_MODES.includes(mode)) throw new Error(`--mode must be one of ${BENCH_MODES.join(', ')}`);
-  const sagas = positiveInteger('sagas', args.sagas);
-  const concurrency = positiveInteger('concurrency', args.concurrency);
-  const intervalUs = positiveInteger('interval', args.interval);
-  const top = positiveInteger('top', args.top);
+  const mode = benchModeOption(args.mode);
+  const sagas = wholeNumberOption('--sagas', args.sagas);
+  const concurrency = wholeNumberOption('--concurrency', args.concurrency);
+  const intervalUs = wholeNumberOption('--interval', args.interval);
+  const top = wholeNumberOption('--top', args.top);
   const stack = await startBenchStack({ mode, databasePrefix: 'bench_profile_', log, inspectWorkers: true });
-  const inspectors: [string, ProcessInspector][] = [];
+  const profiled: { name: string; pid: number; inspector: ProcessInspector }[] = [];
   try {
     for (let i = 0; i < WARM_UP; i++) await runWorkflow(stack, 'orderSaga');
-    for (const worker of stack.workers) {
-      const port = stack.workerInspectPorts[worker.name] as number;
-      inspectors.push([worker.name, await ProcessInspector.connect(port)]);
+    for (const { name, child } of stack.workers) {
+      const inspector = await ProcessInspector.connect(stack.workerInspectPorts[name] as number);
+      profiled.push({ name, pid: child.pid ?? -1, inspector });
     }
-    for (const [, inspector] of inspectors) await inspector.startProfiling(intervalUs);
-    const pidOf = (name: string) => stack.workers.find((w) => w.name === name)?.child.pid ?? -1;
-    const cpuBefore = new Map(inspectors.map(([name]) => [name, cpuSeconds(pidOf(name))]));
+    for (const { inspector } of profiled) await inspector.startProfiling(intervalUs);
+    const cpuAtStart = profiled.map(({ pid }) => cpuSeconds(pid));
     const began = performance.now();
     await runConcurrently(sagas, concurrency, async () => {
       await runWorkflow(stack, 'orderSaga');
     });
     const seconds = (performance.now() - began) / 1000;
-    const cpuMsPerSaga = (name: string) =>
-      round(((cpuSeconds(pidOf(name)) - (cpuBefore.get(name) ?? 0)) * 1000) / sagas);
+    // Read before any profiler stops: stopping one takes a while, and the others' clocks run meanwhile.
+    const cpuMsPerSaga = profiled.map(({ pid }, i) =>
+      round(((cpuSeconds(pid) - (cpuAtStart[i] ?? 0)) * 1000) / sagas),
+    );
     const dir = mkdtempSync(path.join(os.tmpdir(), 'saga-profiles-'));
     const rows: string[] = [];
-    for (const [worker, inspector] of inspectors) {
-      const cpuMs = cpuMsPerSaga(worker);
+    for (const [i, { name: worker, inspector }] of profiled.entries()) {
+      const cpuMs = cpuMsPerSaga[i];
       for (const [isolate, profile] of Object.entries(await inspector.stopProfiling())) {
         const file = path.join(dir, `${worker}-${isolate.replace(/\W+/g, '-')}.cpuprofile`);
         writeFileSync(file, JSON.stringify(profile));
@@ -106,7 +101,7 @@ async function main(): Promise<void> {
       rows,
     });
   } finally {
-    for (const [, inspector] of inspectors) await inspector.close().catch(() => undefined);
+    for (const { inspector } of profiled) await inspector.close().catch(() => undefined);
     await stack.stop();
   }
 }

@@ -9,7 +9,7 @@
 import { parseArgs } from 'node:util';
 import { workflowTaskTimesByIndex } from './breakdown';
 import { writeMarkdownReport } from './markdown-report';
-import { BENCH_MODES, type BenchMode } from './modes';
+import { benchModeOption, wholeNumberOption } from './options';
 import { startBenchStack } from './stack';
 import { median, round } from './stats';
 import { KIND_LABELS, type Kind } from './throughput';
@@ -38,10 +38,8 @@ function parseSettings(pairs: readonly string[]): Record<string, string> {
 }
 
 async function main(): Promise<void> {
-  const mode = args.mode as BenchMode;
-  if (!BENCH_MODES.includes(mode)) throw new Error(`--mode must be one of ${BENCH_MODES.join(', ')}`);
-  const count = Number(args.count);
-  if (!Number.isInteger(count) || count < 1) throw new Error('--count must be a positive integer');
+  const mode = benchModeOption(args.mode);
+  const count = wholeNumberOption('--count', args.count);
   const overrides = parseSettings(args.set);
   const stack = await startBenchStack({ mode, databasePrefix: 'bench_tasks_', log, overrides });
   try {
